@@ -1,0 +1,39 @@
+"""Load the demo: the 2016/17 year of the annual report, an upcoming programme and logins.
+
+Lives in ``evaluation`` because that app may read every other one, and the demo touches all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from bookings import demo as bookings_demo
+from training import demo as training_demo
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent): the 2016/17 programme, upcoming sessions, demo logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--quiet-logins", action="store_true", help="Do not print the logins.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("The demo data is for development only; refusing in production.")
+        today = timezone.localdate()
+        reference = training_demo.load_reference_data()
+        past = training_demo.load_year_2016_17(reference)
+        upcoming = training_demo.load_upcoming_programme(reference, today)
+        logins = training_demo.load_demo_people()
+        bookings_demo.load_upcoming_bookings(upcoming, today=today)
+        self.stdout.write(
+            f"Demo loaded: {len(past)} sessions in 2016/17, {len(upcoming)} upcoming sessions."
+        )
+        if not options["quiet_logins"]:
+            self.stdout.write("\nDemo logins (password for all: %s)" % training_demo.DEMO_PASSWORD)
+            for email, roles in logins:
+                self.stdout.write(f"  {email:<28} {roles}")

@@ -1,0 +1,1 @@
+"""Evaluation and impact surveys, community members' calls, and reports (to come)."""

@@ -1,0 +1,180 @@
+"""The people in our stories, and the shared test set-up.
+
+Under CI=true nothing may be skipped for want of a browser or a database: a missing one is a
+failure, so a green CI always means every suite really ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from training.models import (
+    Agency,
+    Course,
+    CourseKind,
+    CoursePrice,
+    PriceBand,
+    Profile,
+    Sector,
+    Session,
+    SessionPart,
+    SessionStatus,
+    Venue,
+)
+from training.roles import Role
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PASSWORD = "a-long-test-password-42"
+
+
+def pytest_report_header(config: Any) -> str:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"database: {engine}; CI: {IN_CI}"
+
+
+def make_person(
+    email: str,
+    *,
+    agency: Agency | None,
+    roles: tuple[str, ...] = (Role.PRACTITIONER,),
+    first_name: str = "Test",
+    last_name: str = "Person",
+    is_staff: bool = False,
+    consent_to_calls: bool = False,
+) -> Any:
+    user = get_user_model().objects.create_user(
+        username=email,
+        email=email,
+        password=PASSWORD,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=is_staff,
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    Profile.objects.create(
+        user=user, agency=agency, job_title="Practitioner", consent_to_calls=consent_to_calls
+    )
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    return user
+
+
+@pytest.fixture
+def sectors(db: Any) -> dict[str, Sector]:
+    return {sector.name: sector for sector in Sector.objects.select_related("price_band")}
+
+
+@pytest.fixture
+def bands(db: Any) -> dict[str, PriceBand]:
+    return {band.slug: band for band in PriceBand.objects.all()}
+
+
+@pytest.fixture
+def school(sectors: dict[str, Sector]) -> Agency:
+    return Agency.objects.create(
+        name="Blackdown Primary School",
+        sector=sectors["Schools"],
+        address="1 School Lane\nTaunton",
+        invoice_contact_email="finance@blackdown.example.org",
+    )
+
+
+@pytest.fixture
+def nursery(sectors: dict[str, Sector]) -> Agency:
+    return Agency.objects.create(
+        name="Little Acorns Day Nursery",
+        sector=sectors["Early Years Providers"],
+        invoice_contact_email="finance@acorns.example.org",
+    )
+
+
+@pytest.fixture
+def practitioner(school: Agency) -> Any:
+    return make_person("teacher@example.org", agency=school, first_name="Tess", last_name="Teacher")
+
+
+@pytest.fixture
+def agency_booker(school: Agency) -> Any:
+    return make_person(
+        "dsl@example.org",
+        agency=school,
+        roles=(Role.PRACTITIONER, Role.AGENCY_BOOKER),
+        first_name="Dee",
+        last_name="Lead",
+    )
+
+
+@pytest.fixture
+def training_admin(school: Agency) -> Any:
+    return make_person(
+        "admin@example.org",
+        agency=None,
+        roles=(Role.PRACTITIONER, Role.TRAINING_ADMINISTRATOR),
+        first_name="Ada",
+        last_name="Admin",
+        is_staff=True,
+    )
+
+
+@pytest.fixture
+def community_member(db: Any) -> Any:
+    return make_person(
+        "volunteer@example.org",
+        agency=None,
+        roles=(Role.COMMUNITY_MEMBER,),
+        first_name="Val",
+        last_name="Volunteer",
+    )
+
+
+@pytest.fixture
+def other_agency_booker(nursery: Agency) -> Any:
+    return make_person(
+        "manager@acorns.example.org",
+        agency=nursery,
+        roles=(Role.PRACTITIONER, Role.AGENCY_BOOKER),
+        first_name="Olly",
+        last_name="Other",
+    )
+
+
+@pytest.fixture
+def venue(db: Any) -> Venue:
+    return Venue.objects.create(name="Taunton Training Centre", address="Taunton", area="taunton")
+
+
+@pytest.fixture
+def course(bands: dict[str, PriceBand]) -> Course:
+    course = Course.objects.create(
+        title="Working Together", kind=CourseKind.COURSE, duration_half_days=2, level="2"
+    )
+    for slug, amount in (("statutory", "65.00"), ("voluntary", "45.00"), ("independent", "95.00")):
+        CoursePrice.objects.create(course=course, band=bands[slug], amount=Decimal(amount))
+    course.outcomes.create(text="Recognise the signs of abuse and neglect", order=0)
+    return course
+
+
+def make_session(
+    course: Course,
+    venue: Venue,
+    *,
+    starts_at: dt.datetime,
+    capacity: int = 20,
+    hours: int = 6,
+    status: str = SessionStatus.PUBLISHED,
+) -> Session:
+    session = Session.objects.create(course=course, venue=venue, capacity=capacity, status=status)
+    SessionPart.objects.create(
+        session=session, starts_at=starts_at, ends_at=starts_at + dt.timedelta(hours=hours)
+    )
+    session.refresh_from_db()
+    return session

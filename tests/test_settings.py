@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_str
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD_KEY = "k" * 20 + "9f3a7c1e5b2d8064af19c37e5d2b8a60"
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    clean.update(env)
+    clean["DATABASE_URL"] = env.get("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'check.sqlite3'}")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_env_bool_refuses_a_value_it_does_not_understand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a boolean"):
+        env_bool("DEBUG", False)
+
+
+def test_env_int_refuses_words_and_small_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMTP_PORT", "twenty")
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("SMTP_PORT", 25)
+    monkeypatch.setenv("SMTP_PORT", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("SMTP_PORT", 25, minimum=1)
+
+
+def test_secret_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("from-a-file\n")
+    monkeypatch.delenv("MY_SECRET", raising=False)
+    monkeypatch.setenv("MY_SECRET_FILE", str(secret))
+    assert env_str("MY_SECRET") == "from-a-file"
+
+
+def test_production_refuses_to_start_without_a_real_secret_key() -> None:
+    result = run_manage(
+        "check", env={"DJANGO_ENV": "production", "ALLOWED_HOSTS": "training.example.org"}
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts() -> None:
+    result = run_manage("check", env={"DJANGO_ENV": "production", "SECRET_KEY": GOOD_KEY})
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_refuses_the_development_payment_gateway() -> None:
+    result = run_manage(
+        "check",
+        env={
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": GOOD_KEY,
+            "ALLOWED_HOSTS": "training.example.org",
+            "PAYMENT_GATEWAY": "development",
+            "SMTP_HOST": "smtp.example.org",
+        },
+    )
+    assert result.returncode != 0
+    assert "Stripe" in result.stderr
+
+
+def test_bad_database_url_is_refused() -> None:
+    result = run_manage("check", env={"DATABASE_URL": "mysql://nobody@localhost/x"})
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": GOOD_KEY,
+            "ALLOWED_HOSTS": "training.example.org",
+            "STRIPE_SECRET_KEY": "sk_test_placeholder",
+            "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+            "SMTP_HOST": "smtp.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout

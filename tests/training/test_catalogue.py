@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus, PaymentMethod
+from tests.conftest import PASSWORD, make_session
+from training.models import Course, CourseKind, SessionPrice, SessionStatus, Venue
+
+pytestmark = pytest.mark.django_db
+
+
+def future(days: int, hour: int = 9) -> dt.datetime:
+    day = timezone.localdate() + dt.timedelta(days=days)
+    return timezone.make_aware(dt.datetime(day.year, day.month, day.day, hour))
+
+
+def add_sessions(course: Course, venue: Venue, count: int) -> None:
+    for index in range(count):
+        make_session(course, venue, starts_at=future(10 + index % 200))
+
+
+def catalogue_query_count(client: Any) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("training:catalogue"))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_catalogue_query_count_does_not_grow_with_sessions(
+    client: Any, course: Course, venue: Venue, practitioner: Any
+) -> None:
+    client.login(username=practitioner.username, password=PASSWORD)
+    add_sessions(course, venue, 10)
+    with_ten = catalogue_query_count(client)
+    add_sessions(course, venue, 990)
+    with_thousand = catalogue_query_count(client)
+    assert with_ten == with_thousand
+
+
+def test_catalogue_query_count_is_constant_for_anonymous_visitors(
+    client: Any, course: Course, venue: Venue
+) -> None:
+    add_sessions(course, venue, 10)
+    with_ten = catalogue_query_count(client)
+    add_sessions(course, venue, 990)
+    assert catalogue_query_count(client) == with_ten
+
+
+def test_catalogue_lists_only_published_future_sessions(
+    client: Any, course: Course, venue: Venue
+) -> None:
+    shown = make_session(course, venue, starts_at=future(20))
+    make_session(course, venue, starts_at=future(21), status=SessionStatus.DRAFT)
+    make_session(course, venue, starts_at=future(22), status=SessionStatus.CANCELLED)
+    make_session(course, venue, starts_at=future(-2))
+    response = client.get(reverse("training:catalogue"))
+    assert [row["session"].pk for row in response.context["rows"]] == [shown.pk]
+
+
+def test_signed_in_practitioner_sees_the_price_for_their_sector(
+    client: Any, course: Course, venue: Venue, practitioner: Any
+) -> None:
+    make_session(course, venue, starts_at=future(20))
+    client.login(username=practitioner.username, password=PASSWORD)
+    response = client.get(reverse("training:catalogue"))
+    body = response.content.decode()
+    assert "£65.00" in body  # Schools are a statutory partner
+    assert "£95.00" not in body
+
+
+def test_anonymous_visitor_sees_every_band_price(client: Any, course: Course, venue: Venue) -> None:
+    make_session(course, venue, starts_at=future(20))
+    body = client.get(reverse("training:catalogue")).content.decode()
+    for amount in ("£65.00", "£45.00", "£95.00"):
+        assert amount in body
+
+
+def test_session_price_override_wins_over_course_price(
+    client: Any, course: Course, venue: Venue, practitioner: Any, bands: Any
+) -> None:
+    session = make_session(course, venue, starts_at=future(20))
+    SessionPrice.objects.create(session=session, band=bands["statutory"], amount=Decimal("12.50"))
+    client.login(username=practitioner.username, password=PASSWORD)
+    body = client.get(reverse("training:session", args=[session.pk])).content.decode()
+    assert "£12.50" in body
+
+
+def test_mapig_sessions_are_free(client: Any, venue: Venue) -> None:
+    mapig = Course.objects.create(
+        title="MAPIG: Think Family", kind=CourseKind.MAPIG, theme="Think Family"
+    )
+    session = make_session(mapig, venue, starts_at=future(30))
+    body = client.get(reverse("training:session", args=[session.pk])).content.decode()
+    assert "Free" in body
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"kind": "mapig"}, {"mapig"}),
+        ({"kind": "course"}, {"course"}),
+        ({"area": "yeovil"}, {"yeovil-course"}),
+        ({"theme": "Think Family"}, {"mapig"}),
+    ],
+)
+def test_catalogue_filters(
+    client: Any, course: Course, venue: Venue, query: dict, expected: set
+) -> None:
+    yeovil = Venue.objects.create(name="Yeovil Suite", address="Yeovil", area="yeovil")
+    mapig = Course.objects.create(
+        title="MAPIG: Think Family", kind=CourseKind.MAPIG, theme="Think Family"
+    )
+    sessions = {
+        "course": make_session(course, venue, starts_at=future(20)),
+        "mapig": make_session(mapig, venue, starts_at=future(25)),
+        "yeovil-course": make_session(course, yeovil, starts_at=future(27)),
+    }
+    if query.get("kind") == "course":
+        expected = {"course", "yeovil-course"}
+    response = client.get(reverse("training:catalogue"), query)
+    shown = {row["session"].pk for row in response.context["rows"]}
+    assert shown == {sessions[name].pk for name in expected}
+
+
+def test_month_filter_keeps_only_that_month(client: Any, course: Course, venue: Venue) -> None:
+    soon = make_session(course, venue, starts_at=future(5))
+    later = make_session(course, venue, starts_at=future(70))
+    month = timezone.localtime(later.starts_at).strftime("%Y-%m")
+    response = client.get(reverse("training:catalogue"), {"month": month})
+    shown = {row["session"].pk for row in response.context["rows"]}
+    assert later.pk in shown and soon.pk not in shown
+
+
+def test_places_left_counts_confirmed_and_unexpired_holds_only(
+    client: Any, course: Course, venue: Venue, school: Any
+) -> None:
+    session = make_session(course, venue, starts_at=future(20), capacity=3)
+    now = timezone.now()
+    common = {
+        "session": session,
+        "agency": school,
+        "sector": school.sector,
+        "price_band": school.sector.price_band,
+        "payment_method": PaymentMethod.CARD,
+    }
+    Booking.objects.create(
+        attendee_name="A", attendee_email="a@x.org", status=BookingStatus.CONFIRMED, **common
+    )
+    Booking.objects.create(
+        attendee_name="B",
+        attendee_email="b@x.org",
+        status=BookingStatus.HELD,
+        hold_expires_at=now + dt.timedelta(minutes=10),
+        **common,
+    )
+    Booking.objects.create(
+        attendee_name="C",
+        attendee_email="c@x.org",
+        status=BookingStatus.HELD,
+        hold_expires_at=now - dt.timedelta(minutes=1),
+        **common,
+    )
+    Booking.objects.create(
+        attendee_name="D", attendee_email="d@x.org", status=BookingStatus.CANCELLED, **common
+    )
+    response = client.get(reverse("training:session", args=[session.pk]))
+    assert response.context["session"].places_left_count == 1
+    full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
+    assert session.pk in {row["session"].pk for row in full_filter.context["rows"]}
+    Booking.objects.create(
+        attendee_name="E", attendee_email="e@x.org", status=BookingStatus.CONFIRMED, **common
+    )
+    full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
+    assert session.pk not in {row["session"].pk for row in full_filter.context["rows"]}
+
+
+def test_draft_session_page_is_not_found_for_the_public(
+    client: Any, course: Course, venue: Venue
+) -> None:
+    session = make_session(course, venue, starts_at=future(20), status=SessionStatus.DRAFT)
+    assert client.get(reverse("training:session", args=[session.pk])).status_code == 404
+
+
+def test_bad_filter_values_show_the_page_not_an_error(
+    client: Any, course: Course, venue: Venue
+) -> None:
+    make_session(course, venue, starts_at=future(20))
+    response = client.get(reverse("training:catalogue"), {"kind": "nonsense", "month": "13-2020"})
+    assert response.status_code == 200

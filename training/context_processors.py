@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from training.roles import Role, has_role
+
+
+def unit(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {
+        "UNIT_NAME": settings.UNIT_NAME,
+        "is_training_admin": has_role(user, Role.TRAINING_ADMINISTRATOR),
+        "is_agency_booker": has_role(user, Role.AGENCY_BOOKER),
+        "is_community_member": has_role(user, Role.COMMUNITY_MEMBER),
+        "is_board_viewer": has_role(user, Role.BOARD_VIEWER, Role.TRAINING_ADMINISTRATOR),
+    }

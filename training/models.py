@@ -1,0 +1,387 @@
+"""The training programme: who is trained (sectors, agencies), what is offered and where."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from training.dates import working_days_before
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+ZERO = Decimal("0.00")
+
+
+class PriceBand(models.Model):
+    """Sectors grouped for pricing, e.g. statutory partner / voluntary / independent."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=250, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sector(models.Model):
+    """An agency sector of the annual report's Appendix E (Schools, Health, Police…)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    price_band = models.ForeignKey(PriceBand, on_delete=models.PROTECT, related_name="sectors")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(models.Model):
+    """A school, nursery, practice, team or force whose staff are trained."""
+
+    name = models.CharField(max_length=200, unique=True)
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="agencies")
+    address = models.TextField(blank=True, help_text="Postal address printed on invoices.")
+    invoice_contact_name = models.CharField(max_length=200, blank=True)
+    invoice_contact_email = models.EmailField(blank=True)
+    purchase_order_required = models.BooleanField(
+        default=False, help_text="Invoice bookings must quote a purchase-order number."
+    )
+    subsidised_places_per_year = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Fully subsidised places per financial year (April–March), given in return for "
+            "lending a venue free of charge."
+        ),
+    )
+    approved = models.BooleanField(
+        default=True, help_text="Agencies proposed by practitioners wait for approval."
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposed_agencies",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Area(models.TextChoices):
+    TAUNTON = "taunton", "Taunton"
+    BRIDGWATER = "bridgwater", "Bridgwater"
+    YEOVIL = "yeovil", "Yeovil"
+    GLASTONBURY = "glastonbury", "Glastonbury"
+    MINEHEAD = "minehead", "Minehead"
+    FROME = "frome", "Frome"
+    OTHER = "other", "Other"
+
+
+class Venue(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    address = models.TextField()
+    postcode = models.CharField(max_length=10, blank=True)
+    area = models.CharField(max_length=20, choices=Area.choices)
+    directions = models.TextField(blank=True, help_text="Parking, access and how to find the room.")
+    lent_by = models.ForeignKey(
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="venues_lent",
+        help_text="Partner agency that lends this venue free of charge.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.get_area_display()}"
+
+
+class Trainer(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    biography = models.TextField(blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="trainer",
+        help_text="The trainer's login, so they can open their sessions' registers.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CourseKind(models.TextChoices):
+    COURSE = "course", "Course"
+    MAPIG = "mapig", "MAPIG session"
+    CONFERENCE = "conference", "Conference"
+
+
+class SafeguardingLevel(models.TextChoices):
+    LEVEL_1 = "1", "Level 1 – awareness"
+    LEVEL_2 = "2", "Level 2 – multi-agency working"
+    LEVEL_3 = "3", "Level 3 – specialist"
+    LEVEL_4 = "4", "Level 4 – designated leads"
+
+
+class Course(models.Model):
+    title = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=200, unique=True, blank=True)
+    kind = models.CharField(max_length=20, choices=CourseKind.choices, default=CourseKind.COURSE)
+    theme = models.CharField(
+        max_length=120, blank=True, help_text="E.g. 'Think Family' or 'Child sexual exploitation'."
+    )
+    level = models.CharField(
+        "safeguarding level", max_length=2, choices=SafeguardingLevel.choices, blank=True
+    )
+    duration_half_days = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1)], help_text="1 = half day, 2 = full day."
+    )
+    description = models.TextField(blank=True)
+    follow_up_weeks = models.PositiveSmallIntegerField(
+        default=12, help_text="Weeks after the session that the follow-up impact survey is sent."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.slug:
+            self.slug = slugify(self.title)[:200]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_free(self) -> bool:
+        return self.kind == CourseKind.MAPIG
+
+    @property
+    def duration_label(self) -> str:
+        if self.duration_half_days == 1:
+            return "Half day"
+        if self.duration_half_days == 2:
+            return "Full day"
+        return f"{self.duration_half_days / 2:g} days"
+
+
+class LearningOutcome(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="outcomes")
+    text = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CoursePrice(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="prices")
+    band = models.ForeignKey(PriceBand, on_delete=models.PROTECT, related_name="course_prices")
+    amount = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+
+    class Meta:
+        ordering = ["band__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "band"], name="one_price_per_course_band")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} – {self.band}: £{self.amount}"
+
+
+class SessionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SessionQuerySet(models.QuerySet["Session"]):
+    def published(self) -> SessionQuerySet:
+        return self.filter(status=SessionStatus.PUBLISHED)
+
+
+class Session(models.Model):
+    """One run of a course: one or more dated parts at one venue."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="sessions")
+    capacity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    trainers = models.ManyToManyField(Trainer, blank=True, related_name="sessions")
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.DRAFT
+    )
+    # Denormalised from the first part so lists can sort and filter on an index; parts are
+    # only ever changed through the admin inline, whose save refreshes it.
+    starts_at = models.DateTimeField(db_index=True, editable=False, null=True)
+    booking_closes_working_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Bookings close this many working days before the first part."
+    )
+    notes = models.TextField(blank=True, help_text="Shown to attendees on the session page.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.starts_at).strftime("%d %b %Y") if self.starts_at else "?"
+        return f"{self.course.title} – {when}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training:session", args=[self.pk])
+
+    def refresh_starts_at(self) -> None:
+        first = self.parts.order_by("starts_at").values_list("starts_at", flat=True).first()
+        if first != self.starts_at:
+            self.starts_at = first
+            Session.objects.filter(pk=self.pk).update(starts_at=first)
+
+    @property
+    def ordered_parts(self) -> list[SessionPart]:
+        # Uses the prefetch cache when the list view prefetched parts.
+        return sorted(self.parts.all(), key=lambda part: part.starts_at)
+
+    @property
+    def ends_at(self) -> dt.datetime | None:
+        parts = self.ordered_parts
+        return parts[-1].ends_at if parts else None
+
+    def booking_closes_on(self) -> dt.date | None:
+        """The last day bookings are taken (inclusive)."""
+        if self.starts_at is None:
+            return None
+        first_day = timezone.localdate(self.starts_at)
+        return working_days_before(first_day, self.booking_closes_working_days)
+
+    def is_open_for_booking(self, now: dt.datetime) -> bool:
+        closes_on = self.booking_closes_on()
+        return (
+            self.status == SessionStatus.PUBLISHED
+            and self.starts_at is not None
+            and now < self.starts_at
+            and closes_on is not None
+            and timezone.localdate(now) <= closes_on
+        )
+
+    def price_for_band(self, band_id: int) -> Decimal | None:
+        """The price for a band: the session's override, else the course's; None if unset."""
+        if self.course.is_free:
+            return ZERO
+        for override in self.price_overrides.all():
+            if override.band_id == band_id:
+                return override.amount
+        for price in self.course.prices.all():
+            if price.band_id == band_id:
+                return price.amount
+        return None
+
+    def price_table(self, bands: Iterable[PriceBand]) -> list[tuple[PriceBand, Decimal | None]]:
+        return [(band, self.price_for_band(band.pk)) for band in bands]
+
+
+class SessionPart(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="parts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="session_part_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        start = timezone.localtime(self.starts_at)
+        end = timezone.localtime(self.ends_at)
+        return f"{start:%a %d %b %Y, %H:%M}–{end:%H:%M}"
+
+    @property
+    def hours(self) -> float:
+        return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+
+class SessionPrice(models.Model):
+    """A session's own price for a band, overriding the course price."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="price_overrides")
+    band = models.ForeignKey(PriceBand, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(
+        max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "band"], name="one_override_per_session_band"
+            )
+        ]
+
+
+class Profile(models.Model):
+    """What the unit needs to know about a person beyond their login."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    job_title = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    consent_to_calls = models.BooleanField(
+        "I agree to be phoned about how I used the training",
+        default=False,
+        help_text="A volunteer from the community may call a few past attendees each month.",
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @property
+    def sector(self) -> Sector | None:
+        return self.agency.sector if self.agency_id else None  # type: ignore[union-attr]
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.user.first_name and self.user.last_name and self.agency_id)

@@ -1,0 +1,60 @@
+"""Roles are auth groups, created by a migration. Views check them; menus only mirror them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+
+class Role:
+    PRACTITIONER = "Practitioner"
+    AGENCY_BOOKER = "Agency booker"
+    TRAINING_ADMINISTRATOR = "Training administrator"
+    COMMUNITY_MEMBER = "Community member"
+    BOARD_VIEWER = "Board viewer"
+
+    ALL = (PRACTITIONER, AGENCY_BOOKER, TRAINING_ADMINISTRATOR, COMMUNITY_MEMBER, BOARD_VIEWER)
+
+
+def role_names(user: Any) -> frozenset[str]:
+    """The user's role names, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return bool(role_names(user) & set(roles))
+
+
+def is_training_admin(user: Any) -> bool:
+    return has_role(user, Role.TRAINING_ADMINISTRATOR)
+
+
+def role_required(
+    *roles: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Refuse (403) a signed-in user without one of ``roles``; send others to log in."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        @login_required
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request.user, *roles):
+                raise PermissionDenied("You do not have access to this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

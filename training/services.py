@@ -1,0 +1,56 @@
+"""Operations on the training programme and on people's profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from training.models import Agency, Profile, Sector
+
+
+class TrainingError(Exception):
+    """A mistake a person can put right; the message says how."""
+
+
+def agency_propose(*, name: str, sector: Sector, proposed_by: Any) -> Agency:
+    """A practitioner's agency that is not on the list waits for the administrator's approval."""
+    name = " ".join(name.split())
+    if not name:
+        raise TrainingError("Enter the name of your agency.")
+    existing = Agency.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    return Agency.objects.create(name=name, sector=sector, approved=False, proposed_by=proposed_by)
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    user: Any,
+    first_name: str,
+    last_name: str,
+    job_title: str,
+    phone: str,
+    agency: Agency | None,
+    new_agency_name: str = "",
+    new_agency_sector: Sector | None = None,
+    consent_to_calls: bool,
+) -> Profile:
+    """Save a person's details; propose a new agency when theirs is not on the list."""
+    if agency is None:
+        if not new_agency_name or new_agency_sector is None:
+            raise TrainingError(
+                "Choose your agency from the list, or give its name and sector to add it."
+            )
+        agency = agency_propose(name=new_agency_name, sector=new_agency_sector, proposed_by=user)
+    user.first_name = first_name.strip()
+    user.last_name = last_name.strip()
+    user.save(update_fields=["first_name", "last_name"])
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile.job_title = job_title.strip()
+    profile.phone = phone.strip()
+    profile.agency = agency
+    profile.consent_to_calls = consent_to_calls
+    profile.save()
+    return profile
