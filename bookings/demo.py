@@ -1,39 +1,66 @@
-"""Demo bookings: enough confirmed places on upcoming sessions that some are nearly full."""
+"""Demo bookings: enough confirmed places on upcoming sessions that some are nearly full.
+
+Made through the real booking service (orders, invoices and all); the emails those bookings
+would send are dropped, so loading the demo does not flood the console.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, PaymentMethod
+from bookings.models import Booking, OutgoingEmail, PaymentMethod
+from bookings.services import AttendeeSpec, BookingError, booking_create
 from training.models import Agency, Session
 
+FIRST_NAMES = ("Amy", "Ben", "Cara", "Dev", "Ellie", "Finn", "Gita", "Harry", "Isla", "Jack",
+               "Kemi", "Liam", "Maya", "Noah", "Orla", "Pete", "Rosa", "Sam", "Tara", "Will")
+LAST_NAMES = ("Adams", "Baker", "Clarke", "Davies", "Evans", "Foster", "Green", "Hughes",
+              "Irwin", "Jones", "Khan", "Lewis", "Morgan", "Nash", "Owen", "Price")
 
-@transaction.atomic
+
 def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
     """Fill every fourth upcoming session to within two places; others a little. Idempotent."""
     rng = random.Random(7)
-    agencies = list(Agency.objects.filter(approved=True).select_related("sector__price_band"))
+    agencies = list(
+        Agency.objects.filter(approved=True, purchase_order_required=False)
+        .select_related("sector__price_band")
+    )
+    booker = get_user_model().objects.filter(email="admin@example.org").first()
+    now = timezone.now()
     created = 0
-    for index, session in enumerate(sessions):
-        target = session.capacity - 2 if index % 4 == 0 else rng.randint(0, session.capacity // 3)
-        existing = Booking.objects.filter(session=session).count()
-        for number in range(existing, target):
-            agency = agencies[(index + number) % len(agencies)]
-            band = agency.sector.price_band
-            price = session.price_for_band(band.pk) or 0
-            Booking.objects.create(
-                session=session,
-                attendee_name=f"Demo Attendee {session.pk}-{number + 1}",
-                attendee_email=f"attendee{session.pk}-{number + 1}@example.org",
-                agency=agency,
-                sector=agency.sector,
-                price_band=band,
-                price=price,
-                payment_method=PaymentMethod.FREE if price == 0 else PaymentMethod.INVOICE,
-                status=BookingStatus.CONFIRMED,
-            )
-            created += 1
+    with transaction.atomic():
+        first_new_email = (OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True)
+                           .first() or 0)
+        for index, session in enumerate(sessions):
+            if Booking.objects.filter(session=session).exists():
+                continue  # already loaded
+            target = session.capacity - 2 if index % 4 == 0 else rng.randint(0, session.capacity // 3)
+            number = 0
+            while number < target:
+                agency = agencies[(index + number) % len(agencies)]
+                group = min(target - number, rng.randint(1, 4))
+                people = [
+                    AttendeeSpec(
+                        name=f"{FIRST_NAMES[(session.pk + n) % 20]} {LAST_NAMES[(session.pk * 3 + n) % 16]}",
+                        email=f"attendee.{session.pk}.{n + 1}@example.org",
+                        job_title="Practitioner",
+                    )
+                    for n in range(number, number + group)
+                ]
+                try:
+                    booking_create(
+                        session=session, attendees=people, agency=agency, booked_by=booker,
+                        payment_method=PaymentMethod.INVOICE, now=now,
+                    )
+                except BookingError:
+                    break
+                number += group
+                created += group
+        # The demo's own emails are not sent: they were never real bookings.
+        OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
     return created

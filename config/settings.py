@@ -196,7 +196,10 @@ PAYMENT_GATEWAY = env_choice(
     "PAYMENT_GATEWAY", ("development", "stripe"), "stripe" if PRODUCTION else "development"
 )
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# The development gateway signs its webhooks with this secret when no real one is set.
+STRIPE_WEBHOOK_SECRET = env_str(
+    "STRIPE_WEBHOOK_SECRET", "" if PRODUCTION else "whsec_development_only_not_a_secret"
+)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")  # a local fake server in tests
 if PRODUCTION and PAYMENT_GATEWAY != "stripe":
     raise ImproperlyConfigured("Production takes card payments through Stripe only.")
@@ -204,6 +207,17 @@ if PAYMENT_GATEWAY == "stripe" and PRODUCTION and not (STRIPE_SECRET_KEY and STR
     raise ImproperlyConfigured(
         "PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET."
     )
+
+# --- Booking rules (the unit's policy; each can be changed without a release) ----------------
+BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 30, minimum=1)
+BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS = env_int(
+    "BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS", 10, minimum=0
+)
+BOOKING_REMINDER_WORKING_DAYS = env_int("BOOKING_REMINDER_WORKING_DAYS", 2, minimum=0)
+WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
+INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
+INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
+CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -254,4 +268,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # One line per task run is noise in development; failures are still logged.
+    "loggers": {"django.tasks": {"level": "WARNING"}},
 }

@@ -7,5 +7,6 @@ admin.site.site_title = "Training unit administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("bookings.urls")),
     path("", include("training.urls")),
 ]

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from typing import Any
+
+from django.db.models import F, Prefetch, QuerySet
 
 from training.models import Course, CoursePrice, PriceBand, Session, SessionStatus
 
 
-def _places_taken_subquery(now: dt.datetime) -> Subquery:
+def _places_taken(now: dt.datetime) -> Any:
     # The one place where training reads bookings: what "a place is taken" means belongs to
-    # bookings (confirmed, or held with an unexpired hold), so it is asked, not repeated here.
-    from bookings.models import Booking, places_taken_q
+    # bookings (confirmed, unexpired holds, open waiting-list offers), so it is asked, not
+    # repeated here.
+    from bookings.selectors import places_taken_expression
 
-    taken = (
-        Booking.objects.filter(session=OuterRef("pk"))
-        .filter(places_taken_q(now))
-        .order_by()
-        .values("session")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Subquery(taken, output_field=IntegerField())
+    return places_taken_expression(now)
 
 
 def sessions_with_places(now: dt.datetime) -> QuerySet[Session]:
     """Sessions annotated with ``places_taken`` and ``places_left_count``."""
-    return Session.objects.annotate(
-        places_taken=Coalesce(_places_taken_subquery(now), Value(0))
-    ).annotate(places_left_count=F("capacity") - F("places_taken"))
+    return Session.objects.annotate(places_taken=_places_taken(now)).annotate(places_left_count=F("capacity") - F("places_taken"))
 
 
 def catalogue_sessions(

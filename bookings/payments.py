@@ -1,0 +1,296 @@
+"""Payment gateways and the webhook that confirms card payments.
+
+Two gateways share one interface: Stripe (Checkout Sessions, Refund API) and a development
+gateway for `make run` and tests, whose local "test payment" page sends a webhook signed
+exactly as Stripe signs them to the same endpoint. Either way a booking is confirmed only by
+a signed webhook, never by the browser coming back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from bookings.models import Booking, Payment, PaymentStatus, Refund, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+STRIPE_MINIMUM_CHECKOUT = dt.timedelta(minutes=30, seconds=60)
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not be reached; the message is for the administrator."""
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    session_id: str
+    url: str
+    expires_at: dt.datetime
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def create_checkout(
+        self,
+        *,
+        payment: Payment,
+        bookings: list[Booking],
+        success_url: str,
+        cancel_url: str,
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> CheckoutResult: ...
+
+    def refund(self, *, refund: Refund) -> str: ...
+
+    def expire_checkout(self, *, payment: Payment) -> None: ...
+
+
+def to_pence(amount: Decimal) -> int:
+    """Pounds to pence, only at the gateway boundary."""
+    pence = amount * 100
+    if pence != pence.to_integral_value():
+        raise ValueError(f"£{amount} is not a whole number of pence")
+    return int(pence)
+
+
+def _line_name(booking: Booking) -> str:
+    from django.utils import timezone
+
+    when = timezone.localtime(booking.session.starts_at).strftime("%-d %b %Y")
+    return f"{booking.session.course.title} ({when}) – {booking.attendee_name}"
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self) -> None:
+        if not settings.STRIPE_SECRET_KEY:
+            raise GatewayError("STRIPE_SECRET_KEY is not set.")
+        self.client = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses={"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {},
+            max_network_retries=2,
+        )
+
+    def create_checkout(
+        self,
+        *,
+        payment: Payment,
+        bookings: list[Booking],
+        success_url: str,
+        cancel_url: str,
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> CheckoutResult:
+        # Stripe keeps a checkout open for at least 30 minutes; the hold is stretched to match.
+        expires_at = max(expires_at, now + STRIPE_MINIMUM_CHECKOUT)
+        order = payment.order
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "gbp",
+                        "unit_amount": to_pence(booking.price),
+                        "product_data": {"name": _line_name(booking)},
+                    },
+                }
+                for booking in bookings
+            ],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": int(expires_at.timestamp()),
+            "client_reference_id": order.reference,
+            "metadata": {"booking_reference": order.reference, "payment_id": str(payment.pk)},
+            "payment_intent_data": {
+                "metadata": {"booking_reference": order.reference, "payment_id": str(payment.pk)}
+            },
+        }
+        booker_email = getattr(order.booked_by, "email", "")
+        if booker_email:
+            params["customer_email"] = booker_email
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": f"checkout-payment-{payment.pk}"}
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"Stripe refused the checkout: {error.user_message or error}") from error
+        return CheckoutResult(session_id=session.id, url=session.url or "", expires_at=expires_at)
+
+    def refund(self, *, refund: Refund) -> str:
+        payment = refund.payment
+        if not payment.payment_intent_id:
+            raise GatewayError(f"Payment {payment.pk} has no payment intent to refund.")
+        try:
+            result = self.client.v1.refunds.create(
+                params={
+                    "payment_intent": payment.payment_intent_id,
+                    "amount": to_pence(refund.amount),
+                    "metadata": {"refund_id": str(refund.pk),
+                                 "booking_reference": payment.order.reference},
+                },
+                options={"idempotency_key": f"refund-{refund.pk}"},
+            )
+        except stripe.StripeError as error:
+            raise GatewayError(f"Stripe refused the refund: {error.user_message or error}") from error
+        return result.id
+
+    def expire_checkout(self, *, payment: Payment) -> None:
+        if not payment.checkout_session_id:
+            return
+        try:
+            self.client.v1.checkout.sessions.expire(payment.checkout_session_id)
+        except stripe.StripeError as error:
+            # Already completed or expired at Stripe: the webhook tells us which.
+            logger.info("Could not expire checkout %s: %s", payment.checkout_session_id, error)
+
+
+class DevelopmentGateway:
+    """Offline stand-in for Stripe: a local page with Pay and Cancel buttons."""
+
+    name = "development"
+
+    def create_checkout(
+        self,
+        *,
+        payment: Payment,
+        bookings: list[Booking],
+        success_url: str,
+        cancel_url: str,
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> CheckoutResult:
+        session_id = f"cs_dev_{payment.pk}_{secrets.token_hex(8)}"
+        url = reverse("bookings:dev_checkout", args=[session_id])
+        return CheckoutResult(session_id=session_id, url=url, expires_at=expires_at)
+
+    def refund(self, *, refund: Refund) -> str:
+        return f"re_dev_{refund.pk}"
+
+    def expire_checkout(self, *, payment: Payment) -> None:
+        return None
+
+
+def get_gateway() -> PaymentGateway:
+    if settings.PAYMENT_GATEWAY == "stripe":
+        return StripeGateway()
+    return DevelopmentGateway()
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A ``Stripe-Signature`` header for ``payload``, computed exactly as Stripe does."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    signature = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signature}"
+
+
+def checkout_event(event_type: str, payment: Payment, *, paid: bool) -> dict[str, Any]:
+    """An event in Stripe's shape, for the development gateway and tests."""
+    return {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": payment.checkout_session_id,
+                "object": "checkout.session",
+                "payment_status": "paid" if paid else "unpaid",
+                "status": "complete" if event_type.endswith("completed") else "expired",
+                "payment_intent": f"pi_dev_{payment.pk}" if paid else None,
+                "client_reference_id": payment.order.reference,
+                "metadata": {
+                    "booking_reference": payment.order.reference,
+                    "payment_id": str(payment.pk),
+                },
+                "amount_total": to_pence(payment.amount),
+                "currency": "gbp",
+            }
+        },
+    }
+
+
+class WebhookRejected(Exception):
+    """Bad signature or payload: answer 400 and change nothing."""
+
+
+HANDLED_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+}
+
+
+def webhook_handle(*, payload: bytes, signature: str, now: dt.datetime) -> str:
+    """Verify and process one webhook delivery; returns what happened, for the log."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        raise WebhookRejected("No webhook secret is configured.")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except (ValueError, stripe.SignatureVerificationError) as error:
+        raise WebhookRejected(str(error)) from error
+    event_type = event["type"]
+    if event_type not in HANDLED_EVENTS:
+        return f"ignored {event_type}"
+    checkout = event["data"]["object"]
+    # One transaction for the record and its effects: if processing fails, neither is kept
+    # and Stripe's retry processes the event afresh.
+    with transaction.atomic():
+        try:
+            # The unique event id makes processing exactly-once: a repeat delivery stops here.
+            with transaction.atomic():
+                record = WebhookEvent.objects.create(
+                    event_id=event["id"], event_type=event_type, payload=json.loads(payload),
+                    received_at=now,
+                )
+        except IntegrityError:
+            return f"duplicate {event['id']}"
+        outcome = _process_checkout_event(event_type, checkout, now=now)
+        WebhookEvent.objects.filter(pk=record.pk).update(processed_at=now, outcome=outcome)
+    return outcome
+
+
+def _process_checkout_event(event_type: str, checkout: Any, *, now: dt.datetime) -> str:
+    from bookings import services
+
+    payment = (
+        Payment.objects.filter(checkout_session_id=checkout["id"]).select_related("order").first()
+    )
+    if payment is None:
+        return "no payment for this checkout session"
+    if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if checkout.get("payment_status") in ("paid", "no_payment_required"):
+            confirmed = services.payment_succeeded(
+                payment=payment, payment_intent_id=checkout.get("payment_intent") or "", now=now
+            )
+            return f"paid; {len(confirmed)} place(s) confirmed"
+        services.payment_pending(payment=payment, now=now)
+        return "payment processing"
+    if event_type == "checkout.session.async_payment_failed":
+        services.payment_failed_or_expired(payment=payment, now=now, status=PaymentStatus.FAILED)
+        return "payment failed; places released"
+    services.payment_failed_or_expired(payment=payment, now=now, status=PaymentStatus.EXPIRED)
+    return "checkout expired; places released"
