@@ -171,6 +171,11 @@ class Course(models.Model):
     follow_up_weeks = models.PositiveSmallIntegerField(
         default=12, help_text="Weeks after the session that the follow-up impact survey is sent."
     )
+    refresh_interval_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Attendees should refresh this training every N months (e.g. 24 for a DSL update).",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
