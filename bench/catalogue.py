@@ -1,0 +1,340 @@
+#!/usr/bin/env python
+"""Benchmark for issue 2: requests per second of the catalogue page against a hello-world view.
+
+Run from the project root:  .venv/bin/python bench/catalogue.py  [--help for the options]
+
+In one run it
+  1. makes a throwaway SQLite database in a temporary directory (never var/db.sqlite3),
+     runs ``manage.py migrate`` and ``manage.py demo --quiet-logins`` against it;
+  2. starts gunicorn on 127.0.0.1 (a free port) with ``bench.bench_settings``: the project's
+     settings whose URLconf (``bench.hello_urls``) is the project's plus ``hello/``, a view
+     returning "hello" through the same middleware;
+  3. waits until it answers, warms both URLs up, then loads ``/`` and ``/hello/`` in turn from
+     threads in this process, each thread with its own http.client connection;
+  4. stops gunicorn and removes the temporary directory, whatever happened.
+
+Any response other than 200 (or a connection error) is an error: they are printed and the
+exit status is 1. On success the last line is
+    catalogue: catalogue_rps=N hello_rps=N ratio=N
+where ratio = catalogue_rps / hello_rps (1.00 would mean the catalogue costs no more than an
+empty Django view).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"  # the only address this script binds or connects to
+TARGETS = (("catalogue", "/"), ("hello", "/hello/"))
+STARTUP_TIMEOUT = 60.0  # seconds for gunicorn to answer its first request
+REQUEST_TIMEOUT = 30.0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Requests per second of the catalogue page (/) and of a Django hello-world "
+        "view, served by gunicorn on 127.0.0.1 from a throwaway demo database."
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--worker-class", default="sync", help="gunicorn worker class (default sync)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent client threads (default 8)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="seconds of load per URL (default 5)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=0,
+        help="requests per client per URL; when given, replaces --duration",
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds of warm-up per URL (default 1)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="serve with DEBUG=true (default: DEBUG=false)"
+    )
+    args = parser.parse_args(argv)
+    for name in ("workers", "clients"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.requests < 0 or args.duration <= 0 or args.warmup < 0:
+        parser.error("--requests, --duration and --warmup must not be negative")
+    return args
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def child_env(database: Path, *, settings_module: str, debug: bool) -> dict[str, str]:
+    """The developer's environment with everything the benchmark depends on pinned."""
+    env = dict(os.environ)
+    pinned = {
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": f"sqlite:///{database}",  # database is absolute: sqlite:////tmp/...
+        "DJANGO_ENV": "development",  # the demo command refuses production
+        "DEBUG": "true" if debug else "false",
+        "ALLOWED_HOSTS": HOST,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in pinned:
+        env.pop(f"{name}_FILE", None)  # config.env refuses NAME together with NAME_FILE
+    env.pop("GUNICORN_CMD_ARGS", None)
+    env.update(pinned)
+    return env
+
+
+def manage(env: dict[str, str], *arguments: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"manage.py {' '.join(arguments)} failed ({result.returncode})")
+    return result.stdout.strip()
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def log_tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_until_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({server.returncode}):\n{log_tail(log)}")
+        try:
+            status, body = get(port, "/hello/")
+            if status == 200 and body == b"hello":
+                return
+            last_error = f"HTTP {status}"
+        except OSError as error:
+            last_error = str(error)
+        time.sleep(0.1)
+    raise SystemExit(
+        f"gunicorn did not answer in {STARTUP_TIMEOUT:.0f} s ({last_error}):\n{log_tail(log)}"
+    )
+
+
+@dataclass
+class Result:
+    responses: int = 0
+    seconds: float = 0.0
+    client_cpu: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rps(self) -> float:
+        return self.responses / self.seconds if self.seconds else 0.0
+
+
+def load(port: int, path: str, clients: int, *, seconds: float = 0.0, count: int = 0) -> Result:
+    """``clients`` threads GET ``path``: ``count`` times each, or else for ``seconds``.
+
+    Each thread keeps one http.client connection; it reconnects by itself when the server
+    closes it (gunicorn's sync workers close after every response).
+    """
+    result = Result()
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        responses = 0
+        errors: Counter[str] = Counter()
+        start.wait()
+        try:
+            while (responses < count) if count else (time.perf_counter() < deadline[0]):
+                try:
+                    conn.request("GET", path)
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status != 200:
+                        errors[f"HTTP {response.status}"] += 1
+                except (OSError, http.client.HTTPException) as error:
+                    errors[type(error).__name__] += 1
+                    conn.close()
+                    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+                responses += 1
+        finally:
+            conn.close()
+            with lock:
+                result.responses += responses
+                result.errors.update(errors)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    cpu_before = time.process_time()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - began
+    result.client_cpu = time.process_time() - cpu_before
+    return result
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()  # SIGTERM: gunicorn's master stops its workers gracefully
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # A plain `kill` should still stop gunicorn and remove the temporary directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        database = tmp / "bench.sqlite3"
+        setup_env = child_env(database, settings_module="config.settings", debug=args.debug)
+        started = time.perf_counter()
+        manage(setup_env, "migrate", "--noinput", "--verbosity", "0")
+        demo_output = manage(setup_env, "demo", "--quiet-logins")
+        print(
+            f"database: {database} ({time.perf_counter() - started:.1f} s to migrate and "
+            f"load) {demo_output}"
+        )
+
+        port = free_port()
+        config = tmp / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
+        config.write_text("")
+        log = tmp / "gunicorn.log"
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--config",
+            str(config),
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ]  # no --access-logfile: access log off
+        server_env = child_env(database, settings_module="bench.bench_settings", debug=args.debug)
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=server_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl+C reaches us; the finally below stops it
+            )
+        wait_until_ready(server, port, log)
+        mode = (
+            f"{args.requests} requests per client"
+            if args.requests
+            else f"{args.duration:g} s per URL"
+        )
+        print(
+            f"gunicorn: {HOST}:{port}, {args.workers} {args.worker_class} worker(s), "
+            f"DEBUG={'true' if args.debug else 'false'}; client: {args.clients} threads, "
+            f"{mode}, {args.warmup:g} s warm-up per URL"
+        )
+
+        for name, path in TARGETS:
+            status, body = get(port, path)
+            print(f"{name} {path}: HTTP {status}, {len(body):,} bytes")
+            if status != 200:
+                raise SystemExit(f"{path} answered {status}; not benchmarking an error page")
+            if args.warmup:
+                load(port, path, args.clients, seconds=args.warmup)
+
+        results: dict[str, Result] = {}
+        for name, path in TARGETS:
+            result = load(port, path, args.clients, seconds=args.duration, count=args.requests)
+            results[name] = result
+            errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.errors.items()))
+            print(
+                f"{name} {path}: {result.responses} requests in {result.seconds:.2f} s = "
+                f"{result.rps:.1f} rps, errors: {sum(result.errors.values())}"
+                f"{' (' + errors + ')' if errors else ''}, "
+                f"client CPU {result.client_cpu:.2f} s"
+            )
+
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn died during the run:\n{log_tail(log)}")
+        failed = {name: r.errors for name, r in results.items() if r.errors}
+        if failed:
+            print(f"gunicorn log (last lines):\n{log_tail(log)}")
+            summary = "; ".join(
+                f"{name}: " + ", ".join(f"{kind} x{n}" for kind, n in sorted(errors.items()))
+                for name, errors in failed.items()
+            )
+            print(f"FAILED: non-200 responses or connection errors: {summary}")
+            return 1
+        catalogue_rps, hello_rps = results["catalogue"].rps, results["hello"].rps
+        ratio = catalogue_rps / hello_rps if hello_rps else 0.0
+        print(
+            f"catalogue: catalogue_rps={catalogue_rps:.1f} hello_rps={hello_rps:.1f} "
+            f"ratio={ratio:.2f}"
+        )
+        return 0
+    finally:
+        if server is not None:
+            stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
