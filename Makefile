@@ -43,10 +43,12 @@ run: static demo
 worker: setup
 	TASKS_BACKEND=database $(MANAGE) db_worker
 
-# Chromium (browser tests) and PostgreSQL (second database) come from Debian when missing.
+# Chromium (browser tests), PostgreSQL (second database) and poppler (reading PDFs in tests)
+# come from Debian when missing.
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	  (command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1) || missing="$$missing postgresql"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "Installing from Debian:$$missing"; \

@@ -7,6 +7,7 @@ development: SQLite, console email, tasks run in process, the offline payment ga
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -107,7 +108,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {**_SQLITE_OPTIONS, **_database.get("OPTIONS", {})}
     # A file, not Django's in-memory default: concurrency tests open real connections from
     # several threads, and the browser tests' live server shares it.
-    _database["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    # One file per test process, so two suites running side by side never share one.
+    _database["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
     Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 elif _database["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL.")
@@ -218,6 +220,9 @@ WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
+# Printed on invoices: who to ask about them and how to pay (bank transfer details).
+FINANCE_CONTACT_EMAIL = env_str("FINANCE_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
+INVOICE_BANK_DETAILS = env_str("INVOICE_BANK_DETAILS", "")
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -36,4 +36,9 @@ class TrainingConfig(AppConfig):
     def ready(self) -> None:
         from training import signals  # noqa: F401  (connects the signup signal)
 
-        post_migrate.connect(grant_administrator_permissions, sender=self)
+        # No sender: bookings' and evaluation's permissions only exist once their own
+        # post_migrate has run, so the grant runs after every app (adding twice is harmless).
+        post_migrate.connect(
+            grant_administrator_permissions,
+            dispatch_uid="training.grant_administrator_permissions",
+        )

@@ -291,7 +291,7 @@ def load_reference_data() -> dict[str, object]:
     agencies = []
     for sector_name, names in AGENCIES.items():
         for index, name in enumerate(names):
-            slug = name.lower().replace(" ", "").replace("'", "")[:20]
+            slug = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())[:20]
             agency, _ = Agency.objects.get_or_create(
                 name=name,
                 defaults={

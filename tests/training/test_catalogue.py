@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, PaymentMethod
+from bookings.models import Booking, BookingStatus, Order, PaymentMethod
 from tests.conftest import PASSWORD, make_session
 from training.models import Course, CourseKind, SessionPrice, SessionStatus, Venue
 
@@ -144,40 +144,31 @@ def test_places_left_counts_confirmed_and_unexpired_holds_only(
 ) -> None:
     session = make_session(course, venue, starts_at=future(20), capacity=3)
     now = timezone.now()
-    common = {
-        "session": session,
-        "agency": school,
-        "sector": school.sector,
-        "price_band": school.sector.price_band,
-        "payment_method": PaymentMethod.CARD,
-    }
-    Booking.objects.create(
-        attendee_name="A", attendee_email="a@x.org", status=BookingStatus.CONFIRMED, **common
-    )
-    Booking.objects.create(
-        attendee_name="B",
-        attendee_email="b@x.org",
-        status=BookingStatus.HELD,
-        hold_expires_at=now + dt.timedelta(minutes=10),
-        **common,
-    )
-    Booking.objects.create(
-        attendee_name="C",
-        attendee_email="c@x.org",
-        status=BookingStatus.HELD,
-        hold_expires_at=now - dt.timedelta(minutes=1),
-        **common,
-    )
-    Booking.objects.create(
-        attendee_name="D", attendee_email="d@x.org", status=BookingStatus.CANCELLED, **common
-    )
+    order = Order.objects.create(agency=school, payment_method=PaymentMethod.CARD)
+
+    def place(email: str, status: str, **extra: Any) -> None:
+        Booking.objects.create(
+            order=order,
+            session=session,
+            attendee_name=email,
+            attendee_email=email,
+            agency=school,
+            sector=school.sector,
+            price_band=school.sector.price_band,
+            payment_method=PaymentMethod.CARD,
+            status=status,
+            **extra,
+        )
+
+    place("a@x.org", BookingStatus.CONFIRMED)
+    place("b@x.org", BookingStatus.HELD, hold_expires_at=now + dt.timedelta(minutes=10))
+    place("c@x.org", BookingStatus.HELD, hold_expires_at=now - dt.timedelta(minutes=1))
+    place("d@x.org", BookingStatus.CANCELLED)
     response = client.get(reverse("training:session", args=[session.pk]))
     assert response.context["session"].places_left_count == 1
     full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
     assert session.pk in {row["session"].pk for row in full_filter.context["rows"]}
-    Booking.objects.create(
-        attendee_name="E", attendee_email="e@x.org", status=BookingStatus.CONFIRMED, **common
-    )
+    place("e@x.org", BookingStatus.CONFIRMED)
     full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
     assert session.pk not in {row["session"].pk for row in full_filter.context["rows"]}
 
