@@ -682,6 +682,8 @@ def invoice_raise(
     """Raise a numbered invoice for an order's places (call inside the booking transaction)."""
     agency = order.agency
     today = timezone.localdate(now)
+    # Whoever receives the invoice also receives any credit note against it.
+    recipient = agency.invoice_contact_email or getattr(order.booked_by, "email", "")
     invoice = Invoice.objects.create(
         kind=InvoiceKind.INVOICE,
         number=_next_number(settings.INVOICE_NUMBER_PREFIX),
@@ -690,7 +692,7 @@ def invoice_raise(
         purchase_order_number=order.purchase_order_number,
         billing_name=agency.invoice_contact_name or agency.name,
         billing_address=f"{agency.name}\n{agency.address}".strip(),
-        billing_email=agency.invoice_contact_email,
+        billing_email=recipient,
         issued_on=today,
         due_on=today + dt.timedelta(days=settings.INVOICE_DUE_DAYS),
         created_at=now,
@@ -702,7 +704,6 @@ def invoice_raise(
         )
     audit_record(obj=invoice, action="issued", actor=actor, now=now,
                  changes={"number": invoice.number, "total": invoice.total})
-    recipient = agency.invoice_contact_email or getattr(order.booked_by, "email", "")
     email_queue(kind="invoice_issued", to=recipient, invoice=invoice)
     return invoice
 
