@@ -128,7 +128,7 @@ class StripeGateway:
             params["customer_email"] = booker_email
         try:
             session = self.client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"checkout-payment-{payment.pk}"}
+                params=params, options={"idempotency_key": f"checkout-{order.reference}-payment-{payment.pk}"}
             )
         except stripe.StripeError as error:
             raise GatewayError(f"Stripe refused the checkout: {error.user_message or error}") from error
@@ -146,7 +146,9 @@ class StripeGateway:
                     "metadata": {"refund_id": str(refund.pk),
                                  "booking_reference": payment.order.reference},
                 },
-                options={"idempotency_key": f"refund-{refund.pk}"},
+                # The order reference keeps keys unique across databases sharing one Stripe
+                # account (a staging restore must not replay production's refund-1).
+                options={"idempotency_key": f"refund-{payment.order.reference}-{refund.pk}"},
             )
         except stripe.StripeError as error:
             raise GatewayError(f"Stripe refused the refund: {error.user_message or error}") from error
@@ -255,7 +257,9 @@ def webhook_handle(*, payload: bytes, signature: str, now: dt.datetime) -> str:
     event_type = event["type"]
     if event_type not in HANDLED_EVENTS:
         return f"ignored {event_type}"
-    checkout = event["data"]["object"]
+    # stripe's objects are not dicts (no .get()): process the verified body as plain JSON.
+    body = json.loads(payload)
+    checkout = body["data"]["object"]
     # One transaction for the record and its effects: if processing fails, neither is kept
     # and Stripe's retry processes the event afresh.
     with transaction.atomic():
@@ -263,7 +267,7 @@ def webhook_handle(*, payload: bytes, signature: str, now: dt.datetime) -> str:
             # The unique event id makes processing exactly-once: a repeat delivery stops here.
             with transaction.atomic():
                 record = WebhookEvent.objects.create(
-                    event_id=event["id"], event_type=event_type, payload=json.loads(payload),
+                    event_id=event["id"], event_type=event_type, payload=body,
                     received_at=now,
                 )
         except IntegrityError:

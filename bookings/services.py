@@ -321,9 +321,18 @@ def _booking_create_locked(
             f"Only {free} place{'s' if free != 1 else ''} left on this session, "
             f"not enough for {len(people)} people. Book fewer people or join the waiting list."
         )
+    emails = [p.email for p in people]
+    # A hold of these people's own that ran out (they walked away from paying) is released
+    # here rather than waiting for the tick, so they can book again straight away.
+    for stale in Booking.objects.filter(
+        session=locked, status=BookingStatus.HELD, hold_expires_at__lte=now,
+        attendee_email__in=emails,
+    ).exclude(order__payments__status=PaymentStatus.PENDING):
+        _set_status(stale, BookingStatus.EXPIRED, actor=None, now=now,
+                    cancellation_reason="Not paid in time")
     already = list(
         Booking.objects.filter(
-            session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=[p.email for p in people]
+            session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=emails
         ).values_list("attendee_email", flat=True)
     )
     if already:

@@ -224,6 +224,11 @@ CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
 FINANCE_CONTACT_EMAIL = env_str("FINANCE_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
 INVOICE_BANK_DETAILS = env_str("INVOICE_BANK_DETAILS", "")
 
+# --- Evaluation ------------------------------------------------------------------------------
+SURVEY_LINK_DAYS = env_int("SURVEY_LINK_DAYS", 30, minimum=1)
+SURVEY_REMINDER_DAYS = env_int("SURVEY_REMINDER_DAYS", 7, minimum=1)
+CALL_DRAW_WINDOW_MONTHS = env_int("CALL_DRAW_WINDOW_MONTHS", 6, minimum=1)
+
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

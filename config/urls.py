@@ -7,6 +7,9 @@ admin.site.site_title = "Training unit administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("reports/", include("evaluation.urls_reports")),
     path("", include("bookings.urls")),
+    path("", include("bookings.urls_attendance")),
+    path("", include("evaluation.urls")),
     path("", include("training.urls")),
 ]

@@ -1,1 +1,531 @@
-"""Evaluation and impact surveys, community members' calls, and reports (to come)."""
+"""Evaluation and impact: surveys, survey invitations, opt-outs, and 'test and check' calls.
+
+Answers are stored one row per answered item (``Answer``), with the question's type deciding
+which value column is filled, so reports count with one ``GROUP BY`` each:
+
+- a 1–5 scale fills ``scale``; a question asked "before and after, per learning outcome" gives
+  two rows per outcome (``moment`` before/after, ``outcome`` set);
+- yes/no fills ``yes_no``; single choice fills ``choice``; multiple choice gives one row per
+  option ticked; free text fills ``text``.
+
+Each ``Response`` copies the course, the booking's sector (as at booking time) and the session
+date from the booking, so reports group and filter on its own columns. Reports find the
+questions they need by ``Question.key`` (``used_learning``, ``confidence``…), which stays put
+when the administrator rewords a question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.models import Booking
+
+# The reports' own model lives beside the surveys; importing it here registers it with the app.
+from evaluation.report_models import TrainingCostTarget  # noqa: F401
+from training.models import Course, LearningOutcome, Sector
+from training.roles import Role
+
+# Attempts a community member may make on one call before it closes as unreachable.
+MAX_CALL_ATTEMPTS = 3
+
+
+def new_survey_token() -> str:
+    # 256 bits from the OS's CSPRNG: a link nobody can guess, and the only key to the survey.
+    return secrets.token_urlsafe(32)
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+# --- surveys ----------------------------------------------------------------------------------
+
+
+class SurveyKind(models.TextChoices):
+    EVALUATION = "evaluation", "Course evaluation"
+    FOLLOW_UP = "follow_up", "Follow-up impact survey"
+    CALL_SCRIPT = "call_script", "Call script"
+
+
+class Survey(models.Model):
+    """One of the three surveys the unit runs; the administrator edits the questions."""
+
+    kind = models.CharField(max_length=20, choices=SurveyKind.choices, unique=True)
+    title = models.CharField(max_length=200)
+    introduction = models.TextField(
+        blank=True,
+        help_text="Shown above the questions. For the call script: what to say first.",
+    )
+    closing_text = models.TextField(
+        blank=True, help_text="Shown after the person has answered (or read out at the end)."
+    )
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def asked_questions(self) -> models.QuerySet[Question]:
+        return self.questions.filter(is_active=True).order_by("order", "pk")
+
+
+class QuestionType(models.TextChoices):
+    SCALE = "scale", "Scale 1–5"
+    YES_NO = "yes_no", "Yes or no"
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    FREE_TEXT = "free_text", "Free text"
+
+
+class Question(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=300)
+    hint = models.CharField(
+        max_length=300, blank=True, help_text="Shown under the question, e.g. what 1 and 5 mean."
+    )
+    type = models.CharField(max_length=20, choices=QuestionType.choices)
+    required = models.BooleanField(default=True)
+    choices = models.TextField(
+        blank=True, help_text="Single and multiple choice only: one option per line."
+    )
+    per_outcome = models.BooleanField(
+        "before and after, per learning outcome",
+        default=False,
+        help_text=(
+            "Scale questions only: asked twice (before the course, and now) for each learning "
+            "outcome of the attendee's course; once for the course as a whole if it has none."
+        ),
+    )
+    key = models.SlugField(
+        max_length=50,
+        blank=True,
+        help_text=(
+            "A fixed name reports use to find this question (e.g. used_learning, confidence, "
+            "example, quote_consent). Keep it when you reword the question."
+        ),
+    )
+    is_active = models.BooleanField(
+        "asked",
+        default=True,
+        help_text="Untick to stop asking a question that already has answers (it cannot be "
+        "deleted then).",
+    )
+
+    class Meta:
+        ordering = ["survey", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "key"], condition=~Q(key=""), name="question_key_unique_in_survey"
+            ),
+            models.CheckConstraint(
+                condition=Q(per_outcome=False) | Q(type="scale"),
+                name="per_outcome_only_for_scale_questions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self) -> None:
+        if self.per_outcome and self.type != QuestionType.SCALE:
+            raise ValidationError(
+                {"per_outcome": "Only a 1–5 scale can be asked before and after per outcome."}
+            )
+        is_choice = self.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+        if is_choice and len(self.choice_list()) < 2:
+            raise ValidationError({"choices": "Give at least two options, one per line."})
+        if not is_choice and self.choice_list():
+            raise ValidationError({"choices": "Only choice questions have options."})
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+class InvitationKind(models.TextChoices):
+    EVALUATION = SurveyKind.EVALUATION.value, "Course evaluation"
+    FOLLOW_UP = SurveyKind.FOLLOW_UP.value, "Follow-up impact survey"
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def first_email_due(self, now: dt.datetime) -> InvitationQuerySet:
+        return self.filter(
+            sent_at=None, cancelled_at=None, responded_at=None, send_after__lte=now
+        )
+
+    def reminder_due(self, now: dt.datetime, reminder_after: dt.timedelta) -> InvitationQuerySet:
+        return self.filter(
+            sent_at__lte=now - reminder_after,
+            reminder_sent_at=None,
+            responded_at=None,
+            cancelled_at=None,
+            expires_at__gt=now,
+        )
+
+
+class Invitation(models.Model):
+    """A personal link to one survey about one booking: used once, then closed; it expires.
+
+    The row is its own outbox: ``sent_at`` and ``reminder_sent_at`` are claimed by a
+    conditional update before each email goes, so at most two emails ever go per invitation.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invitations")
+    kind = models.CharField(max_length=20, choices=InvitationKind.choices)
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
+    token = models.CharField(
+        max_length=64, unique=True, default=new_survey_token, editable=False
+    )
+    send_after = models.DateTimeField(db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-send_after", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "kind"], name="one_invitation_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.booking.attendee_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation:survey", args=[self.token])
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        return (
+            self.sent_at is not None
+            and self.responded_at is None
+            and self.cancelled_at is None
+            and self.expires_at is not None
+            and now < self.expires_at
+        )
+
+    @property
+    def status(self) -> str:
+        if self.responded_at:
+            return "answered"
+        if self.cancelled_at:
+            return "cancelled"
+        if self.sent_at is None:
+            return "scheduled"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expired"
+        return "sent"
+
+
+class FollowUpOptOut(models.Model):
+    """This person wants no follow-up survey emails and no 'test and check' calls."""
+
+    email = models.EmailField(unique=True, help_text="Stored in lower case.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_up_opt_outs",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(
+        max_length=50, blank=True, help_text="How they told us: the email link, by phone…"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "follow-up opt-out"
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+# --- responses and answers -----------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", "Online survey"
+    PHONE = "phone", "Phone call"
+
+
+class ImpactCode(models.TextChoices):
+    JOINT_WORKING = "joint_working", "Joint working"
+    INFORMATION_SHARING = "information_sharing", "Information sharing"
+    SPECIFIC_ACTION = "specific_action", "Specific action taken"
+    INCREASED_AWARENESS = "increased_awareness", "Increased awareness"
+    VOICE_OF_CHILD = "voice_of_child", "Voice of the child heard"
+    NO_CHANGE = "no_change", "No change"
+
+
+class Response(models.Model):
+    """One completed survey: online from an invitation, or by phone on a call."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="survey_responses")
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="response"
+    )
+    call = models.OneToOneField(
+        "FollowUpCall", null=True, blank=True, on_delete=models.PROTECT, related_name="response"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # Copied from the booking so reports group and filter without joining through it.
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="survey_responses")
+    sector = models.ForeignKey(
+        Sector, on_delete=models.PROTECT, related_name="survey_responses",
+        help_text="The attendee's sector as it was when they booked.",
+    )
+    session_date = models.DateField(db_index=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The community member who took the answers by phone.",
+    )
+    good_practice = models.BooleanField(
+        "good-practice example", default=False,
+        help_text="Flagged by the community member (calls) or the administrator.",
+    )
+    quote_consent = models.BooleanField(
+        "may be quoted anonymously", default=False,
+        help_text="From the answer to the 'may we quote your example' question.",
+    )
+    quote = models.TextField(
+        blank=True,
+        help_text="The example as it may be quoted: no names of people, children, agencies "
+        "or places. Only shown in reports when flagged and consented.",
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invitation__isnull=False) | Q(call__isnull=False),
+                name="response_comes_from_an_invitation_or_a_call",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} – {self.booking.attendee_name} ({self.submitted_at:%d %b %Y})"
+
+    @property
+    def is_quotable(self) -> bool:
+        return self.good_practice and self.quote_consent and bool(self.quote.strip())
+
+
+class Moment(models.TextChoices):
+    NONE = "", "—"
+    BEFORE = "before", "Before the course"
+    AFTER = "after", "Now"
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    outcome = models.ForeignKey(
+        LearningOutcome,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="survey_answers",
+        help_text="For a before/after question: the learning outcome this rating is about.",
+    )
+    moment = models.CharField(max_length=10, choices=Moment.choices, blank=True)
+    scale = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    yes_no = models.BooleanField(null=True, blank=True)
+    choice = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["response", "question__order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scale__isnull=True) | Q(scale__gte=1, scale__lte=5),
+                name="answer_scale_is_1_to_5",
+            )
+        ]
+        indexes = [models.Index(fields=["question", "outcome", "moment"])]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        if self.scale is not None:
+            return str(self.scale)
+        if self.yes_no is not None:
+            return "Yes" if self.yes_no else "No"
+        return self.choice or self.text
+
+
+class ResponseImpact(models.Model):
+    """An impact code given to a response (by the community member, or the administrator)."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="impacts")
+    code = models.CharField(max_length=30, choices=ImpactCode.choices)
+
+    class Meta:
+        ordering = ["response", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "code"], name="impact_code_once_each")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_code_display()
+
+
+# --- 'test and check' calls ------------------------------------------------------------------
+
+
+class CallDraw(models.Model):
+    """One run of the monthly draw: what was asked for and what it drew."""
+
+    month = models.DateField(help_text="The first day of the month the calls are for.")
+    size = models.PositiveIntegerField(help_text="The sample size asked for.")
+    drawn_at = models.DateTimeField(default=timezone.now)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    eligible = models.PositiveIntegerField(default=0, help_text="People who could be drawn.")
+    drawn = models.PositiveIntegerField(default=0, help_text="Calls this run added.")
+    allocation = models.JSONField(
+        default=dict, blank=True, help_text="Calls per sector after this run (sector: number)."
+    )
+
+    class Meta:
+        ordering = ["-drawn_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Draw for {self.month:%B %Y} at {timezone.localtime(self.drawn_at):%d %b %H:%M}"
+
+
+class CallStatus(models.TextChoices):
+    OPEN = "open", "To call"
+    COMPLETED = "completed", "Completed"
+    DECLINED = "declined", "Declined"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    UNREACHABLE = "unreachable", "No answer after 3 attempts"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Closed calls that did not happen: a redraw may replace them.
+UNSUCCESSFUL_CALL_STATUSES = (
+    CallStatus.DECLINED,
+    CallStatus.WRONG_NUMBER,
+    CallStatus.UNREACHABLE,
+    CallStatus.CANCELLED,
+)
+
+
+class FollowUpCall(models.Model):
+    """A 'test and check' call to one past attendee about one attended place."""
+
+    draw = models.ForeignKey(CallDraw, on_delete=models.PROTECT, related_name="calls")
+    month = models.DateField()
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="follow_up_calls")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="follow_up_calls_received",
+    )
+    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
+    phone = models.CharField(max_length=30, help_text="From the person's details when drawn.")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_up_calls",
+        limit_choices_to={"groups__name": Role.COMMUNITY_MEMBER},
+    )
+    status = models.CharField(max_length=20, choices=CallStatus.choices, default=CallStatus.OPEN)
+    call_back_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-month", "status", "call_back_at", "pk"]
+        verbose_name = "follow-up call"
+        constraints = [
+            # A place is drawn once, ever; a person is never on two open calls at once. These
+            # hold even if two draws run at the same moment.
+            models.UniqueConstraint(fields=["booking"], name="one_call_per_booking"),
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status="open"), name="one_open_call_per_person"
+            ),
+        ]
+        indexes = [models.Index(fields=["assigned_to", "status"])]
+
+    def __str__(self) -> str:
+        return f"Call to {self.booking.attendee_name} ({self.month:%B %Y})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("evaluation:call", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CallStatus.OPEN
+
+
+class AttemptOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    DECLINED = "declined", "Declined"
+    CALL_BACK = "call_back", "Call back at a time"
+
+
+class CallAttempt(models.Model):
+    call = models.ForeignKey(FollowUpCall, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CALL_ATTEMPTS)]
+    )
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
+    call_back_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["call", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "number"], name="attempt_numbers_unique"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=MAX_CALL_ATTEMPTS),
+                name="at_most_three_attempts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number}: {self.get_outcome_display()}"

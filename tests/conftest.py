@@ -42,6 +42,48 @@ def pytest_report_header(config: Any) -> str:
     return f"database: {engine}; CI: {IN_CI}"
 
 
+# Data migrations that seed reference data. A transactional test ends with a flush that empties
+# every table, so the tests after it would lose these rows: they are put back (idempotently).
+SEED_MIGRATIONS = (
+    ("training.migrations.0002_sectors_bands_roles", "seed"),
+    ("bookings.migrations.0002_default_non_attendance_policy", "seed"),
+    ("evaluation.migrations.0002_default_surveys", "create_surveys"),
+)
+
+
+def seed_reference_data() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from training.apps import grant_administrator_permissions
+
+    for module_name, function in SEED_MIGRATIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        getattr(module, function)(apps, None)
+    grant_administrator_permissions(sender=None)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Real hashing costs up to seconds per person under load; tests only need it to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request: Any) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        seed_reference_data()
+
+
 def make_person(
     email: str,
     *,

@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bookings import demo as bookings_demo
+from evaluation.demo import load_demo_evaluation
+from evaluation.reports import load_demo_cost_targets
 from training import demo as training_demo
 
 
@@ -29,11 +31,15 @@ class Command(BaseCommand):
         past = training_demo.load_year_2016_17(reference)
         upcoming = training_demo.load_upcoming_programme(reference, today)
         logins = training_demo.load_demo_people()
+        places = bookings_demo.load_year_2016_17_attendance(past)
+        load_demo_cost_targets(today)
         bookings_demo.load_upcoming_bookings(upcoming, today=today)
+        evaluation = load_demo_evaluation(today)
         self.stdout.write(
-            f"Demo loaded: {len(past)} sessions in 2016/17, {len(upcoming)} upcoming sessions."
+            f"Demo loaded: {len(past)} sessions in 2016/17 ({places} new places), "
+            f"{len(upcoming)} upcoming sessions; {evaluation['calls']} new follow-up calls."
         )
         if not options["quiet_logins"]:
-            self.stdout.write("\nDemo logins (password for all: %s)" % training_demo.DEMO_PASSWORD)
+            self.stdout.write(f"\nDemo logins (password for all: {training_demo.DEMO_PASSWORD})")
             for email, roles in logins:
                 self.stdout.write(f"  {email:<28} {roles}")

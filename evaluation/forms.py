@@ -1,0 +1,291 @@
+"""Forms for surveys (built from the survey's questions), call attempts and the call script."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+
+from evaluation.models import AttemptOutcome, ImpactCode, Moment, Question, QuestionType
+from evaluation.services import AnswerData
+from training.models import LearningOutcome
+
+# One before/after row of a per-outcome question: (outcome, before field, after field).
+OutcomePair = tuple[LearningOutcome | None, str, str]
+
+SCALE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
+YES_NO_CHOICES = [("yes", "Yes"), ("no", "No")]
+MAX_TEXT = 5000
+
+
+@dataclass
+class OutcomeRow:
+    """One learning outcome of a before/after question: its two ratings."""
+
+    label: str
+    outcome: LearningOutcome | None
+    before: forms.BoundField
+    after: forms.BoundField
+
+
+@dataclass
+class Item:
+    """One question as the page shows it."""
+
+    question: Question
+    field: forms.BoundField | None = None
+    rows: list[OutcomeRow] = dataclasses.field(default_factory=list)
+
+    @property
+    def widget(self) -> str:
+        if self.question.per_outcome:
+            return "per_outcome"
+        return {
+            QuestionType.SCALE: "scale",
+            QuestionType.YES_NO: "radios",
+            QuestionType.SINGLE_CHOICE: "radios",
+            QuestionType.MULTIPLE_CHOICE: "checkboxes",
+            QuestionType.FREE_TEXT: "text",
+        }[self.question.type]
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class SurveyForm(forms.Form):
+    """A form with a field per question; a before/after question gets two fields per outcome."""
+
+    def __init__(
+        self,
+        *args: Any,
+        questions: Sequence[Question],
+        outcomes: Sequence[LearningOutcome] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = list(questions)
+        self.outcomes = list(outcomes)
+        self._layout: list[tuple[Question, str | list[OutcomePair]]] = []
+        for question in self.questions:
+            if question.per_outcome:
+                pairs = []
+                for outcome in self.outcomes or [None]:
+                    label = outcome.text if outcome else "The subject of the course as a whole"
+                    before = self._name(question, outcome, Moment.BEFORE)
+                    after = self._name(question, outcome, Moment.AFTER)
+                    self.fields[before] = forms.ChoiceField(
+                        choices=SCALE_CHOICES,
+                        required=question.required,
+                        label="Before the course",
+                        error_messages={
+                            "required": f"Choose how confident you felt before the course: "
+                            f"{_short(label)}"
+                        },
+                    )
+                    self.fields[after] = forms.ChoiceField(
+                        choices=SCALE_CHOICES,
+                        required=question.required,
+                        label="Now",
+                        error_messages={
+                            "required": f"Choose how confident you feel now: {_short(label)}"
+                        },
+                    )
+                    pairs.append((outcome, before, after))
+                self._layout.append((question, pairs))
+            else:
+                name = self._name(question)
+                self.fields[name] = self._field_for(question)
+                self._layout.append((question, name))
+
+    @staticmethod
+    def _name(
+        question: Question, outcome: LearningOutcome | None = None, moment: str = ""
+    ) -> str:
+        if not moment:
+            return f"q{question.pk}"
+        return f"q{question.pk}-o{outcome.pk if outcome else 0}-{moment}"
+
+    @staticmethod
+    def _field_for(question: Question) -> forms.Field:
+        text = _short(question.text)
+        required = question.required
+        if question.type == QuestionType.SCALE:
+            return forms.ChoiceField(
+                choices=SCALE_CHOICES, required=required, label=question.text,
+                error_messages={"required": f"Choose a number from 1 to 5: {text}"},
+            )
+        if question.type == QuestionType.YES_NO:
+            return forms.ChoiceField(
+                choices=YES_NO_CHOICES, required=required, label=question.text,
+                error_messages={"required": f"Choose yes or no: {text}"},
+            )
+        options = [(option, option) for option in question.choice_list()]
+        if question.type == QuestionType.SINGLE_CHOICE:
+            return forms.ChoiceField(
+                choices=options, required=required, label=question.text,
+                error_messages={"required": f"Choose one option: {text}"},
+            )
+        if question.type == QuestionType.MULTIPLE_CHOICE:
+            return forms.MultipleChoiceField(
+                choices=options, required=required, label=question.text,
+                error_messages={"required": f"Choose at least one option: {text}"},
+            )
+        return forms.CharField(
+            required=required, label=question.text, max_length=MAX_TEXT,
+            widget=forms.Textarea, strip=True,
+            error_messages={
+                "required": f"Write an answer: {text}",
+                "max_length": f"Keep your answer under {MAX_TEXT} characters: {text}",
+            },
+        )
+
+    @property
+    def items(self) -> list[Item]:
+        items = []
+        for question, layout in self._layout:
+            if isinstance(layout, str):
+                items.append(Item(question=question, field=self[layout]))
+            else:
+                rows = [
+                    OutcomeRow(
+                        label=outcome.text if outcome else "The subject of the course as a whole",
+                        outcome=outcome,
+                        before=self[before],
+                        after=self[after],
+                    )
+                    for outcome, before, after in layout
+                ]
+                items.append(Item(question=question, rows=rows))
+        return items
+
+    def answers(self) -> list[AnswerData]:
+        """The cleaned answers, one per answered item (blank optional ones are left out)."""
+        data = self.cleaned_data
+        answers: list[AnswerData] = []
+        for question, layout in self._layout:
+            if not isinstance(layout, str):
+                for outcome, before, after in layout:
+                    for moment, name in ((Moment.BEFORE, before), (Moment.AFTER, after)):
+                        if data.get(name):
+                            answers.append(
+                                AnswerData(
+                                    question_id=question.pk,
+                                    outcome_id=outcome.pk if outcome else None,
+                                    moment=moment,
+                                    scale=int(data[name]),
+                                )
+                            )
+                continue
+            value = data.get(layout)
+            if value in (None, "", []):
+                continue
+            if question.type == QuestionType.SCALE:
+                answers.append(AnswerData(question_id=question.pk, scale=int(value)))
+            elif question.type == QuestionType.YES_NO:
+                answers.append(AnswerData(question_id=question.pk, yes_no=value == "yes"))
+            elif question.type == QuestionType.SINGLE_CHOICE:
+                answers.append(AnswerData(question_id=question.pk, choice=value))
+            elif question.type == QuestionType.MULTIPLE_CHOICE:
+                answers.extend(AnswerData(question_id=question.pk, choice=v) for v in value)
+            else:
+                answers.append(AnswerData(question_id=question.pk, text=value))
+        return answers
+
+    def answer_for_key(self, key: str) -> Any:
+        for question, layout in self._layout:
+            if question.key == key and isinstance(layout, str):
+                return self.cleaned_data.get(layout)
+        return None
+
+
+class CallScriptForm(SurveyForm):
+    """The call script's questions, then the community member's coding of the call."""
+
+    impact_codes = forms.MultipleChoiceField(
+        choices=ImpactCode.choices,
+        label="Impact codes",
+        help_text="Tick every kind of change they described.",
+        error_messages={"required": "Choose at least one impact code (or ‘No change’)."},
+    )
+    good_practice = forms.BooleanField(
+        required=False,
+        label="This is a good-practice example",
+        help_text="Only quoted in reports if they agreed, and without their name.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The coding fields come after the script's questions.
+        for name in ("impact_codes", "good_practice"):
+            self.fields[name] = self.fields.pop(name)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        codes = data.get("impact_codes") or []
+        if ImpactCode.NO_CHANGE in codes and len(codes) > 1:
+            self.add_error("impact_codes", "‘No change’ cannot go with other impact codes.")
+        if data.get("good_practice") and not (self.answer_for_key("example") or "").strip():
+            self.add_error(
+                "good_practice", "Write down the example before flagging it as good practice."
+            )
+        return data
+
+
+class CallAttemptForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=AttemptOutcome.choices,
+        label="What happened?",
+        error_messages={"required": "Choose what happened when you called."},
+    )
+    call_back_at = forms.DateTimeField(
+        required=False,
+        label="When to call back",
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "Enter the day and time to call back, like 14/06/2025 18:30."},
+    )
+
+    def __init__(
+        self, *args: Any, now: dt.datetime, stopping: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+        if stopping:
+            # Reached, but they cannot go on: ring back later, or they no longer want to.
+            self.fields["outcome"].choices = [
+                (value, label) for value, label in AttemptOutcome.choices
+                if value in (AttemptOutcome.CALL_BACK, AttemptOutcome.DECLINED)
+            ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("outcome") == AttemptOutcome.CALL_BACK:
+            when = data.get("call_back_at")
+            if when is None and "call_back_at" not in self.errors:
+                self.add_error(
+                    "call_back_at", "Enter the day and time they asked you to call back."
+                )
+            elif when is not None and when <= self.now:
+                self.add_error("call_back_at", "The time to call back must be in the future.")
+        return data
+
+
+class DrawCallsForm(forms.Form):
+    month = forms.DateField(
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text="The month the calls are for.",
+    )
+    size = forms.IntegerField(
+        min_value=1, max_value=1000, help_text="How many calls to make this month."
+    )
+
+    def clean_month(self) -> dt.date:
+        month: dt.date = self.cleaned_data["month"]
+        return month.replace(day=1)
+

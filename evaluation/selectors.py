@@ -1,0 +1,276 @@
+"""Reads of evaluation and impact that reports and pages share.
+
+Each function returns a ``values()`` queryset the database counts with one ``GROUP BY``; rows
+are plain dicts, ordered for display. Periods are inclusive dates compared with the session's
+date (``Response.session_date``, Europe/London), so a report for 2016/17 covers the training
+given in 2016/17, whenever its surveys were answered.
+
+Follow-up evidence comes two ways: the online follow-up survey and the community members'
+calls (the call script). Both ask ``used_learning``; functions about impact count both unless
+``channel`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models.functions import Lower
+
+from evaluation.models import (
+    Answer,
+    CallStatus,
+    FollowUpCall,
+    Invitation,
+    Moment,
+    Response,
+    ResponseImpact,
+    SurveyKind,
+)
+
+FOLLOW_UP_KINDS = (SurveyKind.FOLLOW_UP, SurveyKind.CALL_SCRIPT)
+
+
+
+def _group_columns(by: str, prefix: str = "") -> dict[str, Any]:
+    """Columns of a "by course" or "by sector" row: <by>_id, <by>_name, <by>_order."""
+    if by == "course":
+        return {
+            "course_id": F(f"{prefix}course_id"),
+            "course_name": F(f"{prefix}course__title"),
+            "course_order": Lower(f"{prefix}course__title"),
+        }
+    if by == "sector":
+        return {
+            "sector_id": F(f"{prefix}sector_id"),
+            "sector_name": F(f"{prefix}sector__name"),
+            "sector_order": F(f"{prefix}sector__order"),
+        }
+    raise ValueError(f"Group by course or sector, not {by!r}.")
+
+
+def _period(prefix: str, date_from: dt.date | None, date_to: dt.date | None) -> Q:
+    query = Q()
+    if date_from is not None:
+        query &= Q(**{f"{prefix}session_date__gte": date_from})
+    if date_to is not None:
+        query &= Q(**{f"{prefix}session_date__lte": date_to})
+    return query
+
+
+def responses_in_period(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> QuerySet[Response]:
+    return Response.objects.filter(_period("", date_from, date_to))
+
+
+def evaluation_scores(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> QuerySet:
+    """Per course and 1–5 question of the course evaluation: average score and responses.
+
+    Rows: course_id, course_title, question_id, question_key, question_text, responses,
+    average. The before/after confidence ratings are in ``confidence_change``.
+    """
+    return (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.EVALUATION,
+            scale__isnull=False,
+            moment=Moment.NONE,
+        )
+        .values(
+            "question_id",
+            course_id=F("response__course_id"),
+            course_title=F("response__course__title"),
+            question_key=F("question__key"),
+            question_text=F("question__text"),
+            question_order=F("question__order"),
+            course_order=Lower("response__course__title"),
+        )
+        .annotate(responses=Count("pk"), average=Avg("scale"))
+        .order_by("course_order", "course_title", "question_order", "question_id")
+    )
+
+
+def confidence_change(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    by_outcome: bool = True,
+) -> QuerySet:
+    """Average confidence before and after the course, and the change, per course and
+    learning outcome (or per course, with ``by_outcome=False``).
+
+    Rows: course_id, course_title, [outcome_id, outcome_text,] responses, before, after,
+    change. ``outcome_id`` is None for a course without outcomes (rated as a whole).
+    """
+    fields: list[str] = []
+    columns = {
+        "course_id": F("response__course_id"),
+        "course_title": F("response__course__title"),
+        "course_order": Lower("response__course__title"),
+    }
+    order = ["course_order", "course_title"]
+    if by_outcome:
+        fields = ["outcome_id"]
+        columns |= {"outcome_text": F("outcome__text"), "outcome_order": F("outcome__order")}
+        order += ["outcome_order", "outcome_id"]
+    rows = (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.EVALUATION,
+            question__per_outcome=True,
+            scale__isnull=False,
+        )
+        .values(*fields, **columns)
+        .annotate(
+            responses=Count("response", distinct=True),
+            before=Avg("scale", filter=Q(moment=Moment.BEFORE)),
+            after=Avg("scale", filter=Q(moment=Moment.AFTER)),
+        )
+        .annotate(change=F("after") - F("before"))
+        .order_by(*order)
+    )
+    return rows
+
+
+def applied_learning(
+    *,
+    by: Literal["course", "sector"] = "course",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    channel: str | None = None,
+) -> QuerySet:
+    """Who applied the learning: the follow-up's "have you used it" answers, grouped.
+
+    Rows: <by>_id, <by>_name, <by>_order, responses (answered yes or no), applied (yes). The
+    share is applied / responses; reports should show a share from few responses as such.
+    """
+    answers = Answer.objects.filter(
+        _period("response__", date_from, date_to),
+        response__survey__kind__in=FOLLOW_UP_KINDS,
+        question__key="used_learning",
+        yes_no__isnull=False,
+    )
+    if channel:
+        answers = answers.filter(response__channel=channel)
+    return (
+        answers.values(**_group_columns(by, "response__"))
+        .annotate(responses=Count("pk"), applied=Count("pk", filter=Q(yes_no=True)))
+        .order_by(f"{by}_order", f"{by}_name")
+    )
+
+
+def response_counts(
+    *,
+    by: Literal["course", "sector"] = "course",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet:
+    """Responses per course (or sector): evaluations, online follow-ups and completed calls.
+
+    Rows: <by>_id, <by>_name, evaluations, follow_ups_online, calls.
+    """
+    # Response has course_id and sector_id columns of its own: select them by name (an alias
+    # may not shadow a field), so the rows have the same keys as the other selectors'.
+    columns = _group_columns(by)
+    del columns[f"{by}_id"]
+    return (
+        responses_in_period(date_from=date_from, date_to=date_to)
+        .values(f"{by}_id", **columns)
+        .annotate(
+            evaluations=Count("pk", filter=Q(survey__kind=SurveyKind.EVALUATION)),
+            follow_ups_online=Count("pk", filter=Q(survey__kind=SurveyKind.FOLLOW_UP)),
+            calls=Count("pk", filter=Q(survey__kind=SurveyKind.CALL_SCRIPT)),
+        )
+        .order_by(f"{by}_order", f"{by}_name")
+    )
+
+
+def invitation_response_rates(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet:
+    """Per course and kind (evaluation / follow-up): invitations sent and answered online.
+
+    Rows: course_id, course_title, kind, sent, answered. The period is the session's date.
+    """
+    invitations = Invitation.objects.filter(sent_at__isnull=False)
+    if date_from is not None:
+        invitations = invitations.filter(booking__session__starts_at__date__gte=date_from)
+    if date_to is not None:
+        invitations = invitations.filter(booking__session__starts_at__date__lte=date_to)
+    return (
+        invitations.values(
+            "kind",
+            course_id=F("booking__session__course_id"),
+            course_title=F("booking__session__course__title"),
+            course_order=Lower("booking__session__course__title"),
+        )
+        .annotate(
+            sent=Count("pk"), answered=Count("pk", filter=Q(responded_at__isnull=False))
+        )
+        .order_by("course_order", "course_title", "kind")
+    )
+
+
+def impact_code_counts(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    by: Literal["course", "sector"] | None = None,
+) -> QuerySet:
+    """How many responses (calls and surveys) were given each impact code.
+
+    Rows: code, responses (and <by>_id, <by>_name when grouped). Use
+    ``ImpactCode(row["code"]).label`` for the code's name.
+    """
+    columns: dict[str, Any] = {}
+    order: list[str] = []
+    if by is not None:
+        columns = _group_columns(by, "response__")
+        order = [f"{by}_order", f"{by}_name"]
+    return (
+        ResponseImpact.objects.filter(_period("response__", date_from, date_to))
+        .values("code", **columns)
+        .annotate(responses=Count("response", distinct=True))
+        .order_by(*order, "code")
+    )
+
+
+def quotable_examples(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> QuerySet:
+    """Good-practice examples the person agreed may be quoted, without who said them.
+
+    Rows: quote, course_title, sector_name, session_date, channel. No names, agencies or
+    contact details are selected.
+    """
+    return (
+        responses_in_period(date_from=date_from, date_to=date_to)
+        .filter(good_practice=True, quote_consent=True)
+        .exclude(quote="")
+        .values(
+            "quote",
+            "session_date",
+            "channel",
+            course_title=F("course__title"),
+            sector_name=F("sector__name"),
+        )
+        .order_by("-session_date", Lower("course__title"), "pk")
+    )
+
+
+def call_outcomes(*, month: dt.date | None = None) -> QuerySet:
+    """Calls per status (for the month, or all): rows status, calls."""
+    calls = FollowUpCall.objects.all()
+    if month is not None:
+        calls = calls.filter(month=month.replace(day=1))
+    return calls.values("status").annotate(calls=Count("pk")).order_by("status")
+
+
+def open_calls_for(member_id: int) -> QuerySet[FollowUpCall]:
+    return FollowUpCall.objects.filter(assigned_to_id=member_id, status=CallStatus.OPEN)

@@ -1,0 +1,348 @@
+"""Report pages for training administrators and board viewers (and the aggregate impact report
+for community members): each a table, a chart, and CSV and Excel downloads of the same data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from evaluation.reports import (
+    KIND_LABELS,
+    MIN_RESPONSES_FOR_SHARE,
+    Period,
+    Table,
+    attendance_by_sector,
+    evaluation_and_impact,
+    financial_years_with_sessions,
+    income_and_cost_recovery,
+    tables_csv,
+    tables_xlsx,
+    year_summary,
+)
+from training.dates import financial_year_label, financial_year_start
+from training.models import CourseKind
+from training.roles import Role, has_role, role_required
+
+REPORT_READERS = (Role.TRAINING_ADMINISTRATOR, Role.BOARD_VIEWER)
+IMPACT_READERS = (*REPORT_READERS, Role.COMMUNITY_MEMBER)
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# GOV.UK Frontend's palette, in an order that keeps neighbours distinguishable.
+CHART_COLOURS = ["#1d70b8", "#00703c", "#d4351c", "#f47738", "#4c2c92", "#28a197", "#912b88",
+                 "#505a5f", "#85994b", "#b58840", "#5694ca", "#003078"]
+
+
+# --- the period ---------------------------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def format_value(self, value: Any) -> str | None:
+        # Browsers' date inputs want ISO dates whatever the site's locale.
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+
+class YearForm(forms.Form):
+    year = forms.TypedChoiceField(label="Financial year", coerce=int, required=False)
+
+    def __init__(self, *args: Any, years: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [
+            (year, financial_year_label(dt.date(year, 4, 1))) for year in years
+        ]
+
+
+class DatesForm(forms.Form):
+    start = forms.DateField(label="From", widget=DateInput, required=False)
+    end = forms.DateField(label="To (included)", widget=DateInput, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if self.errors:
+            return data
+        if (start is None) != (end is None):
+            missing = "end" if end is None else "start"
+            self.add_error(missing, "Enter both dates, or choose a financial year instead.")
+        elif start and end and end < start:
+            self.add_error("end", "The last day must be on or after the first day.")
+        return data
+
+
+@dataclass
+class PeriodChoice:
+    period: Period
+    year_form: YearForm
+    dates_form: DatesForm
+    custom: bool  # the dates form chose the period
+
+
+def choose_period(request: HttpRequest) -> PeriodChoice:
+    """Dates when both are given and valid; else the chosen financial year; else this one."""
+    today = timezone.localdate()
+    years = financial_years_with_sessions(today)
+    this_year = financial_year_start(today).year
+    dates_form = DatesForm(request.GET if "start" in request.GET else None)
+    if dates_form.is_bound and dates_form.is_valid() and dates_form.cleaned_data.get("start"):
+        period = Period(dates_form.cleaned_data["start"], dates_form.cleaned_data["end"])
+        year_form = YearForm(initial={"year": financial_year_start(period.start).year},
+                             years=years)
+        return PeriodChoice(period, year_form, dates_form, custom=True)
+    year_form = YearForm(request.GET if "year" in request.GET else None, years=years,
+                         initial={"year": this_year})
+    year = this_year
+    if year_form.is_bound and year_form.is_valid() and year_form.cleaned_data["year"]:
+        year = year_form.cleaned_data["year"]
+    period = Period.financial_year(year)
+    if not dates_form.is_bound:
+        dates_form = DatesForm(initial={"start": period.start, "end": period.end})
+    return PeriodChoice(period, year_form, dates_form, custom=False)
+
+
+def chosen_kind(request: HttpRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in CourseKind.values else CourseKind.COURSE
+
+
+# --- downloads and charts -----------------------------------------------------------------------
+
+
+def export_format(request: HttpRequest) -> str | None:
+    value = request.GET.get("format")
+    return value if value in {"csv", "xlsx"} else None
+
+
+def download(
+    tables: Sequence[Table], *, name: str, period: Period, file_format: str, heading: str
+) -> HttpResponse:
+    if file_format == "xlsx":
+        response = HttpResponse(tables_xlsx(tables, heading=heading),
+                                content_type=XLSX_CONTENT_TYPE)
+    else:
+        # A byte-order mark, so Excel reads the file as UTF-8.
+        response = HttpResponse(("\ufeff" + tables_csv(tables)).encode("utf-8"),
+                                content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{name}-{period.slug}.{file_format}"'
+    )
+    return response
+
+
+def bar_chart(
+    *,
+    labels: Sequence[str],
+    datasets: Sequence[tuple[str, Sequence[Any]]],
+    horizontal: bool = False,
+    stacked: bool = False,
+    axis_title: str = "",
+    whole_numbers: bool = False,
+) -> dict[str, Any]:
+    """A Chart.js configuration (passed to the page with json_script)."""
+    axis: dict[str, Any] = {"stacked": stacked, "beginAtZero": True,
+                            "title": {"display": bool(axis_title), "text": axis_title}}
+    if whole_numbers:
+        axis["ticks"] = {"precision": 0}
+    return {
+        "type": "bar",
+        "data": {
+            "labels": list(labels),
+            "datasets": [
+                {"label": label, "data": [float(value or 0) for value in data],
+                 "backgroundColor": CHART_COLOURS[index % len(CHART_COLOURS)]}
+                for index, (label, data) in enumerate(datasets)
+            ],
+        },
+        "options": {
+            "indexAxis": "y" if horizontal else "x",
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "animation": False,
+            "plugins": {"legend": {"display": len(datasets) > 1}},
+            "scales": {"x" if not horizontal else "y": {"stacked": stacked},
+                       "y" if not horizontal else "x": axis},
+        },
+    }
+
+
+def page_context(
+    request: HttpRequest, choice: PeriodChoice, *, report: str, title: str, **extra: Any
+) -> dict[str, Any]:
+    query = request.GET.copy()
+    query.pop("format", None)
+
+    def export_url(file_format: str) -> str:
+        params: QueryDict = query.copy()
+        params["format"] = file_format
+        return "?" + params.urlencode()
+
+    return {
+        "report": report,
+        "title": title,
+        "period": choice.period,
+        "year_form": choice.year_form,
+        "dates_form": choice.dates_form,
+        "custom_period": choice.custom,
+        "csv_url": export_url("csv"),
+        "xlsx_url": export_url("xlsx"),
+        "can_read_all": has_role(request.user, *REPORT_READERS),
+        **extra,
+    }
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@role_required(*IMPACT_READERS)
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "evaluation/reports/index.html",
+        {"can_read_all": has_role(request.user, *REPORT_READERS), "impact_available": True},
+    )
+
+
+@role_required(*REPORT_READERS)
+def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
+    choice = choose_period(request)
+    kind = chosen_kind(request)
+    report = attendance_by_sector(choice.period, kind)
+    heading = f"Attendance by sector, {KIND_LABELS[kind].lower()}: {choice.period.label}"
+    if file_format := export_format(request):
+        return download([report.table], name=f"attendance-by-sector-{kind}", period=choice.period,
+                        file_format=file_format, heading=heading)
+    chart = bar_chart(
+        labels=report.sectors,
+        datasets=[("Places attended", report.totals_by_sector)],
+        horizontal=True,
+        axis_title="Places attended",
+        whole_numbers=True,
+    )
+    return render(
+        request,
+        "evaluation/reports/attendance_by_sector.html",
+        page_context(
+            request, choice, report="attendance_by_sector", title="Attendance by sector",
+            table=report.table, kind=kind, kind_links=_kind_links(request), chart=chart,
+            chart_label=f"Bar chart of places attended by sector, {choice.period.label}. "
+            "The table below gives the same figures.",
+        ),
+    )
+
+
+def _kind_links(request: HttpRequest) -> list[tuple[str, str, str]]:
+    links = []
+    for kind, label in KIND_LABELS.items():
+        query = request.GET.copy()
+        query.pop("format", None)
+        query["kind"] = kind
+        links.append((kind, label, "?" + query.urlencode()))
+    return links
+
+
+@role_required(*REPORT_READERS)
+def year_summary_page(request: HttpRequest) -> HttpResponse:
+    choice = choose_period(request)
+    summary = year_summary(choice.period)
+    heading = f"Year summary: {choice.period.label}"
+    if file_format := export_format(request):
+        return download(summary.tables(), name="year-summary", period=choice.period,
+                        file_format=file_format, heading=heading)
+    rows = summary.by_course.rows
+    chart = bar_chart(
+        labels=[row[0] for row in rows],
+        datasets=[("Fill rate (%)", [row[8] for row in rows])],
+        horizontal=True,
+        axis_title="Places booked as a share of capacity (%)",
+    )
+    return render(
+        request,
+        "evaluation/reports/year_summary.html",
+        page_context(
+            request, choice, report="year_summary", title="Year summary", summary=summary,
+            chart=chart,
+            chart_label=f"Bar chart of the fill rate of each course, {choice.period.label}. "
+            "The table below gives the same figures.",
+        ),
+    )
+
+
+@role_required(*REPORT_READERS)
+def income_page(request: HttpRequest) -> HttpResponse:
+    choice = choose_period(request)
+    income = income_and_cost_recovery(choice.period)
+    heading = f"Income and cost recovery: {choice.period.label}"
+    if file_format := export_format(request):
+        return download(income.tables(), name="income", period=choice.period,
+                        file_format=file_format, heading=heading)
+    rows = income.by_sector.rows
+    chart = bar_chart(
+        labels=[row[0] for row in rows],
+        datasets=[("Income (£)", [row[5] for row in rows]),
+                  ("In-kind value (£)", [row[6] for row in rows])],
+        horizontal=True,
+        axis_title="Pounds",
+    )
+    return render(
+        request,
+        "evaluation/reports/income.html",
+        page_context(
+            request, choice, report="income", title="Income and cost recovery", income=income,
+            chart=chart, cost_target_url=_cost_target_admin_url(request),
+            chart_label=f"Bar chart of income and in-kind value by sector, {choice.period.label}. "
+            "The tables below give the same figures.",
+        ),
+    )
+
+
+@role_required(*IMPACT_READERS)
+def impact_page(request: HttpRequest) -> HttpResponse:
+    """Aggregates only, so community members may read it too."""
+    choice = choose_period(request)
+    impact = evaluation_and_impact(choice.period)
+    heading = f"Evaluation and impact: {choice.period.label}"
+    if file_format := export_format(request):
+        return download(impact.tables(), name="evaluation-and-impact", period=choice.period,
+                        file_format=file_format, heading=heading)
+    rows = impact.applied_by_course.rows
+    chart = bar_chart(
+        labels=[row[0] for row in rows],
+        # Counts, not shares: a share from a handful of responses would mislead.
+        datasets=[("Applied the learning", [row[2] for row in rows]),
+                  ("Not (yet)", [row[1] - row[2] for row in rows])],
+        horizontal=True,
+        stacked=True,
+        axis_title="Follow-up responses",
+        whole_numbers=True,
+    )
+    return render(
+        request,
+        "evaluation/reports/impact.html",
+        page_context(
+            request, choice, report="impact", title="Evaluation and impact", impact=impact,
+            chart=chart, min_responses=MIN_RESPONSES_FOR_SHARE,
+            chart_label="Stacked bar chart of follow-up responses by course: how many applied "
+            f"the learning and how many had not, {choice.period.label}. "
+            "The tables below give the same figures.",
+        ),
+    )
+
+
+def _cost_target_admin_url(request: HttpRequest) -> str:
+    """Where an administrator sets the year's cost (empty if the admin is not there)."""
+    if not has_role(request.user, Role.TRAINING_ADMINISTRATOR):
+        return ""
+    try:
+        return reverse("admin:evaluation_trainingcosttarget_add")
+    except NoReverseMatch:
+        return ""

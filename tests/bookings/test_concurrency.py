@@ -1,0 +1,201 @@
+"""Many people press "book" at the same moment: capacity and allowances still hold.
+
+Each booker is a thread with its own database connection against the real test database
+(SQLite file in WAL mode with IMMEDIATE transactions, or PostgreSQL), released at a barrier so
+the bookings really race. Every thread's outcome is recorded: an unexpected exception fails
+the test just as a wrong count does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from bookings import services
+from bookings.models import Booking, BookingStatus, Invoice, Order, PaymentMethod
+from bookings.services import AttendeeSpec, BookingError, SessionFull
+from tests.conftest import make_session
+from training.models import Agency, Course, Session, Venue
+
+# serialized_rollback: the sectors, bands and roles come from a data migration and must survive
+# the flush that ends each transactional test.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+BOOKERS = 30
+FULL_MESSAGE = "This session is full. You can join the waiting list instead."
+THREAD_TIMEOUT = 120  # seconds; SQLite waits up to 30 s for its write lock
+
+
+def at_once(count: int, work: Callable[[int], Any]) -> list[tuple[str, Any]]:
+    """Run ``work(i)`` in ``count`` threads released together; ("ok", value) or ("error", exc)."""
+    barrier = threading.Barrier(count)
+    outcomes: list[tuple[str, Any]] = [("missing", None)] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=THREAD_TIMEOUT)
+            outcomes[index] = ("ok", work(index))
+        except BaseException as error:  # noqa: B036 - every outcome must be seen by the test
+            outcomes[index] = ("error", error)
+        finally:
+            # Each thread opened its own connection; leave none behind for the flush.
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"booker-{i}") for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=THREAD_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads), "a booker never finished"
+    return outcomes
+
+
+def errors(outcomes: list[tuple[str, Any]]) -> list[BaseException]:
+    return [value for kind, value in outcomes if kind == "error"]
+
+
+def successes(outcomes: list[tuple[str, Any]]) -> list[Any]:
+    return [value for kind, value in outcomes if kind == "ok"]
+
+
+def book_one(
+    *, session_id: int, agency_id: int, email: str, method: str, now: dt.datetime
+) -> Order:
+    """One booker's request, with fresh rows read on the thread's own connection."""
+    return services.booking_create(
+        session=Session.objects.get(pk=session_id),
+        attendees=[AttendeeSpec(name=email.split("@")[0].title(), email=email)],
+        agency=Agency.objects.select_related("sector__price_band").get(pk=agency_id),
+        booked_by=None,
+        payment_method=method,
+        now=now,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "status"),
+    [(PaymentMethod.INVOICE, BookingStatus.CONFIRMED), (PaymentMethod.CARD, BookingStatus.HELD)],
+)
+def test_thirty_bookers_for_ten_places_get_exactly_ten(
+    course: Course, venue: Venue, school: Agency, method: str, status: str
+) -> None:
+    now = timezone.now()
+    session = make_session(course, venue, starts_at=now + dt.timedelta(days=30), capacity=10)
+
+    outcomes = at_once(
+        BOOKERS,
+        lambda i: book_one(
+            session_id=session.pk,
+            agency_id=school.pk,
+            email=f"booker{i}@example.org",
+            method=method,
+            now=now,
+        ),
+    )
+
+    refused = errors(outcomes)
+    unexpected = [e for e in refused if not isinstance(e, SessionFull)]
+    assert unexpected == [], f"unexpected errors: {unexpected!r}"
+    assert len(successes(outcomes)) == 10
+    assert len(refused) == BOOKERS - 10
+    assert {str(e) for e in refused} == {FULL_MESSAGE}
+    bookings = Booking.objects.filter(session=session)
+    assert bookings.count() == 10
+    assert set(bookings.values_list("status", flat=True)) == {status}
+    assert Booking.objects.holding_capacity(now).filter(session=session).count() == 10
+    if method == PaymentMethod.INVOICE:
+        # The invoice numbers taken under the race are still gapless.
+        numbers = sorted(Invoice.objects.values_list("number", flat=True))
+        assert numbers == [f"INV-{n:06d}" for n in range(1, 11)]
+
+
+def test_the_last_three_subsidised_places_go_to_exactly_three_bookers(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    now = timezone.now()
+    # Autumn of next year: every session in the same financial year, all still bookable.
+    first_day = timezone.make_aware(dt.datetime(now.year + 1, 10, 1, 10))
+    sessions = [
+        make_session(course, venue, starts_at=first_day + dt.timedelta(days=i), capacity=20)
+        for i in range(BOOKERS + 1)
+    ]
+    school.subsidised_places_per_year = 5
+    school.save()
+    # Two places of the allowance are already used.
+    for n in range(2):
+        book_one(
+            session_id=sessions[-1].pk,
+            agency_id=school.pk,
+            email=f"earlier{n}@example.org",
+            method=PaymentMethod.SUBSIDISED,
+            now=now,
+        )
+    assert services.subsidised_places_left(school, first_day.date()) == 3
+
+    outcomes = at_once(
+        BOOKERS,
+        lambda i: book_one(
+            session_id=sessions[i].pk,
+            agency_id=school.pk,
+            email=f"booker{i}@example.org",
+            method=PaymentMethod.SUBSIDISED,
+            now=now,
+        ),
+    )
+
+    refused = errors(outcomes)
+    unexpected = [
+        e
+        for e in refused
+        if type(e) is not BookingError or "subsidised places left this financial year" not in str(e)
+    ]
+    assert unexpected == [], f"unexpected errors: {unexpected!r}"
+    assert len(successes(outcomes)) == 3
+    assert {str(e) for e in refused} == {
+        "Blackdown Primary School has 0 subsidised places left this financial year. "
+        "Pay by card or invoice for the others."
+    }
+    subsidised = Booking.objects.filter(payment_method=PaymentMethod.SUBSIDISED)
+    assert subsidised.count() == 5
+    assert sum(b.in_kind_value for b in subsidised) == Decimal("325.00")
+    assert services.subsidised_places_left(school, first_day.date()) == 0
+
+
+def test_many_requests_for_the_same_attendee_make_one_booking(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    now = timezone.now()
+    session = make_session(course, venue, starts_at=now + dt.timedelta(days=30), capacity=10)
+
+    outcomes = at_once(
+        BOOKERS,
+        lambda i: book_one(
+            session_id=session.pk,
+            agency_id=school.pk,
+            email="same.person@example.org",
+            method=PaymentMethod.INVOICE,
+            now=now,
+        ),
+    )
+
+    refused = errors(outcomes)
+    unexpected = [
+        e
+        for e in refused
+        if type(e) is not BookingError
+        or not (
+            str(e).startswith("Already booked on this session")
+            or str(e).startswith("One of these people already has a place")
+        )
+    ]
+    assert unexpected == [], f"unexpected errors: {unexpected!r}"
+    assert len(successes(outcomes)) == 1
+    assert Booking.objects.filter(session=session).count() == 1
+    assert Invoice.objects.count() == 1

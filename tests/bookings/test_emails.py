@@ -1,0 +1,571 @@
+"""Booking emails: every kind renders from the outbox row the services write, carries its
+attachment, and is sent exactly once, however many workers try."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import inspect
+import re
+import smtplib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import connections
+from django.template.loader import get_template
+from django.utils import timezone
+from icalendar import Calendar
+
+from bookings import services
+from bookings.emails import emails_due, outgoing_email_send, render_email
+from bookings.models import (
+    Booking,
+    Invoice,
+    InvoiceKind,
+    Order,
+    OutgoingEmail,
+    PaymentMethod,
+    WaitingListEntry,
+    WaitlistStatus,
+)
+from bookings.services import AttendeeSpec
+from tests.conftest import make_session
+from training.models import Agency, Course, Session, SessionPart, Venue
+
+SITE = settings.SITE_URL
+TEXT_ONLY = "text-only:"  # a fact the HTML shows in another layout
+
+
+def future(days: int, hour: int = 9, minute: int = 0) -> dt.datetime:
+    day = timezone.localdate() + dt.timedelta(days=days)
+    return timezone.make_aware(dt.datetime(day.year, day.month, day.day, hour, minute))
+
+
+def book(
+    session: Session,
+    agency: Agency,
+    booker: Any,
+    method: str,
+    *people: tuple[str, str],
+    po: str = "",
+) -> Order:
+    return services.booking_create(
+        session=session,
+        attendees=[AttendeeSpec(name=name, email=email) for name, email in people],
+        agency=agency,
+        booked_by=booker,
+        payment_method=method,
+        purchase_order_number=po,
+        now=timezone.now(),
+    )
+
+
+@dataclass
+class Scene:
+    """One session and everything the emails talk about."""
+
+    session: Session
+    order: Order  # an agency booker's invoice order for two colleagues without accounts
+    booking: Booking  # Siobhán's place in it
+    invoice: Invoice
+    credit_note: Invoice
+    cancelled: Booking  # cancelled before the cut-off, credited
+    card_booking: Booking  # a practitioner's own card place
+    entry: WaitingListEntry  # offered the place that the cancellation freed
+
+
+@pytest.fixture
+def scene(
+    course: Course,
+    school: Agency,
+    agency_booker: Any,
+    practitioner: Any,
+    other_agency_booker: Any,
+) -> Scene:
+    # "&" and "'" test that plain-text bodies and subjects are not HTML-escaped.
+    course.title = "Safeguarding & Thresholds"
+    course.save()
+    venue = Venue.objects.create(
+        name="Bridgwater House",
+        address="King Square\nBridgwater",
+        postcode="TA6 3AR",
+        area="bridgwater",
+        directions="Park in the Angel Place car park; the training room is on the first floor.",
+    )
+    session = make_session(course, venue, starts_at=future(40, 9, 30), capacity=4)
+    session.notes = "Lunch is provided."
+    session.save()
+    order = book(
+        session,
+        school,
+        agency_booker,
+        PaymentMethod.INVOICE,
+        ("Siobhán O'Neill", "siobhan@example.org"),
+        ("Raj Patel", "raj@example.org"),
+        po="PO-2026/118",
+    )
+    other = book(
+        session,
+        school,
+        agency_booker,
+        PaymentMethod.INVOICE,
+        ("Kim Lee", "kim@example.org"),
+        po="PO-2026/119",
+    )
+    cancelled = other.bookings.get()
+    services.booking_cancel(booking=cancelled, actor=agency_booker, now=timezone.now())
+    card = book(
+        session, school, practitioner, PaymentMethod.CARD, ("Tess Teacher", practitioner.email)
+    )
+    entry = services.waitlist_join(session=session, person=other_agency_booker, now=timezone.now())
+    services.waitlist_offer_next(session=session, now=timezone.now())
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.OFFERED
+    return Scene(
+        session=session,
+        order=order,
+        booking=order.bookings.get(attendee_email="siobhan@example.org"),
+        invoice=order.invoices.get(),
+        credit_note=Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE),
+        cancelled=Booking.objects.get(pk=cancelled.pk),
+        card_booking=card.bookings.get(),
+        entry=entry,
+    )
+
+
+def long_date(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        moment = timezone.localtime(moment)
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def day_month_year(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+# Each kind: how the services queue it, and what its text must say.
+KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list[str]]]] = {
+    "booking_confirmed": (
+        lambda s: {"to": s.booking.attendee_email, "booking": s.booking},
+        lambda s: [
+            "Dear Siobhán O'Neill",
+            "Your place is confirmed",
+            "Safeguarding & Thresholds",
+            f"{long_date(s.session.starts_at)}, 09:30 to 15:30",
+            "Bridgwater House",
+            "King Square",
+            "TA6 3AR",
+            f"Booking reference: {s.order.reference}",
+            f"£65.00, by invoice to Blackdown Primary School (invoice {s.invoice.number})",
+            "cancel free of charge, with a full refund, until the end of "
+            f"{long_date(s.booking.cancellation_cutoff())}",
+            "After that the fee stands",
+            "colleague from Blackdown Primary School",
+            f"{SITE}/bookings/{s.booking.pk}/",
+            "training.ics",
+        ],
+    ),
+    "claim_invitation": (
+        lambda s: {"to": s.booking.attendee_email, "booking": s.booking},
+        lambda s: [
+            "Dee Lead (dsl@example.org) at Blackdown Primary School has booked you a place",
+            "Create an account with this email address (siobhan@example.org)",
+            "to see and manage your place",
+            f"{SITE}/accounts/signup/",
+            "Safeguarding & Thresholds",
+        ],
+    ),
+    "booking_reminder": (
+        lambda s: {"to": s.booking.attendee_email, "booking": s.booking},
+        lambda s: [
+            f"reminder of your training on {long_date(s.session.starts_at)}",
+            "09:30 to 15:30",
+            "Bridgwater House",
+            "TA6 3AR",
+            "Park in the Angel Place car park",
+            "What to bring",
+            s.order.reference,
+            "Lunch is provided.",
+            f"{SITE}/bookings/{s.booking.pk}/",
+        ],
+    ),
+    "order_confirmed": (
+        lambda s: {"to": "dsl@example.org", "order": s.order},
+        lambda s: [
+            "Dear Dee Lead",
+            f"Booking reference: {s.order.reference}",
+            TEXT_ONLY + "Siobhán O'Neill (siobhan@example.org): £65.00",
+            TEXT_ONLY + "Raj Patel (raj@example.org): £65.00",
+            TEXT_ONLY + "Total: £130.00 (invoice, purchase order PO-2026/118)",
+            "Siobhán O'Neill",
+            "Raj Patel",
+            "£130.00",
+            "purchase order PO-2026/118",
+            f"Invoice {s.invoice.number} goes to finance@blackdown.example.org",
+            "Safeguarding & Thresholds",
+            f"{SITE}/orders/{s.order.reference}/",
+        ],
+    ),
+    "payment_refunded_place_gone": (
+        lambda s: {"to": s.card_booking.attendee_email, "booking": s.card_booking},
+        lambda s: [
+            "Dear Tess Teacher",
+            "We are sorry",
+            "refunded the payment of £65.00 in full",
+            "automatically",
+            f"{SITE}/sessions/{s.session.pk}/",
+            "waiting list",
+        ],
+    ),
+    "refund_issued": (
+        lambda s: {
+            "to": s.card_booking.attendee_email,
+            "booking": s.card_booking,
+            "order": s.card_booking.order,
+            "context": {"amount": Decimal("65.00")},
+        },
+        lambda s: [
+            "Dear Tess Teacher",
+            "We have refunded £65.00",
+            f"booking {s.card_booking.order.reference}",
+            "Safeguarding & Thresholds",
+        ],
+    ),
+    "invoice_issued": (
+        lambda s: {"to": "finance@blackdown.example.org", "invoice": s.invoice},
+        lambda s: [
+            f"invoice {s.invoice.number} ({s.invoice.number}.pdf)",
+            "Total:          £130.00",
+            f"Due by:         {day_month_year(s.invoice.due_on)}",
+            "Purchase order: PO-2026/118",
+            "bank transfer",
+            "Finance team",
+        ],
+    ),
+    "credit_note_issued": (
+        lambda s: {"to": "finance@blackdown.example.org", "invoice": s.credit_note},
+        lambda s: [
+            f"credit note {s.credit_note.number} ({s.credit_note.number}.pdf)",
+            f"against invoice {s.credit_note.credits.number}, for £65.00",
+            "Kim Lee",
+        ],
+    ),
+    "booking_cancelled": (
+        lambda s: {
+            "to": s.cancelled.attendee_email,
+            "booking": s.cancelled,
+            "context": {"refunded": True, "reason": "Cancelled by the booker"},
+        },
+        lambda s: [
+            "Dear Kim Lee",
+            "Your place on Safeguarding & Thresholds",
+            "has been cancelled",
+            "refunded in full: a credit note",
+            f"Booking reference: {s.cancelled.order.reference}",
+        ],
+    ),
+    "booking_transferred_in": (
+        lambda s: {"to": s.booking.attendee_email, "booking": s.booking},
+        lambda s: [
+            "Dear Siobhán O'Neill",
+            "handed their place",
+            "now booked in your name",
+            "training.ics",
+            f"{SITE}/bookings/{s.booking.pk}/",
+            "TA6 3AR",
+        ],
+    ),
+    "booking_transferred_out": (
+        lambda s: {
+            "to": "raj@example.org",
+            "booking": s.booking,
+            "context": {"to_name": "Kim Lee"},
+        },
+        lambda s: [
+            "Your place on Safeguarding & Thresholds",
+            "has been transferred to Kim Lee",
+            "You no longer have a place",
+        ],
+    ),
+    "waitlist_offer": (
+        lambda s: {"to": s.entry.email, "waiting_list_entry": s.entry},
+        lambda s: [
+            "Dear Olly Other",
+            "a place has come free",
+            "Safeguarding & Thresholds",
+            f"{SITE}/waiting-list/claim/{s.entry.claim_token}/",
+            "holding the place for you until "
+            f"{long_date(s.entry.offer_expires_at)}, "
+            f"{timezone.localtime(s.entry.offer_expires_at):%H:%M} (UK time)",
+            "passes to the next person on the waiting list",
+        ],
+    ),
+}
+
+
+def queue(kind: str, scene: Scene) -> OutgoingEmail:
+    """The outbox row, written the way the services write it (context made JSON-safe)."""
+    email = services.email_queue(kind=kind, **KINDS[kind][0](scene))
+    assert email is not None
+    return OutgoingEmail.objects.get(pk=email.pk)
+
+
+def html_body(message: EmailMultiAlternatives) -> str:
+    ((content, mimetype),) = message.alternatives
+    assert mimetype == "text/html"
+    return str(content)
+
+
+def assert_well_formed(message: EmailMultiAlternatives) -> None:
+    subject, text, page = message.subject, str(message.body), html_body(message)
+    assert subject.strip() and "\n" not in subject
+    assert text.strip() and page.strip()
+    for part in (subject, text, page):
+        assert "None" not in part and "{{" not in part and "{%" not in part
+    for part in (subject, text):  # plain text: never HTML-escaped
+        assert "&#x27;" not in part and "&amp;" not in part and "&lt;" not in part
+        assert "<" not in part
+    assert page.startswith("<!DOCTYPE html>") and 'lang="en-GB"' in page
+    for url in re.findall(r"https?://\S+", text) + re.findall(r'href="([^"]+)"', page):
+        assert url.startswith(SITE), url  # every link is absolute, to this site
+
+
+def flat(text: str) -> str:
+    """Words only: the HTML lays out in table cells what the text puts after a colon."""
+    return " ".join(text.replace(":", " ").split())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_renders_subject_text_and_html(kind: str, scene: Scene) -> None:
+    message = render_email(queue(kind, scene))
+    assert_well_formed(message)
+    text, page = str(message.body), html_body(message)
+    inline = re.sub(r"</?(?:strong|a|span|em)\b[^>]*>", "", page)
+    visible_page = flat(html.unescape(re.sub(r"<[^>]+>", " ", inline)))
+    for expected in KINDS[kind][1](scene):
+        text_only = expected.startswith(TEXT_ONLY)
+        expected = expected.removeprefix(TEXT_ONLY)
+        assert expected in text, f"{kind} text lacks {expected!r}"
+        if expected.startswith(SITE):
+            assert f'href="{expected}"' in page, f"{kind} html lacks a link to {expected}"
+        elif not text_only:
+            assert flat(expected) in visible_page, f"{kind} html lacks {expected!r}"
+
+
+def test_every_email_the_services_queue_has_a_template_trio() -> None:
+    source = inspect.getsource(services)
+    queued = set(re.findall(r'email_queue\(\s*kind="([a-z_]+)"', source))
+    assert queued, "the pattern no longer finds the services' emails"
+    assert queued <= set(KINDS), queued - set(KINDS)
+    for kind in KINDS:
+        for name in (f"{kind}_subject.txt", f"{kind}.txt", f"{kind}.html"):
+            get_template(f"bookings/email/{name}")
+
+
+@pytest.mark.django_db
+def test_every_email_a_booking_story_queues_renders(scene: Scene, training_admin: Any) -> None:
+    now = timezone.now()
+    raj = scene.order.bookings.get(attendee_email="raj@example.org")
+    services.booking_transfer(
+        booking=raj, to_name="Sam Green", to_email="sam@example.org", actor=None, now=now
+    )
+    services.session_cancel(
+        session=scene.session, actor=training_admin, now=now, reason="the trainer is ill"
+    )
+    emails = list(OutgoingEmail.objects.all())
+    kinds = {email.kind for email in emails}
+    # (The reminders were withdrawn when the places were cancelled.)
+    assert {
+        "booking_confirmed",
+        "claim_invitation",
+        "order_confirmed",
+        "invoice_issued",
+        "credit_note_issued",
+        "booking_cancelled",
+        "waitlist_offer",
+        "booking_transferred_in",
+        "booking_transferred_out",
+    } <= kinds
+    for email in emails:
+        assert_well_formed(render_email(email))
+
+
+@pytest.mark.django_db
+def test_unit_cancelling_the_session_apologises_and_refunds(
+    scene: Scene, training_admin: Any
+) -> None:
+    services.session_cancel(
+        session=scene.session, actor=training_admin, now=timezone.now(), reason="the trainer is ill"
+    )
+    email = OutgoingEmail.objects.filter(
+        kind="booking_cancelled", booking=scene.booking, to="siobhan@example.org"
+    ).get()
+    message = render_email(email)
+    assert message.subject.startswith("Session cancelled: Safeguarding & Thresholds")
+    assert "we have had to cancel Safeguarding & Thresholds" in message.body
+    assert "Reason: the trainer is ill" in message.body
+    assert "We apologise" in message.body
+    assert "The fee of £65.00 is refunded in full" in message.body
+    # The booker, who is not the attendee, is told about the colleague's place.
+    to_booker = OutgoingEmail.objects.get(
+        kind="booking_cancelled", booking=scene.booking, to="dsl@example.org"
+    )
+    assert "The place booked for Siobhán O'Neill" in render_email(to_booker).body
+
+
+@pytest.mark.django_db
+def test_late_cancellation_says_the_fee_stands(scene: Scene) -> None:
+    email = services.email_queue(
+        kind="booking_cancelled",
+        to=scene.booking.attendee_email,
+        booking=scene.booking,
+        context={"refunded": False, "reason": "Cancelled by the booker"},
+    )
+    body = render_email(email).body
+    assert "so the fee of £65.00 stands and is not refunded" in body
+    assert f"({day_month_year(scene.booking.cancellation_cutoff())})" in body
+    assert "refunded in full" not in body
+
+
+@pytest.mark.django_db
+def test_confirmation_carries_the_calendar_file(scene: Scene) -> None:
+    for kind in ("booking_confirmed", "booking_transferred_in"):
+        message = render_email(queue(kind, scene))
+        ((filename, content, mimetype),) = message.attachments
+        assert (filename, mimetype) == ("training.ics", "text/calendar")
+        calendar = Calendar.from_ical(content)
+        (event,) = calendar.walk("VEVENT")
+        assert event.decoded("DTSTART") == scene.session.starts_at
+        assert str(event["UID"]).startswith(f"booking-{scene.booking.pk}-part-1@")
+
+
+@pytest.mark.django_db
+def test_invoice_and_credit_note_emails_carry_their_pdf(scene: Scene) -> None:
+    for kind, document in (
+        ("invoice_issued", scene.invoice),
+        ("credit_note_issued", scene.credit_note),
+    ):
+        message = render_email(queue(kind, scene))
+        ((filename, content, mimetype),) = message.attachments
+        assert (filename, mimetype) == (f"{document.number}.pdf", "application/pdf")
+        assert content.startswith(b"%PDF-")
+
+
+@pytest.mark.django_db
+def test_a_multi_part_session_lists_every_part(scene: Scene) -> None:
+    SessionPart.objects.create(
+        session=scene.session, starts_at=future(47, 13, 30), ends_at=future(47, 16, 45)
+    )
+    body = render_email(queue("booking_confirmed", scene)).body
+    assert f"{long_date(scene.session.starts_at)}, 09:30 to 15:30" in body
+    assert f"{long_date(future(47, 13, 30))}, 13:30 to 16:45" in body
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def outbox_row(booking: Booking, **fields: Any) -> OutgoingEmail:
+    # Written directly, not through email_queue: nothing is enqueued on commit, so only the
+    # calls the test makes can send it.
+    return OutgoingEmail.objects.create(
+        kind="booking_reminder", to=booking.attendee_email, booking=booking, **fields
+    )
+
+
+@pytest.mark.django_db
+def test_sending_twice_sends_once(scene: Scene, mailoutbox: list[Any]) -> None:
+    email = outbox_row(scene.booking)
+    now = timezone.now()
+    assert outgoing_email_send(email_id=email.pk, now=now) is True
+    assert outgoing_email_send(email_id=email.pk, now=now) is False
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["siobhan@example.org"]
+    assert mailoutbox[0].subject.startswith("Reminder: Safeguarding & Thresholds")
+    email.refresh_from_db()
+    assert email.sent_at == now
+    assert email.pk not in emails_due(now + dt.timedelta(days=1))
+
+
+@pytest.mark.django_db
+def test_an_email_due_later_is_not_sent_before_its_time(
+    scene: Scene, mailoutbox: list[Any]
+) -> None:
+    now = timezone.now()
+    email = outbox_row(scene.booking, send_after=now + dt.timedelta(hours=1))
+    assert email.pk not in emails_due(now)
+    assert outgoing_email_send(email_id=email.pk, now=now) is False
+    email.refresh_from_db()
+    assert email.claimed_at is None and email.sent_at is None
+    assert mailoutbox == []
+    later = now + dt.timedelta(hours=2)
+    assert email.pk in emails_due(later)
+    assert outgoing_email_send(email_id=email.pk, now=later) is True
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_send_releases_the_claim_and_keeps_the_reason(
+    scene: Scene, mailoutbox: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = outbox_row(scene.booking)
+    now = timezone.now()
+
+    def refuse(self: EmailMultiAlternatives, fail_silently: bool = False) -> int:
+        raise smtplib.SMTPServerDisconnected("mail server went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailMultiAlternatives, "send", refuse)
+        assert outgoing_email_send(email_id=email.pk, now=now) is False
+    email.refresh_from_db()
+    assert email.claimed_at is None and email.sent_at is None
+    assert "mail server went away" in email.error
+    assert email.pk in emails_due(now)  # the next tick tries again
+    assert outgoing_email_send(email_id=email.pk, now=now) is True
+    email.refresh_from_db()
+    assert email.sent_at == now and email.error == ""
+    assert len(mailoutbox) == 1
+
+
+# serialized_rollback: the sectors, bands and roles come from a data migration and must survive
+# the flush that ends a transactional test.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_workers_racing_for_one_email_send_it_once(
+    course: Course, venue: Venue, school: Agency, agency_booker: Any
+) -> None:
+    session = make_session(course, venue, starts_at=future(40))
+    order = book(
+        session, school, agency_booker, PaymentMethod.INVOICE, ("Ann Able", "ann@example.org")
+    )
+    email = outbox_row(order.bookings.get())
+    mail.outbox.clear()  # the booking's own emails were sent on commit
+    workers = 8
+    barrier = threading.Barrier(workers)
+    outcomes: list[Any] = [None] * workers
+    now = timezone.now()
+
+    def work(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            outcomes[index] = outgoing_email_send(email_id=email.pk, now=now)
+        except BaseException as error:  # noqa: B036 - every outcome must reach the test
+            outcomes[index] = error
+        finally:
+            connections.close_all()  # each thread opened its own connection
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(outcomes, key=str) == [False] * (workers - 1) + [True], outcomes
+    assert [m.to for m in mail.outbox] == [["ann@example.org"]]
+    email.refresh_from_db()
+    assert email.sent_at == now
