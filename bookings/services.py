@@ -587,10 +587,18 @@ def _release_held(bookings: Any, *, actor: Any, now: dt.datetime) -> list[int]:
     return sorted(sessions)
 
 
-def holds_release_expired(*, now: dt.datetime) -> int:
-    """Release card holds whose time ran out and whose payment is not being processed."""
+def _expire_open_checkouts(order: Order, *, actor: Any, now: dt.datetime) -> None:
     from bookings.payments import get_gateway
 
+    for payment in order.payments.filter(status=PaymentStatus.CREATED):
+        payment.status = PaymentStatus.EXPIRED
+        payment.save(update_fields=["status"])
+        audit_record(obj=payment, action="status created → expired", actor=actor, now=now)
+        transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))
+
+
+def holds_release_expired(*, now: dt.datetime) -> int:
+    """Release card holds whose time ran out and whose payment is not being processed."""
     expired_orders = (
         Order.objects.filter(bookings__status=BookingStatus.HELD, bookings__hold_expires_at__lte=now)
         .exclude(payments__status=PaymentStatus.PENDING)
@@ -602,12 +610,7 @@ def holds_release_expired(*, now: dt.datetime) -> int:
             released = _release_held(
                 order.bookings.filter(hold_expires_at__lte=now), actor=None, now=now
             )
-            payments = list(order.payments.filter(status=PaymentStatus.CREATED))
-            for payment in payments:
-                payment.status = PaymentStatus.EXPIRED
-                payment.save(update_fields=["status"])
-                audit_record(obj=payment, action="status created → expired", actor=None, now=now)
-                transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))
+            _expire_open_checkouts(order, actor=None, now=now)
         count += len(released)
     return count
 
@@ -875,8 +878,16 @@ def session_cancel(*, session: Session, actor: Any, now: dt.datetime, reason: st
         bookings = list(locked.bookings.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
         for booking in bookings:
             if booking.status == BookingStatus.HELD:
-                _set_status(booking, BookingStatus.EXPIRED, actor=actor, now=now,
-                            cancellation_reason="Session cancelled")
+                # Someone is paying right now: release the place, close their checkout and
+                # tell them; a payment that still arrives is refunded by payment_succeeded.
+                _release_held(Booking.objects.filter(pk=booking.pk), actor=actor, now=now)
+                _expire_open_checkouts(booking.order, actor=actor, now=now)
+                context = {"refunded": False, "unpaid": True,
+                           "reason": f"Session cancelled: {reason}"}
+                for address in {booking.attendee_email,
+                                getattr(booking.order.booked_by, "email", "").lower()} - {""}:
+                    email_queue(kind="booking_cancelled", to=address, booking=booking,
+                                context=context)
                 continue
             booking_cancel(booking=booking, actor=actor, now=now,
                            reason=f"Session cancelled: {reason}", by_unit=True)

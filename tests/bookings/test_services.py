@@ -839,6 +839,8 @@ def test_cancelling_a_session_cancels_and_refunds_everyone_even_after_the_cut_of
             "teacher@example.org",
             "colleague1@example.org",
             "colleague2@example.org",
+            "colleague3@example.org",  # was still paying: told too
+            "dsl@example.org",
             "dsl@example.org",
             "dsl@example.org",
         ]
@@ -851,6 +853,24 @@ def test_cancelling_a_session_cancels_and_refunds_everyone_even_after_the_cut_of
     )
     assert told == emails("booking_cancelled")
     assert not OutgoingEmail.objects.filter(kind="booking_reminder", claimed_at=None).exists()
+
+
+def test_cancelling_a_session_tells_someone_who_is_paying_and_closes_their_checkout(
+    june_session: Session, practitioner: Any, school: Agency, training_admin: Any
+) -> None:
+    order = book(june_session, practitioner, agency=school, method=PaymentMethod.CARD, now=EARLY,
+                 booked_by=practitioner)
+    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+
+    services.session_cancel(session=june_session, actor=training_admin, now=EARLY,
+                            reason="Trainer unwell")
+
+    held = only_booking(order)
+    payment.refresh_from_db()
+    assert held.status == BookingStatus.EXPIRED
+    assert payment.status == PaymentStatus.EXPIRED
+    cancelled = OutgoingEmail.objects.get(kind="booking_cancelled", to=practitioner.email)
+    assert cancelled.context["unpaid"] is True
 
 
 def test_cancelling_a_session_closes_its_waiting_list(
