@@ -34,14 +34,22 @@ def offer_waiting_places(session_id: int) -> int:
 
 @task
 def tick() -> dict[str, int]:
-    """Periodic housekeeping: release expired holds, pass on lapsed offers, send due email."""
+    """Periodic housekeeping: release expired holds, pass on lapsed offers, queue refresher
+    reminders, send due email."""
+    from bookings.certificates import refresher_reminders_queue
     from bookings.emails import emails_due
     from bookings.services import holds_release_expired, waitlist_lapse_offers
 
     now = timezone.now()
     released = holds_release_expired(now=now)
     lapsed = waitlist_lapse_offers(now=now)
+    refreshers = refresher_reminders_queue(now=now)
     due = emails_due(now)
     for email_id in due:
         send_email.enqueue(email_id)
-    return {"holds_released": released, "offers_lapsed": lapsed, "emails_queued": len(due)}
+    return {
+        "holds_released": released,
+        "offers_lapsed": lapsed,
+        "refresher_reminders": refreshers,
+        "emails_queued": len(due),
+    }

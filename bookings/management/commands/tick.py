@@ -24,7 +24,8 @@ class Command(BaseCommand):
             result = tick.call()
             self.stdout.write(
                 f"holds released: {result['holds_released']}, offers lapsed: "
-                f"{result['offers_lapsed']}, emails queued: {result['emails_queued']}"
+                f"{result['offers_lapsed']}, refresher reminders: "
+                f"{result['refresher_reminders']}, emails queued: {result['emails_queued']}"
             )
             if not options["every"]:
                 return
