@@ -58,6 +58,7 @@ system-deps:
 
 # --- tests ------------------------------------------------------------------------------------
 test: setup system-deps static
+	$(VENV)/bin/ruff check .
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql
 

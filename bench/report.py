@@ -48,14 +48,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Time the attendance-by-sector report against a raw SQL GROUP BY over "
         "1,000,000 attended places, on SQLite and on a throwaway PostgreSQL."
     )
-    parser.add_argument("--places", type=int, default=1_000_000,
-                        help="attended places to load (default 1,000,000)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs of each query; the best is kept (default 3)")
-    parser.add_argument("--port", type=int, default=25434,
-                        help="port for the throwaway PostgreSQL on 127.0.0.1 (default 25434)")
-    parser.add_argument("--only", choices=("sqlite", "postgresql"),
-                        help="run one database only")
+    parser.add_argument(
+        "--places", type=int, default=1_000_000, help="attended places to load (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timed runs of each query; the best is kept (default 3)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=25434,
+        help="port for the throwaway PostgreSQL on 127.0.0.1 (default 25434)",
+    )
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="run one database only")
     parser.add_argument("--worker", choices=("sqlite", "postgresql"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -77,11 +85,16 @@ def worker(engine: str, places: int, repeat: int) -> str:
     load(places)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"  {engine}: loaded {places:,} attended places in "
-          f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(
+        f"  {engine}: loaded {places:,} attended places in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     report_s, raw_s = time_both(repeat)
-    return (f"report {engine}: report_s={report_s:.3f} raw_sql_s={raw_s:.3f} "
-            f"ratio={report_s / raw_s:.2f}")
+    return (
+        f"report {engine}: report_s={report_s:.3f} raw_sql_s={raw_s:.3f} "
+        f"ratio={report_s / raw_s:.2f}"
+    )
 
 
 def load(places: int) -> None:
@@ -104,8 +117,12 @@ def load(places: int) -> None:
     )
     venue = Venue.objects.create(name="Bench venue", address="Somewhere", area="taunton")
     courses = Course.objects.bulk_create(
-        [Course(title=f"Bench course {n:02d}", slug=f"bench-course-{n:02d}",
-                kind=CourseKind.COURSE) for n in range(TITLES)]
+        [
+            Course(
+                title=f"Bench course {n:02d}", slug=f"bench-course-{n:02d}", kind=CourseKind.COURSE
+            )
+            for n in range(TITLES)
+        ]
         + [Course(title="Bench MAPIG", slug="bench-mapig", kind=CourseKind.MAPIG)]
     )
     first_day = dt.date(FIRST_YEAR, 4, 1)
@@ -118,8 +135,9 @@ def load(places: int) -> None:
                 capacity=60,
                 status=SessionStatus.CANCELLED if n % 97 == 0 else SessionStatus.PUBLISHED,
                 starts_at=timezone.make_aware(
-                    dt.datetime.combine(first_day + dt.timedelta(days=n * span // SESSIONS),
-                                        dt.time(9, 30))
+                    dt.datetime.combine(
+                        first_day + dt.timedelta(days=n * span // SESSIONS), dt.time(9, 30)
+                    )
                 ),
             )
             for n in range(SESSIONS)
@@ -127,8 +145,14 @@ def load(places: int) -> None:
         batch_size=5000,
     )
     orders = Order.objects.bulk_create(
-        (Order(agency=agencies[n % len(agencies)], payment_method=PaymentMethod.INVOICE,
-               reference=f"BENCH-{n:07d}") for n in range(SESSIONS)),
+        (
+            Order(
+                agency=agencies[n % len(agencies)],
+                payment_method=PaymentMethod.INVOICE,
+                reference=f"BENCH-{n:07d}",
+            )
+            for n in range(SESSIONS)
+        ),
         batch_size=5000,
     )
 
@@ -142,10 +166,17 @@ def load(places: int) -> None:
     price = Decimal("65.00") if postgresql else "65.00"
     nothing = Decimal("0.00") if postgresql else "0.00"
     template = {
-        "attendee_id": None, "attendee_name": "Bench Person", "attendee_job_title": "",
-        "price": price, "in_kind_value": nothing, "payment_method": PaymentMethod.INVOICE.value,
-        "hold_expires_at": None, "created_at": when, "confirmed_at": when,
-        "cancellation_reason": "", "late_cancellation": False,
+        "attendee_id": None,
+        "attendee_name": "Bench Person",
+        "attendee_job_title": "",
+        "price": price,
+        "in_kind_value": nothing,
+        "payment_method": PaymentMethod.INVOICE.value,
+        "hold_expires_at": None,
+        "created_at": when,
+        "confirmed_at": when,
+        "cancellation_reason": "",
+        "late_cancellation": False,
     }
     row_template = [template.get(column) for column in columns]
     at = {column: index for index, column in enumerate(columns)}
@@ -184,8 +215,10 @@ def load(places: int) -> None:
                 for row in rows():
                     copy.write_row(row)
         else:
-            insert = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                      f"VALUES ({', '.join(['%s'] * len(columns))})")
+            insert = (
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))})"
+            )
             batch = []
             for row in rows():
                 batch.append(row)
@@ -221,11 +254,15 @@ def time_both(repeat: int) -> tuple[float, float]:
     period = Period(dt.date(FIRST_YEAR, 4, 1), dt.date(FIRST_YEAR + YEARS, 3, 31))
     start, end = period.bounds()
     sector_ids = list(Sector.objects.order_by("order", "name").values_list("pk", flat=True))
-    sql = RAW_SQL.format(per_sector=", ".join(
-        f"COUNT(*) FILTER (WHERE b.sector_id = {int(pk)})" for pk in sector_ids
-    ))
-    params = [connection.ops.adapt_datetimefield_value(start),
-              connection.ops.adapt_datetimefield_value(end)]
+    sql = RAW_SQL.format(
+        per_sector=", ".join(
+            f"COUNT(*) FILTER (WHERE b.sector_id = {int(pk)})" for pk in sector_ids
+        )
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(start),
+        connection.ops.adapt_datetimefield_value(end),
+    ]
 
     def report() -> list[list[object]]:
         return attendance_by_sector(period).table.rows
@@ -233,8 +270,10 @@ def time_both(repeat: int) -> tuple[float, float]:
     def raw() -> list[list[object]]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return sorted((list(row) for row in cursor.fetchall()),
-                          key=lambda row: (str(row[0]).casefold(), row[0]))
+            return sorted(
+                (list(row) for row in cursor.fetchall()),
+                key=lambda row: (str(row[0]).casefold(), row[0]),
+            )
 
     if report() != raw():  # also warms both up
         raise SystemExit("The report and the raw SQL disagree.")
@@ -251,12 +290,29 @@ def time_both(repeat: int) -> tuple[float, float]:
 
 
 def run_child(engine: str, database_url: str, args: argparse.Namespace) -> str:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DJANGO_ENV": "development", "DEBUG": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "development",
+        "DEBUG": "false",
+    }
     result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", engine,
-         "--places", str(args.places), "--repeat", str(args.repeat)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False,
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            engine,
+            "--places",
+            str(args.places),
+            "--repeat",
+            str(args.repeat),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise SystemExit(f"The {engine} run failed (exit status {result.returncode}).")

@@ -80,8 +80,9 @@ def attendance_record(
         if attendance == Attendance.ATTENDED:
             charge = NonAttendanceCharge.objects.filter(booking=booking, waived_at=None).first()
             if charge is not None:
-                charge_waive(charge=charge, actor=actor, now=now,
-                             reason=reason.strip() or "Marked attended")
+                charge_waive(
+                    charge=charge, actor=actor, now=now, reason=reason.strip() or "Marked attended"
+                )
             transaction.on_commit(
                 lambda: booking_attended.send(sender=Booking, booking=booking, now=now)
             )
@@ -117,10 +118,10 @@ def non_attendance_amount(booking: Booking) -> Decimal:
 def chargeable_absences(bookings: Any) -> Any:
     """Absences that may be charged: not already charged, and not from a historical import
     (those places were never sold through the system, and nobody was told of a policy)."""
-    return bookings.filter(
-        status=BookingStatus.CONFIRMED, attendance=Attendance.ABSENT
-    ).exclude(non_attendance_charge__isnull=False).exclude(
-        order__reference__startswith=HISTORICAL_ORDER_PREFIX
+    return (
+        bookings.filter(status=BookingStatus.CONFIRMED, attendance=Attendance.ABSENT)
+        .exclude(non_attendance_charge__isnull=False)
+        .exclude(order__reference__startswith=HISTORICAL_ORDER_PREFIX)
     )
 
 
@@ -137,10 +138,14 @@ def _charges_raise(
     by_agency: dict[int, list[tuple[Booking, Decimal]]] = {}
     for booking in absent:
         amount = non_attendance_amount(booking)
-        charge = NonAttendanceCharge.objects.create(booking=booking, amount=amount,
-                                                    created_at=now)
-        audit_record(obj=charge, action="raised", actor=actor, now=now,
-                     changes={"amount": amount, "booking": booking.pk})
+        charge = NonAttendanceCharge.objects.create(booking=booking, amount=amount, created_at=now)
+        audit_record(
+            obj=charge,
+            action="raised",
+            actor=actor,
+            now=now,
+            changes={"amount": amount, "booking": booking.pk},
+        )
         charges.append(charge)
         if amount > ZERO:
             by_agency.setdefault(booking.agency_id, []).append((booking, amount))
@@ -151,17 +156,18 @@ def _charges_raise(
         invoice = charge_invoice_raise(
             agency=agency,
             lines=[
-                (booking, f"Non-attendance: {session.course.title}, {when} – "
-                          f"{booking.attendee_name}", amount)
+                (
+                    booking,
+                    f"Non-attendance: {session.course.title}, {when} – {booking.attendee_name}",
+                    amount,
+                )
                 for booking, amount in items
             ],
             now=now,
             actor=actor,
         )
         for line in invoice.lines.all():
-            NonAttendanceCharge.objects.filter(booking_id=line.booking_id).update(
-                invoice_line=line
-            )
+            NonAttendanceCharge.objects.filter(booking_id=line.booking_id).update(invoice_line=line)
             if line.booking_id in by_booking:
                 by_booking[line.booking_id].invoice_line = line
     return charges
@@ -205,8 +211,13 @@ def register_reopen(*, session: Session, actor: Any, now: dt.datetime, reason: s
             return
         register.closed_at = None
         register.save(update_fields=["closed_at"])
-        audit_record(obj=register, action="reopened", actor=actor, now=now,
-                     changes={"reason": reason.strip()})
+        audit_record(
+            obj=register,
+            action="reopened",
+            actor=actor,
+            now=now,
+            changes={"reason": reason.strip()},
+        )
 
 
 def charge_waive(*, charge: NonAttendanceCharge, actor: Any, now: dt.datetime, reason: str) -> None:
@@ -216,17 +227,29 @@ def charge_waive(*, charge: NonAttendanceCharge, actor: Any, now: dt.datetime, r
     with transaction.atomic():
         # Lock the charge row only: PostgreSQL refuses FOR UPDATE on the nullable side of the
         # outer join to the invoice line.
-        charge = NonAttendanceCharge.objects.select_for_update(of=("self",)).select_related(
-            "invoice_line__invoice", "booking"
-        ).get(pk=charge.pk)
+        charge = (
+            NonAttendanceCharge.objects.select_for_update(of=("self",))
+            .select_related("invoice_line__invoice", "booking")
+            .get(pk=charge.pk)
+        )
         if charge.waived_at is not None:
             return
         charge.waived_at = now
         charge.waived_by = actor if not isinstance(actor, str) else None
         charge.waive_reason = reason.strip()
         charge.save(update_fields=["waived_at", "waived_by", "waive_reason"])
-        audit_record(obj=charge, action="waived", actor=actor, now=now,
-                     changes={"reason": reason.strip(), "amount": charge.amount})
+        audit_record(
+            obj=charge,
+            action="waived",
+            actor=actor,
+            now=now,
+            changes={"reason": reason.strip(), "amount": charge.amount},
+        )
         if charge.invoice_line is not None:
-            credit_note_raise(invoice=charge.invoice_line.invoice, bookings=[charge.booking],
-                              reason=f"Charge waived: {reason.strip()}", now=now, actor=actor)
+            credit_note_raise(
+                invoice=charge.invoice_line.invoice,
+                bookings=[charge.booking],
+                reason=f"Charge waived: {reason.strip()}",
+                now=now,
+                actor=actor,
+            )

@@ -40,25 +40,63 @@ from bookings.services import (
 )
 from training.models import Agency, CourseKind, Sector, Session, SessionStatus
 
-FIRST_NAMES = ("Amy", "Ben", "Cara", "Dev", "Ellie", "Finn", "Gita", "Harry", "Isla", "Jack",
-               "Kemi", "Liam", "Maya", "Noah", "Orla", "Pete", "Rosa", "Sam", "Tara", "Will")
-LAST_NAMES = ("Adams", "Baker", "Clarke", "Davies", "Evans", "Foster", "Green", "Hughes",
-              "Irwin", "Jones", "Khan", "Lewis", "Morgan", "Nash", "Owen", "Price")
+FIRST_NAMES = (
+    "Amy",
+    "Ben",
+    "Cara",
+    "Dev",
+    "Ellie",
+    "Finn",
+    "Gita",
+    "Harry",
+    "Isla",
+    "Jack",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Orla",
+    "Pete",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Will",
+)
+LAST_NAMES = (
+    "Adams",
+    "Baker",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Foster",
+    "Green",
+    "Hughes",
+    "Irwin",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nash",
+    "Owen",
+    "Price",
+)
 
 
 def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
     """Fill every fourth upcoming session to within two places; others a little. Idempotent."""
     rng = random.Random(7)
     agencies = list(
-        Agency.objects.filter(approved=True, purchase_order_required=False)
-        .select_related("sector__price_band")
+        Agency.objects.filter(approved=True, purchase_order_required=False).select_related(
+            "sector__price_band"
+        )
     )
     booker = get_user_model().objects.filter(email="admin@example.org").first()
     now = timezone.now()
     created = 0
     with transaction.atomic():
-        first_new_email = (OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True)
-                           .first() or 0)
+        first_new_email = (
+            OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        )
         for index, session in enumerate(sessions):
             if Booking.objects.filter(session=session).exists():
                 continue  # already loaded
@@ -80,8 +118,12 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
                 ]
                 try:
                     booking_create(
-                        session=session, attendees=people, agency=agency, booked_by=booker,
-                        payment_method=PaymentMethod.INVOICE, now=now,
+                        session=session,
+                        attendees=people,
+                        agency=agency,
+                        booked_by=booker,
+                        payment_method=PaymentMethod.INVOICE,
+                        now=now,
                     )
                 except BookingError:
                     break
@@ -334,8 +376,9 @@ def _plans(sessions: list[Session], sector_names: list[str]) -> Iterator[_Plan]:
         (s for s in sessions if s.course.kind == CourseKind.CONFERENCE), key=lambda s: s.starts_at
     )
     for theme, counts in MAPIG_ATTENDEES_2016_17.items():
-        theme_sessions = sorted((s for s in mapigs if s.course.theme == theme),
-                                key=lambda s: s.starts_at)
+        theme_sessions = sorted(
+            (s for s in mapigs if s.course.theme == theme), key=lambda s: s.starts_at
+        )
         for index, (session, count) in enumerate(zip(theme_sessions, counts, strict=True)):
             hand = _deal(_apportion(count, weights), 1, rng)[0]
             absent = rng.choices(sector_names, weights=[weights[n] for n in sector_names], k=2)
@@ -344,8 +387,13 @@ def _plans(sessions: list[Session], sector_names: list[str]) -> Iterator[_Plan]:
         zip(conferences, CONFERENCE_ATTENDEES_2016_17, strict=True)
     ):
         hand = _deal(_apportion(count, weights), 1, rng)[0]
-        yield _Plan(session, hand, ["Schools", "Health", "Charities"][: 2 + index],
-                    ["Schools"], ["Early Years Providers"])
+        yield _Plan(
+            session,
+            hand,
+            ["Schools", "Health", "Charities"][: 2 + index],
+            ["Schools"],
+            ["Early Years Providers"],
+        )
 
 
 def load_year_2016_17_attendance(sessions: list[Session]) -> int:
@@ -419,8 +467,13 @@ def load_year_2016_17_attendance(sessions: list[Session]) -> int:
                         days=24 + order_number % 20
                     )
                     method = _payment_method(
-                        session, agency, len(attendees), outcome, order_number,
-                        subsidised_used, card_payments,
+                        session,
+                        agency,
+                        len(attendees),
+                        outcome,
+                        order_number,
+                        subsidised_used,
+                        card_payments,
                     )
                     order = booking_create(
                         session=session,
@@ -445,16 +498,25 @@ def load_year_2016_17_attendance(sessions: list[Session]) -> int:
                     outcomes[outcome].extend(order.bookings.all())
                     created += len(attendees)
             for booking in outcomes["early"]:
-                booking_cancel(booking=booking, actor=administrator,
-                               now=day - dt.timedelta(days=18), reason="Unable to attend")
+                booking_cancel(
+                    booking=booking,
+                    actor=administrator,
+                    now=day - dt.timedelta(days=18),
+                    reason="Unable to attend",
+                )
             for booking in outcomes["late"]:
-                booking_cancel(booking=booking, actor=administrator,
-                               now=day - dt.timedelta(days=1), reason="Staff shortage on the day")
+                booking_cancel(
+                    booking=booking,
+                    actor=administrator,
+                    now=day - dt.timedelta(days=1),
+                    reason="Staff shortage on the day",
+                )
             marked_at = day + dt.timedelta(minutes=20)
             for outcome, mark in (("attended", Attendance.ATTENDED), ("absent", Attendance.ABSENT)):
                 for booking in outcomes[outcome]:
-                    attendance_record(booking=booking, attendance=mark, actor=administrator,
-                                      now=marked_at)
+                    attendance_record(
+                        booking=booking, attendance=mark, actor=administrator, now=marked_at
+                    )
             register_close(session=session, actor=administrator, now=day + dt.timedelta(hours=7))
         # The demo's emails are not sent: they were never real bookings. Deleted inside the
         # transaction, so the send tasks that run on commit find nothing to render.

@@ -68,7 +68,10 @@ def outgoing_email_send(*, email_id: int, now: dt.datetime) -> bool:
     if not claimed:
         return False
     email = OutgoingEmail.objects.select_related(
-        "booking__session__course", "booking__session__venue", "order", "invoice",
+        "booking__session__course",
+        "booking__session__venue",
+        "order",
+        "invoice",
         "waiting_list_entry__session__course",
     ).get(pk=email_id)
     try:

@@ -142,7 +142,10 @@ class Booking(models.Model):
     )
     claim_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     certificate_code = models.CharField(
-        max_length=12, unique=True, default=new_certificate_code, editable=False,
+        max_length=12,
+        unique=True,
+        default=new_certificate_code,
+        editable=False,
         help_text="Printed on the certificate; its public page confirms the certificate is real.",
     )
 
@@ -222,9 +225,7 @@ class Payment(models.Model):
 
     @property
     def refunded_amount(self) -> Decimal:
-        return sum(
-            (r.amount for r in self.refunds.all() if r.status != RefundStatus.FAILED), ZERO
-        )
+        return sum((r.amount for r in self.refunds.all() if r.status != RefundStatus.FAILED), ZERO)
 
 
 class RefundStatus(models.TextChoices):
@@ -488,7 +489,9 @@ class NonAttendancePolicy(models.Model):
     session_length = models.CharField(max_length=20, choices=SessionLength.choices)
     band = models.ForeignKey(PriceBand, on_delete=models.CASCADE, related_name="+")
     amount = models.DecimalField(
-        max_digits=10, decimal_places=2, default=ZERO,
+        max_digits=10,
+        decimal_places=2,
+        default=ZERO,
         help_text="Charged for each absence, also for free and subsidised places.",
     )
     charge_full_price = models.BooleanField(

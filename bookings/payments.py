@@ -128,10 +128,13 @@ class StripeGateway:
             params["customer_email"] = booker_email
         try:
             session = self.client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"checkout-{order.reference}-payment-{payment.pk}"}
+                params=params,
+                options={"idempotency_key": f"checkout-{order.reference}-payment-{payment.pk}"},
             )
         except stripe.StripeError as error:
-            raise GatewayError(f"Stripe refused the checkout: {error.user_message or error}") from error
+            raise GatewayError(
+                f"Stripe refused the checkout: {error.user_message or error}"
+            ) from error
         return CheckoutResult(session_id=session.id, url=session.url or "", expires_at=expires_at)
 
     def refund(self, *, refund: Refund) -> str:
@@ -143,15 +146,19 @@ class StripeGateway:
                 params={
                     "payment_intent": payment.payment_intent_id,
                     "amount": to_pence(refund.amount),
-                    "metadata": {"refund_id": str(refund.pk),
-                                 "booking_reference": payment.order.reference},
+                    "metadata": {
+                        "refund_id": str(refund.pk),
+                        "booking_reference": payment.order.reference,
+                    },
                 },
                 # The order reference keeps keys unique across databases sharing one Stripe
                 # account (a staging restore must not replay production's refund-1).
                 options={"idempotency_key": f"refund-{payment.order.reference}-{refund.pk}"},
             )
         except stripe.StripeError as error:
-            raise GatewayError(f"Stripe refused the refund: {error.user_message or error}") from error
+            raise GatewayError(
+                f"Stripe refused the refund: {error.user_message or error}"
+            ) from error
         return result.id
 
     def expire_checkout(self, *, payment: Payment) -> None:
@@ -267,7 +274,9 @@ def webhook_handle(*, payload: bytes, signature: str, now: dt.datetime) -> str:
             # The unique event id makes processing exactly-once: a repeat delivery stops here.
             with transaction.atomic():
                 record = WebhookEvent.objects.create(
-                    event_id=event["id"], event_type=event_type, payload=body,
+                    event_id=event["id"],
+                    event_type=event_type,
+                    payload=body,
                     received_at=now,
                 )
         except IntegrityError:

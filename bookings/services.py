@@ -95,7 +95,9 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _set_status(booking: Booking, status: str, *, actor: Any, now: dt.datetime, **extra: Any) -> None:
+def _set_status(
+    booking: Booking, status: str, *, actor: Any, now: dt.datetime, **extra: Any
+) -> None:
     old = booking.status
     booking.status = status
     for field, value in extra.items():
@@ -233,8 +235,10 @@ def _session_closed_message(session: Session, now: dt.datetime) -> str | None:
         return "This session has already started, so it can no longer be booked."
     if not session.is_open_for_booking(now):
         closes = session.booking_closes_on()
-        return f"Booking for this session closed on {closes:%A %-d %B %Y}." if closes else (
-            "Booking for this session has closed."
+        return (
+            f"Booking for this session closed on {closes:%A %-d %B %Y}."
+            if closes
+            else ("Booking for this session has closed.")
         )
     return None
 
@@ -283,9 +287,7 @@ def booking_create(
             )
     except IntegrityError as error:
         # The unique constraint caught a same-person race the count could not see.
-        raise BookingError(
-            "One of these people already has a place on this session."
-        ) from error
+        raise BookingError("One of these people already has a place on this session.") from error
     return order
 
 
@@ -325,11 +327,18 @@ def _booking_create_locked(
     # A hold of these people's own that ran out (they walked away from paying) is released
     # here rather than waiting for the tick, so they can book again straight away.
     for stale in Booking.objects.filter(
-        session=locked, status=BookingStatus.HELD, hold_expires_at__lte=now,
+        session=locked,
+        status=BookingStatus.HELD,
+        hold_expires_at__lte=now,
         attendee_email__in=emails,
     ).exclude(order__payments__status=PaymentStatus.PENDING):
-        _set_status(stale, BookingStatus.EXPIRED, actor=None, now=now,
-                    cancellation_reason="Not paid in time")
+        _set_status(
+            stale,
+            BookingStatus.EXPIRED,
+            actor=None,
+            now=now,
+            cancellation_reason="Not paid in time",
+        )
     already = list(
         Booking.objects.filter(
             session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=emails
@@ -342,9 +351,11 @@ def _booking_create_locked(
     if payment_method == PaymentMethod.SUBSIDISED:
         # Lock the agency row (after the session: a fixed order) so two bookers cannot both
         # take the last subsidised place.
-        locked_agency = Agency.objects.select_for_update().select_related(
-            "sector__price_band"
-        ).get(pk=agency.pk)
+        locked_agency = (
+            Agency.objects.select_for_update()
+            .select_related("sector__price_band")
+            .get(pk=agency.pk)
+        )
         left = subsidised_places_left(locked_agency, timezone.localdate(locked.starts_at))
         if left < len(people):
             raise BookingError(
@@ -371,9 +382,7 @@ def _booking_create_locked(
     holding = quote.payment_method == PaymentMethod.CARD and quote.unit_price > ZERO
     users = {
         user.email.lower(): user
-        for user in get_user_model().objects.filter(
-            email__in=[p.email for p in people]
-        )
+        for user in get_user_model().objects.filter(email__in=[p.email for p in people])
     }
     bookings = []
     for person in people:
@@ -465,8 +474,13 @@ def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.da
         amount=sum((b.price for b in held), ZERO),
         created_at=now,
     )
-    audit_record(obj=payment, action="created", actor=order.booked_by, now=now,
-                 changes={"amount": payment.amount, "gateway": gateway.name})
+    audit_record(
+        obj=payment,
+        action="created",
+        actor=order.booked_by,
+        now=now,
+        changes={"amount": payment.amount, "gateway": gateway.name},
+    )
     hold_until = max(b.hold_expires_at for b in held if b.hold_expires_at)
     checkout = gateway.create_checkout(
         payment=payment,
@@ -489,7 +503,9 @@ def _lock_sessions(session_ids: Iterable[int]) -> dict[int, Session]:
     # Several sessions are locked in primary-key order so two operations cannot deadlock.
     return {
         session.pk: session
-        for session in Session.objects.select_for_update().filter(pk__in=set(session_ids)).order_by("pk")
+        for session in Session.objects.select_for_update()
+        .filter(pk__in=set(session_ids))
+        .order_by("pk")
     }
 
 
@@ -509,8 +525,13 @@ def payment_succeeded(
         payment.payment_intent_id = payment_intent_id or payment.payment_intent_id
         payment.completed_at = now
         payment.save(update_fields=["status", "payment_intent_id", "completed_at"])
-        audit_record(obj=payment, action=f"status {old} → succeeded", actor=actor, now=now,
-                     changes={"payment_intent": payment.payment_intent_id})
+        audit_record(
+            obj=payment,
+            action=f"status {old} → succeeded",
+            actor=actor,
+            now=now,
+            changes={"payment_intent": payment.payment_intent_id},
+        )
         bookings = list(payment.order.bookings.select_related("session").order_by("pk"))
         sessions = _lock_sessions(b.session_id for b in bookings)
         confirmed, gone = [], []
@@ -522,22 +543,40 @@ def payment_succeeded(
                     1 if booking.hold_expires_at and booking.hold_expires_at > now else 0
                 )
                 if session.status == SessionStatus.PUBLISHED and others < session.capacity:
-                    _set_status(booking, BookingStatus.CONFIRMED, actor=actor, now=now,
-                                confirmed_at=now, hold_expires_at=None)
+                    _set_status(
+                        booking,
+                        BookingStatus.CONFIRMED,
+                        actor=actor,
+                        now=now,
+                        confirmed_at=now,
+                        hold_expires_at=None,
+                    )
                     confirmed.append(booking)
                     continue
-                _set_status(booking, BookingStatus.EXPIRED, actor=actor, now=now,
-                            cancellation_reason="Place released before payment arrived")
+                _set_status(
+                    booking,
+                    BookingStatus.EXPIRED,
+                    actor=actor,
+                    now=now,
+                    cancellation_reason="Place released before payment arrived",
+                )
                 gone.append(booking)
             elif booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED) and (
                 booking.cancelled_at is None
             ):
                 gone.append(booking)
         for booking in gone:
-            refund_create(payment=payment, booking=booking, amount=booking.price,
-                          reason="Payment arrived after the place was released", actor=actor, now=now)
-            email_queue(kind="payment_refunded_place_gone", to=booking.attendee_email,
-                        booking=booking)
+            refund_create(
+                payment=payment,
+                booking=booking,
+                amount=booking.price,
+                reason="Payment arrived after the place was released",
+                actor=actor,
+                now=now,
+            )
+            email_queue(
+                kind="payment_refunded_place_gone", to=booking.attendee_email, booking=booking
+            )
             booker = getattr(payment.order.booked_by, "email", "")
             if booker and booker.lower() != booking.attendee_email:
                 email_queue(kind="payment_refunded_place_gone", to=booker, booking=booking)
@@ -580,8 +619,13 @@ def _release_held(bookings: Any, *, actor: Any, now: dt.datetime) -> list[int]:
     held = list(bookings.filter(status=BookingStatus.HELD).order_by("pk"))
     sessions = {b.session_id for b in held}
     for booking in held:
-        _set_status(booking, BookingStatus.EXPIRED, actor=actor, now=now,
-                    cancellation_reason="Not paid in time")
+        _set_status(
+            booking,
+            BookingStatus.EXPIRED,
+            actor=actor,
+            now=now,
+            cancellation_reason="Not paid in time",
+        )
     for session_id in sorted(sessions):
         transaction.on_commit(lambda sid=session_id: _enqueue_waitlist(sid))
     return sorted(sessions)
@@ -600,7 +644,9 @@ def _expire_open_checkouts(order: Order, *, actor: Any, now: dt.datetime) -> Non
 def holds_release_expired(*, now: dt.datetime) -> int:
     """Release card holds whose time ran out and whose payment is not being processed."""
     expired_orders = (
-        Order.objects.filter(bookings__status=BookingStatus.HELD, bookings__hold_expires_at__lte=now)
+        Order.objects.filter(
+            bookings__status=BookingStatus.HELD, bookings__hold_expires_at__lte=now
+        )
         .exclude(payments__status=PaymentStatus.PENDING)
         .distinct()
     )
@@ -619,7 +665,12 @@ def holds_release_expired(*, now: dt.datetime) -> int:
 
 
 def refund_create(
-    *, payment: Payment, booking: Booking | None, amount: Decimal, reason: str, actor: Any,
+    *,
+    payment: Payment,
+    booking: Booking | None,
+    amount: Decimal,
+    reason: str,
+    actor: Any,
     now: dt.datetime,
 ) -> Refund | None:
     """Record a refund; the gateway is asked after commit (with an idempotency key)."""
@@ -630,8 +681,13 @@ def refund_create(
     refund = Refund.objects.create(
         payment=payment, booking=booking, amount=amount, reason=reason, created_at=now
     )
-    audit_record(obj=refund, action="created", actor=actor, now=now,
-                 changes={"amount": amount, "reason": reason})
+    audit_record(
+        obj=refund,
+        action="created",
+        actor=actor,
+        now=now,
+        changes={"amount": amount, "reason": reason},
+    )
     transaction.on_commit(lambda: _enqueue_refund(refund.pk))
     return refund
 
@@ -654,8 +710,9 @@ def refund_process(*, refund_id: int, now: dt.datetime) -> Refund:
     except GatewayError as error:
         Refund.objects.filter(pk=refund.pk).update(error=str(error))
         refund.refresh_from_db()
-        audit_record(obj=refund, action="gateway refused", actor=None, now=now,
-                     changes={"error": str(error)})
+        audit_record(
+            obj=refund, action="gateway refused", actor=None, now=now, changes={"error": str(error)}
+        )
         return refund
     with transaction.atomic():
         updated = Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
@@ -663,13 +720,23 @@ def refund_process(*, refund_id: int, now: dt.datetime) -> Refund:
         )
         if updated:
             refund.refresh_from_db()
-            audit_record(obj=refund, action="status pending → succeeded", actor=None, now=now,
-                         changes={"gateway_refund_id": gateway_id})
+            audit_record(
+                obj=refund,
+                action="status pending → succeeded",
+                actor=None,
+                now=now,
+                changes={"gateway_refund_id": gateway_id},
+            )
             to = refund.booking.attendee_email if refund.booking else ""
             booker = getattr(refund.payment.order.booked_by, "email", "")
             for address in {a for a in (to, booker) if a}:
-                email_queue(kind="refund_issued", to=address, booking=refund.booking,
-                            order=refund.payment.order, context={"amount": refund.amount})
+                email_queue(
+                    kind="refund_issued",
+                    to=address,
+                    booking=refund.booking,
+                    order=refund.payment.order,
+                    context={"amount": refund.amount},
+                )
     return refund
 
 
@@ -711,18 +778,29 @@ def invoice_raise(
     )
     for booking in bookings:
         InvoiceLine.objects.create(
-            invoice=invoice, booking=booking, description=_line_description(booking),
+            invoice=invoice,
+            booking=booking,
+            description=_line_description(booking),
             amount=booking.price,
         )
-    audit_record(obj=invoice, action="issued", actor=actor, now=now,
-                 changes={"number": invoice.number, "total": invoice.total})
+    audit_record(
+        obj=invoice,
+        action="issued",
+        actor=actor,
+        now=now,
+        changes={"number": invoice.number, "total": invoice.total},
+    )
     email_queue(kind="invoice_issued", to=recipient, invoice=invoice)
     return invoice
 
 
 def charge_invoice_raise(
-    *, agency: Agency, lines: Sequence[tuple[Booking | None, str, Decimal]], now: dt.datetime,
-    actor: Any, purchase_order_number: str = "",
+    *,
+    agency: Agency,
+    lines: Sequence[tuple[Booking | None, str, Decimal]],
+    now: dt.datetime,
+    actor: Any,
+    purchase_order_number: str = "",
 ) -> Invoice:
     """An invoice not tied to an order, e.g. non-attendance charges."""
     today = timezone.localdate(now)
@@ -739,10 +817,16 @@ def charge_invoice_raise(
         created_at=now,
     )
     for booking, description, amount in lines:
-        InvoiceLine.objects.create(invoice=invoice, booking=booking, description=description,
-                                   amount=amount)
-    audit_record(obj=invoice, action="issued", actor=actor, now=now,
-                 changes={"number": invoice.number, "total": invoice.total})
+        InvoiceLine.objects.create(
+            invoice=invoice, booking=booking, description=description, amount=amount
+        )
+    audit_record(
+        obj=invoice,
+        action="issued",
+        actor=actor,
+        now=now,
+        changes={"number": invoice.number, "total": invoice.total},
+    )
     email_queue(kind="invoice_issued", to=agency.invoice_contact_email, invoice=invoice)
     return invoice
 
@@ -752,12 +836,14 @@ def credit_note_raise(
 ) -> Invoice | None:
     """Credit the lines of ``bookings`` on ``invoice`` (never twice for the same line)."""
     credited = set(
-        InvoiceLine.objects.filter(
-            invoice__credits=invoice, booking__in=bookings
-        ).values_list("booking_id", flat=True)
+        InvoiceLine.objects.filter(invoice__credits=invoice, booking__in=bookings).values_list(
+            "booking_id", flat=True
+        )
     )
     lines = [
-        line for line in invoice.lines.filter(booking__in=bookings) if line.booking_id not in credited
+        line
+        for line in invoice.lines.filter(booking__in=bookings)
+        if line.booking_id not in credited
     ]
     if not lines:
         return None
@@ -779,11 +865,18 @@ def credit_note_raise(
     )
     for line in lines:
         InvoiceLine.objects.create(
-            invoice=note, booking=line.booking, description=f"Credit: {line.description} ({reason})",
+            invoice=note,
+            booking=line.booking,
+            description=f"Credit: {line.description} ({reason})",
             amount=-line.amount,
         )
-    audit_record(obj=note, action="issued", actor=actor, now=now,
-                 changes={"number": note.number, "credits": invoice.number, "total": note.total})
+    audit_record(
+        obj=note,
+        action="issued",
+        actor=actor,
+        now=now,
+        changes={"number": note.number, "credits": invoice.number, "total": note.total},
+    )
     credited_total = sum(
         (line.amount for cn in invoice.credit_notes.all() for line in cn.lines.all()), ZERO
     )
@@ -802,8 +895,13 @@ def invoice_mark_paid(*, invoice: Invoice, paid_on: dt.date, actor: Any, now: dt
             pk=invoice.pk, status=InvoiceStatus.ISSUED, kind=InvoiceKind.INVOICE
         ).update(status=InvoiceStatus.PAID, paid_on=paid_on)
         if updated:
-            audit_record(obj=invoice, action="status issued → paid", actor=actor, now=now,
-                         changes={"paid_on": paid_on})
+            audit_record(
+                obj=invoice,
+                action="status issued → paid",
+                actor=actor,
+                now=now,
+                changes={"paid_on": paid_on},
+            )
     return bool(updated)
 
 
@@ -815,14 +913,21 @@ def _refund_booking(booking: Booking, *, reason: str, actor: Any, now: dt.dateti
     if booking.payment_method == PaymentMethod.CARD and booking.price > ZERO:
         payment = booking.order.payments.filter(status=PaymentStatus.SUCCEEDED).first()
         if payment is not None:
-            refund_create(payment=payment, booking=booking, amount=booking.price, reason=reason,
-                          actor=actor, now=now)
+            refund_create(
+                payment=payment,
+                booking=booking,
+                amount=booking.price,
+                reason=reason,
+                actor=actor,
+                now=now,
+            )
     elif booking.payment_method == PaymentMethod.INVOICE:
         for line in booking.invoice_lines.filter(invoice__kind=InvoiceKind.INVOICE).select_related(
             "invoice"
         ):
-            credit_note_raise(invoice=line.invoice, bookings=[booking], reason=reason, now=now,
-                              actor=actor)
+            credit_note_raise(
+                invoice=line.invoice, bookings=[booking], reason=reason, now=now, actor=actor
+            )
 
 
 def booking_cancel(
@@ -844,8 +949,8 @@ def booking_cancel(
             actor=actor,
             now=now,
             cancelled_at=now,
-            cancellation_reason=reason or ("Cancelled by the training unit" if by_unit else
-                                           "Cancelled by the booker"),
+            cancellation_reason=reason
+            or ("Cancelled by the training unit" if by_unit else "Cancelled by the booker"),
             late_cancellation=not refunded,
         )
         if refunded:
@@ -854,8 +959,9 @@ def booking_cancel(
             booking=booking, kind="booking_reminder", claimed_at=None
         ).delete()
         context = {"refunded": refunded, "reason": booking.cancellation_reason}
-        email_queue(kind="booking_cancelled", to=booking.attendee_email, booking=booking,
-                    context=context)
+        email_queue(
+            kind="booking_cancelled", to=booking.attendee_email, booking=booking, context=context
+        )
         booker = getattr(booking.order.booked_by, "email", "")
         if booker and booker.lower() != booking.attendee_email:
             email_queue(kind="booking_cancelled", to=booker, booking=booking, context=context)
@@ -873,8 +979,13 @@ def session_cancel(*, session: Session, actor: Any, now: dt.datetime, reason: st
         old = locked.status
         locked.status = SessionStatus.CANCELLED
         locked.save(update_fields=["status"])
-        audit_record(obj=locked, action=f"status {old} → cancelled", actor=actor, now=now,
-                     changes={"reason": reason})
+        audit_record(
+            obj=locked,
+            action=f"status {old} → cancelled",
+            actor=actor,
+            now=now,
+            changes={"reason": reason},
+        )
         bookings = list(locked.bookings.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
         for booking in bookings:
             if booking.status == BookingStatus.HELD:
@@ -882,24 +993,41 @@ def session_cancel(*, session: Session, actor: Any, now: dt.datetime, reason: st
                 # tell them; a payment that still arrives is refunded by payment_succeeded.
                 _release_held(Booking.objects.filter(pk=booking.pk), actor=actor, now=now)
                 _expire_open_checkouts(booking.order, actor=actor, now=now)
-                context = {"refunded": False, "unpaid": True,
-                           "reason": f"Session cancelled: {reason}"}
-                for address in {booking.attendee_email,
-                                getattr(booking.order.booked_by, "email", "").lower()} - {""}:
-                    email_queue(kind="booking_cancelled", to=address, booking=booking,
-                                context=context)
+                context = {
+                    "refunded": False,
+                    "unpaid": True,
+                    "reason": f"Session cancelled: {reason}",
+                }
+                for address in {
+                    booking.attendee_email,
+                    getattr(booking.order.booked_by, "email", "").lower(),
+                } - {""}:
+                    email_queue(
+                        kind="booking_cancelled", to=address, booking=booking, context=context
+                    )
                 continue
-            booking_cancel(booking=booking, actor=actor, now=now,
-                           reason=f"Session cancelled: {reason}", by_unit=True)
-        for entry in locked.waiting_list.filter(status__in=[WaitlistStatus.WAITING,
-                                                             WaitlistStatus.OFFERED]):
+            booking_cancel(
+                booking=booking,
+                actor=actor,
+                now=now,
+                reason=f"Session cancelled: {reason}",
+                by_unit=True,
+            )
+        for entry in locked.waiting_list.filter(
+            status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+        ):
             entry.status = WaitlistStatus.LEFT
             entry.save(update_fields=["status"])
     return len(bookings)
 
 
 def booking_transfer(
-    *, booking: Booking, to_name: str, to_email: str, to_job_title: str = "", actor: Any,
+    *,
+    booking: Booking,
+    to_name: str,
+    to_email: str,
+    to_job_title: str = "",
+    actor: Any,
     now: dt.datetime,
 ) -> Booking:
     """Hand a place to a colleague of the same agency, up to the start of the session."""
@@ -912,7 +1040,9 @@ def booking_transfer(
     User = get_user_model()
     colleague = User.objects.filter(email__iexact=to_email).first()
     if colleague is not None:
-        agency_id = Profile.objects.filter(user=colleague).values_list("agency_id", flat=True).first()
+        agency_id = (
+            Profile.objects.filter(user=colleague).values_list("agency_id", flat=True).first()
+        )
         if agency_id != booking.agency_id:
             raise BookingError(
                 f"{to_email} is not registered with {booking.agency.name}. A place can only "
@@ -923,8 +1053,9 @@ def booking_transfer(
         booking = Booking.objects.select_related("session", "order").get(pk=booking.pk)
         if not booking.is_transferable(now):
             raise BookingError("This place can no longer be transferred.")
-        if Booking.objects.filter(session=booking.session, attendee_email=to_email,
-                                  status__in=ACTIVE_STATUSES).exists():
+        if Booking.objects.filter(
+            session=booking.session, attendee_email=to_email, status__in=ACTIVE_STATUSES
+        ).exists():
             raise BookingError(f"{to_email} already has a place on this session.")
         old = {"attendee_name": booking.attendee_name, "attendee_email": booking.attendee_email}
         previous_email = booking.attendee_email
@@ -932,16 +1063,26 @@ def booking_transfer(
         booking.attendee_name = to_name
         booking.attendee_email = to_email
         booking.attendee_job_title = to_job_title.strip()
-        booking.save(update_fields=["attendee", "attendee_name", "attendee_email",
-                                    "attendee_job_title"])
-        audit_record(obj=booking, action="transferred", actor=actor, now=now,
-                     changes={"from": old, "to": {"attendee_name": to_name,
-                                                  "attendee_email": to_email}})
-        OutgoingEmail.objects.filter(booking=booking, kind="booking_reminder",
-                                     claimed_at=None).update(to=to_email)
+        booking.save(
+            update_fields=["attendee", "attendee_name", "attendee_email", "attendee_job_title"]
+        )
+        audit_record(
+            obj=booking,
+            action="transferred",
+            actor=actor,
+            now=now,
+            changes={"from": old, "to": {"attendee_name": to_name, "attendee_email": to_email}},
+        )
+        OutgoingEmail.objects.filter(
+            booking=booking, kind="booking_reminder", claimed_at=None
+        ).update(to=to_email)
         email_queue(kind="booking_transferred_in", to=to_email, booking=booking)
-        email_queue(kind="booking_transferred_out", to=previous_email, booking=booking,
-                    context={"to_name": to_name})
+        email_queue(
+            kind="booking_transferred_out",
+            to=previous_email,
+            booking=booking,
+            context={"to_name": to_name},
+        )
         if colleague is None:
             email_queue(kind="claim_invitation", to=to_email, booking=booking)
     return booking
@@ -964,11 +1105,14 @@ def bookings_claim_for_user(*, user: Any, now: dt.datetime) -> int:
 
 def waitlist_join(*, session: Session, person: Any, now: dt.datetime) -> WaitingListEntry:
     """Join a session's waiting list (once)."""
-    if session.status != SessionStatus.PUBLISHED or (session.starts_at and session.starts_at <= now):
+    if session.status != SessionStatus.PUBLISHED or (
+        session.starts_at and session.starts_at <= now
+    ):
         raise BookingError("This session is not taking a waiting list.")
     email = person.email.lower()
-    if Booking.objects.filter(session=session, attendee_email=email,
-                              status__in=ACTIVE_STATUSES).exists():
+    if Booking.objects.filter(
+        session=session, attendee_email=email, status__in=ACTIVE_STATUSES
+    ).exists():
         raise BookingError("You already have a place on this session.")
     existing = WaitingListEntry.objects.filter(
         session=session, person=person, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
@@ -978,8 +1122,11 @@ def waitlist_join(*, session: Session, person: Any, now: dt.datetime) -> Waiting
     try:
         with transaction.atomic():
             entry = WaitingListEntry.objects.create(
-                session=session, person=person, email=email,
-                name=person.get_full_name() or email, joined_at=now,
+                session=session,
+                person=person,
+                email=email,
+                name=person.get_full_name() or email,
+                joined_at=now,
             )
     except IntegrityError as error:
         raise BookingError("You are already on the waiting list for this session.") from error
@@ -998,8 +1145,13 @@ def _offer(entry: WaitingListEntry, *, now: dt.datetime, actor: Any) -> None:
     entry.offered_at = now
     entry.offer_expires_at = now + dt.timedelta(hours=settings.WAITLIST_OFFER_HOURS)
     entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
-    audit_record(obj=entry, action="offered a place", actor=actor, now=now,
-                 changes={"offer_expires_at": entry.offer_expires_at})
+    audit_record(
+        obj=entry,
+        action="offered a place",
+        actor=actor,
+        now=now,
+        changes={"offer_expires_at": entry.offer_expires_at},
+    )
     email_queue(kind="waitlist_offer", to=entry.email, waiting_list_entry=entry)
 
 
@@ -1007,11 +1159,14 @@ def waitlist_offer_next(*, session: Session, now: dt.datetime) -> list[WaitingLi
     """Offer every free place on a session to the next people waiting, in order."""
     with transaction.atomic():
         locked = _lock_sessions([session.pk])[session.pk]
-        if locked.status != SessionStatus.PUBLISHED or (locked.starts_at and locked.starts_at <= now):
+        if locked.status != SessionStatus.PUBLISHED or (
+            locked.starts_at and locked.starts_at <= now
+        ):
             return []
         # Offers that ran out pass on: mark them lapsed first.
-        for lapsed in locked.waiting_list.filter(status=WaitlistStatus.OFFERED,
-                                                 offer_expires_at__lte=now):
+        for lapsed in locked.waiting_list.filter(
+            status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
+        ):
             lapsed.status = WaitlistStatus.LAPSED
             lapsed.save(update_fields=["status"])
             audit_record(obj=lapsed, action="offer lapsed", actor=None, now=now)

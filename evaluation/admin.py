@@ -80,17 +80,36 @@ class SurveyAdmin(admin.ModelAdmin):
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
     list_display = [
-        "attendee", "kind", "course", "send_after", "sent_at", "reminder_sent_at",
-        "responded_at", "cancelled_at",
+        "attendee",
+        "kind",
+        "course",
+        "send_after",
+        "sent_at",
+        "reminder_sent_at",
+        "responded_at",
+        "cancelled_at",
     ]
-    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter),
-                   ("responded_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "kind",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("responded_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["booking__attendee_name", "booking__attendee_email"]
     list_select_related = ["booking__session__course"]
     date_hierarchy = "send_after"
     readonly_fields = [
-        "booking", "kind", "survey", "send_after", "sent_at", "expires_at", "reminder_sent_at",
-        "responded_at", "cancelled_at", "cancel_reason", "last_error", "created_at",
+        "booking",
+        "kind",
+        "survey",
+        "send_after",
+        "sent_at",
+        "expires_at",
+        "reminder_sent_at",
+        "responded_at",
+        "cancelled_at",
+        "cancel_reason",
+        "last_error",
+        "created_at",
     ]
     exclude = ["token"]
 
@@ -126,19 +145,40 @@ class ResponseImpactInline(admin.TabularInline):
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
     list_display = [
-        "submitted_at", "survey", "channel", "course", "sector", "good_practice",
+        "submitted_at",
+        "survey",
+        "channel",
+        "course",
+        "sector",
+        "good_practice",
         "quote_consent",
     ]
     list_filter = ["survey", "channel", "good_practice", "quote_consent", "sector", "course"]
     list_select_related = ["survey", "course", "sector"]
     date_hierarchy = "submitted_at"
     fields = [
-        "survey", "channel", "booking", "course", "sector", "session_date", "submitted_at",
-        "recorded_by", "good_practice", "quote_consent", "quote",
+        "survey",
+        "channel",
+        "booking",
+        "course",
+        "sector",
+        "session_date",
+        "submitted_at",
+        "recorded_by",
+        "good_practice",
+        "quote_consent",
+        "quote",
     ]
     readonly_fields = [
-        "survey", "channel", "booking", "course", "sector", "session_date", "submitted_at",
-        "recorded_by", "quote_consent",
+        "survey",
+        "channel",
+        "booking",
+        "course",
+        "sector",
+        "session_date",
+        "submitted_at",
+        "recorded_by",
+        "quote_consent",
     ]
     inlines = [AnswerInline, ResponseImpactInline]
     actions = ["flag_good_practice"]
@@ -175,19 +215,42 @@ class CallAttemptInline(admin.TabularInline):
 class FollowUpCallAdmin(admin.ModelAdmin):
     change_list_template = "admin/evaluation/followupcall/change_list.html"
     list_display = [
-        "attendee", "course", "sector", "month", "status", "attempt_count", "assigned_to",
+        "attendee",
+        "course",
+        "sector",
+        "month",
+        "status",
+        "attempt_count",
+        "assigned_to",
     ]
     list_editable = ["assigned_to"]
     list_filter = ["month", "status", "sector", "assigned_to"]
     search_fields = ["booking__attendee_name"]
     list_select_related = ["booking__session__course", "sector", "assigned_to"]
     fields = [
-        "booking", "month", "draw", "sector", "phone", "assigned_to", "status", "call_back_at",
-        "created_at", "closed_at", "close_reason",
+        "booking",
+        "month",
+        "draw",
+        "sector",
+        "phone",
+        "assigned_to",
+        "status",
+        "call_back_at",
+        "created_at",
+        "closed_at",
+        "close_reason",
     ]
     readonly_fields = [
-        "booking", "month", "draw", "sector", "phone", "status", "call_back_at", "created_at",
-        "closed_at", "close_reason",
+        "booking",
+        "month",
+        "draw",
+        "sector",
+        "phone",
+        "status",
+        "call_back_at",
+        "created_at",
+        "closed_at",
+        "close_reason",
     ]
     inlines = [CallAttemptInline]
     actions = ["assign_evenly", "cancel_calls"]
@@ -235,8 +298,9 @@ class FollowUpCallAdmin(admin.ModelAdmin):
     def cancel_calls(self, request: HttpRequest, queryset: QuerySet[FollowUpCall]) -> None:
         now = timezone.now()
         for call in queryset:
-            call_cancel(call=call, reason="Cancelled by the training team", actor=request.user,
-                        now=now)
+            call_cancel(
+                call=call, reason="Cancelled by the training team", actor=request.user, now=now
+            )
         self.message_user(request, "Selected open calls cancelled.")
 
     def get_urls(self) -> list[URLPattern]:

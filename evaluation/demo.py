@@ -155,8 +155,9 @@ def load_demo_evaluation(today: dt.date) -> dict[str, int]:
     with transaction.atomic():
         for booking in bookings[::step][:EVALUATIONS]:
             sent_at = booking.session.starts_at + dt.timedelta(hours=8)
-            if _answer_online(booking, surveys[SurveyKind.EVALUATION], InvitationKind.EVALUATION,
-                              sent_at, rng):
+            if _answer_online(
+                booking, surveys[SurveyKind.EVALUATION], InvitationKind.EVALUATION, sent_at, rng
+            ):
                 counts["evaluations"] += 1
         # Every other evaluated place answers the follow-up too; the rest may still be called.
         for booking in bookings[::step][:EVALUATIONS][::2][:FOLLOW_UPS]:
@@ -166,8 +167,9 @@ def load_demo_evaluation(today: dt.date) -> dict[str, int]:
             )
             if sent_at.date() > today:
                 continue
-            if _answer_online(booking, surveys[SurveyKind.FOLLOW_UP], InvitationKind.FOLLOW_UP,
-                              sent_at, rng):
+            if _answer_online(
+                booking, surveys[SurveyKind.FOLLOW_UP], InvitationKind.FOLLOW_UP, sent_at, rng
+            ):
                 counts["follow_ups"] += 1
         if counts["follow_ups"]:
             _flag_some_good_practice()
@@ -179,7 +181,9 @@ def _flag_some_good_practice() -> None:
     """The administrator has read the online follow-ups and flagged a few examples."""
     consented = (
         Response.objects.filter(
-            survey__kind=SurveyKind.FOLLOW_UP, quote_consent=True, good_practice=False,
+            survey__kind=SurveyKind.FOLLOW_UP,
+            quote_consent=True,
+            good_practice=False,
             answers__question__key="example",
             answers__text__gt="",
         )
@@ -212,7 +216,10 @@ def _load_calls(bookings: list[Booking], rng: random.Random) -> int:
     month_start = first_of_month(timezone.localdate(latest) + dt.timedelta(weeks=13))
     drawn_at = timezone.make_aware(dt.datetime(month_start.year, month_start.month, 1, 10))
     draw = CallDraw.objects.create(
-        month=month_start, size=len(chosen), drawn_at=drawn_at, eligible=len(chosen),
+        month=month_start,
+        size=len(chosen),
+        drawn_at=drawn_at,
+        eligible=len(chosen),
         drawn=len(chosen),
     )
     calls = []
@@ -243,8 +250,9 @@ def _load_calls(bookings: list[Booking], rng: random.Random) -> int:
     for index, call in enumerate(calls[:COMPLETED_CALLS]):
         when = drawn_at + dt.timedelta(days=3 + index, hours=index)
         if index == 1:
-            call_attempt_record(call=call, outcome=AttemptOutcome.NO_ANSWER, member=member,
-                                now=when)
+            call_attempt_record(
+                call=call, outcome=AttemptOutcome.NO_ANSWER, member=member, now=when
+            )
             when += dt.timedelta(days=1)
         call_attempt_record(call=call, outcome=AttemptOutcome.REACHED, member=member, now=when)
         overrides: dict[int, AnswerData] = {}
@@ -256,7 +264,8 @@ def _load_calls(bookings: list[Booking], rng: random.Random) -> int:
             elif question.key == "quote_consent":
                 overrides[question.pk] = AnswerData(question_id=question.pk, yes_no=index != 2)
         answers = [
-            answer for answer in _answers(script, call.booking, rng)
+            answer
+            for answer in _answers(script, call.booking, rng)
             if answer.question_id not in overrides
         ] + list(overrides.values())
         call_complete(

@@ -103,9 +103,7 @@ class SurveyForm(forms.Form):
                 self._layout.append((question, name))
 
     @staticmethod
-    def _name(
-        question: Question, outcome: LearningOutcome | None = None, moment: str = ""
-    ) -> str:
+    def _name(question: Question, outcome: LearningOutcome | None = None, moment: str = "") -> str:
         if not moment:
             return f"q{question.pk}"
         return f"q{question.pk}-o{outcome.pk if outcome else 0}-{moment}"
@@ -116,28 +114,39 @@ class SurveyForm(forms.Form):
         required = question.required
         if question.type == QuestionType.SCALE:
             return forms.ChoiceField(
-                choices=SCALE_CHOICES, required=required, label=question.text,
+                choices=SCALE_CHOICES,
+                required=required,
+                label=question.text,
                 error_messages={"required": f"Choose a number from 1 to 5: {text}"},
             )
         if question.type == QuestionType.YES_NO:
             return forms.ChoiceField(
-                choices=YES_NO_CHOICES, required=required, label=question.text,
+                choices=YES_NO_CHOICES,
+                required=required,
+                label=question.text,
                 error_messages={"required": f"Choose yes or no: {text}"},
             )
         options = [(option, option) for option in question.choice_list()]
         if question.type == QuestionType.SINGLE_CHOICE:
             return forms.ChoiceField(
-                choices=options, required=required, label=question.text,
+                choices=options,
+                required=required,
+                label=question.text,
                 error_messages={"required": f"Choose one option: {text}"},
             )
         if question.type == QuestionType.MULTIPLE_CHOICE:
             return forms.MultipleChoiceField(
-                choices=options, required=required, label=question.text,
+                choices=options,
+                required=required,
+                label=question.text,
                 error_messages={"required": f"Choose at least one option: {text}"},
             )
         return forms.CharField(
-            required=required, label=question.text, max_length=MAX_TEXT,
-            widget=forms.Textarea, strip=True,
+            required=required,
+            label=question.text,
+            max_length=MAX_TEXT,
+            widget=forms.Textarea,
+            strip=True,
             error_messages={
                 "required": f"Write an answer: {text}",
                 "max_length": f"Keep your answer under {MAX_TEXT} characters: {text}",
@@ -250,15 +259,14 @@ class CallAttemptForm(forms.Form):
         error_messages={"invalid": "Enter the day and time to call back, like 14/06/2025 18:30."},
     )
 
-    def __init__(
-        self, *args: Any, now: dt.datetime, stopping: bool = False, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, now: dt.datetime, stopping: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.now = now
         if stopping:
             # Reached, but they cannot go on: ring back later, or they no longer want to.
             self.fields["outcome"].choices = [
-                (value, label) for value, label in AttemptOutcome.choices
+                (value, label)
+                for value, label in AttemptOutcome.choices
                 if value in (AttemptOutcome.CALL_BACK, AttemptOutcome.DECLINED)
             ]
 
@@ -288,4 +296,3 @@ class DrawCallsForm(forms.Form):
     def clean_month(self) -> dt.date:
         month: dt.date = self.cleaned_data["month"]
         return month.replace(day=1)
-

@@ -162,9 +162,7 @@ class InvitationKind(models.TextChoices):
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
     def first_email_due(self, now: dt.datetime) -> InvitationQuerySet:
-        return self.filter(
-            sent_at=None, cancelled_at=None, responded_at=None, send_after__lte=now
-        )
+        return self.filter(sent_at=None, cancelled_at=None, responded_at=None, send_after__lte=now)
 
     def reminder_due(self, now: dt.datetime, reminder_after: dt.timedelta) -> InvitationQuerySet:
         return self.filter(
@@ -186,9 +184,7 @@ class Invitation(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invitations")
     kind = models.CharField(max_length=20, choices=InvitationKind.choices)
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
-    token = models.CharField(
-        max_length=64, unique=True, default=new_survey_token, editable=False
-    )
+    token = models.CharField(max_length=64, unique=True, default=new_survey_token, editable=False)
     send_after = models.DateTimeField(db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -295,7 +291,9 @@ class Response(models.Model):
     # Copied from the booking so reports group and filter without joining through it.
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="survey_responses")
     sector = models.ForeignKey(
-        Sector, on_delete=models.PROTECT, related_name="survey_responses",
+        Sector,
+        on_delete=models.PROTECT,
+        related_name="survey_responses",
         help_text="The attendee's sector as it was when they booked.",
     )
     session_date = models.DateField(db_index=True)
@@ -309,11 +307,13 @@ class Response(models.Model):
         help_text="The community member who took the answers by phone.",
     )
     good_practice = models.BooleanField(
-        "good-practice example", default=False,
+        "good-practice example",
+        default=False,
         help_text="Flagged by the community member (calls) or the administrator.",
     )
     quote_consent = models.BooleanField(
-        "may be quoted anonymously", default=False,
+        "may be quoted anonymously",
+        default=False,
         help_text="From the answer to the 'may we quote your example' question.",
     )
     quote = models.TextField(
@@ -412,7 +412,10 @@ class CallDraw(models.Model):
     size = models.PositiveIntegerField(help_text="The sample size asked for.")
     drawn_at = models.DateTimeField(default=timezone.now)
     drawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     eligible = models.PositiveIntegerField(default=0, help_text="People who could be drawn.")
@@ -453,7 +456,10 @@ class FollowUpCall(models.Model):
     month = models.DateField()
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="follow_up_calls")
     person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="follow_up_calls_received",
     )
     sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
@@ -513,7 +519,10 @@ class CallAttempt(models.Model):
     call_back_at = models.DateTimeField(null=True, blank=True)
     attempted_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 

@@ -172,9 +172,15 @@ class Table:
             for index in range(len(self.headers))
         ]
         return [
-            Cell(HEADER_LABELS.get(header, header.replace("_", " ").capitalize()
-                                   if "_" in header or header.islower() else header),
-                 index > 0 and numeric[index])
+            Cell(
+                HEADER_LABELS.get(
+                    header,
+                    header.replace("_", " ").capitalize()
+                    if "_" in header or header.islower()
+                    else header,
+                ),
+                index > 0 and numeric[index],
+            )
             for index, header in enumerate(self.headers)
         ]
 
@@ -234,9 +240,7 @@ def attendance_by_sector(
     the database), the distinct sessions, and all places.
     """
     sectors = sectors if sectors is not None else sector_columns()
-    per_sector = {
-        f"sector_{pk}": Count("pk", filter=Q(sector_id=pk)) for pk, _name in sectors
-    }
+    per_sector = {f"sector_{pk}": Count("pk", filter=Q(sector_id=pk)) for pk, _name in sectors}
     grouped = (
         Booking.objects.filter(_attended_q(), period.sessions_q("session__"))
         .filter(session__course__kind=kind)
@@ -371,8 +375,17 @@ def year_summary(period: Period) -> YearSummary:
         )
     by_course = Table(
         title="Fill rate, no-shows and late cancellations by course",
-        headers=["course_title", "kind", "sessions", "capacity", "places_booked", "attended",
-                 "no_shows", "late_cancellations", "fill_rate_percent"],
+        headers=[
+            "course_title",
+            "kind",
+            "sessions",
+            "capacity",
+            "places_booked",
+            "attended",
+            "no_shows",
+            "late_cancellations",
+            "fill_rate_percent",
+        ],
         rows=_sorted_by_title(course_rows, key=lambda row: row[0]),
     )
     agency_rows = [
@@ -393,12 +406,20 @@ def year_summary(period: Period) -> YearSummary:
     ]
     by_agency = Table(
         title="No-shows and late cancellations by agency",
-        headers=["agency", "sector", "places_booked", "attended", "no_shows",
-                 "late_cancellations", "no_show_percent"],
+        headers=[
+            "agency",
+            "sector",
+            "places_booked",
+            "attended",
+            "no_shows",
+            "late_cancellations",
+            "no_show_percent",
+        ],
         rows=_sorted_by_title(agency_rows, key=lambda row: f"{row[0]}\x00{row[1]}"),
     )
-    return YearSummary(period=period, themes=themes, by_course=by_course, by_agency=by_agency,
-                       **headline)
+    return YearSummary(
+        period=period, themes=themes, by_course=by_course, by_agency=by_agency, **headline
+    )
 
 
 def _place_counts() -> dict[str, Count]:
@@ -460,8 +481,12 @@ class IncomeReport:
         return [self.recovery_table(), self.by_sector, self.by_method]
 
 
-METHOD_ORDER = [PaymentMethod.CARD, PaymentMethod.INVOICE, PaymentMethod.FREE,
-                PaymentMethod.SUBSIDISED]
+METHOD_ORDER = [
+    PaymentMethod.CARD,
+    PaymentMethod.INVOICE,
+    PaymentMethod.FREE,
+    PaymentMethod.SUBSIDISED,
+]
 
 
 def income_and_cost_recovery(
@@ -538,9 +563,7 @@ def income_and_cost_recovery(
                 sum((row["in_kind"] or ZERO for row in sector_fees), ZERO),
             ]
         )
-    sector_footer = [
-        ["Total", *(sum(row[index] for row in sector_rows) for index in range(1, 7))]
-    ]
+    sector_footer = [["Total", *(sum(row[index] for row in sector_rows) for index in range(1, 7))]]
     method_rows = []
     for method in METHOD_ORDER:
         method_fees = [row for row in fees if row["payment_method"] == method]
@@ -561,25 +584,30 @@ def income_and_cost_recovery(
         )
     charge_total = sum((row["amount"] or ZERO for row in charges.values()), ZERO)
     charge_count = sum(row["count"] for row in charges.values())
-    method_rows.append(["Non-attendance charges", charge_count, charge_total, ZERO,
-                        charge_total, ZERO])
-    method_footer = [
-        ["Total", *(sum(row[index] for row in method_rows) for index in range(1, 6))]
-    ]
+    method_rows.append(
+        ["Non-attendance charges", charge_count, charge_total, ZERO, charge_total, ZERO]
+    )
+    method_footer = [["Total", *(sum(row[index] for row in method_rows) for index in range(1, 6))]]
     total = sector_footer[0]
     return IncomeReport(
         period=period,
         by_sector=Table(
             title="Income by sector",
-            headers=["sector", "places", "fees", "refunded_or_credited",
-                     "non_attendance_charges", "income", "in_kind_value"],
+            headers=[
+                "sector",
+                "places",
+                "fees",
+                "refunded_or_credited",
+                "non_attendance_charges",
+                "income",
+                "in_kind_value",
+            ],
             rows=sector_rows,
             footer=sector_footer,
         ),
         by_method=Table(
             title="Income by payment method",
-            headers=["method", "places", "fees", "refunded_or_credited", "income",
-                     "in_kind_value"],
+            headers=["method", "places", "fees", "refunded_or_credited", "income", "in_kind_value"],
             rows=method_rows,
             footer=method_footer,
         ),
@@ -623,8 +651,15 @@ class ImpactReport:
     examples: Table
 
     def tables(self) -> list[Table]:
-        return [self.responses, self.scores, self.confidence, self.applied_by_course,
-                self.applied_by_sector, self.impact_codes, self.examples]
+        return [
+            self.responses,
+            self.scores,
+            self.confidence,
+            self.applied_by_course,
+            self.applied_by_sector,
+            self.impact_codes,
+            self.examples,
+        ]
 
 
 def evaluation_and_impact(period: Period) -> ImpactReport:
@@ -676,9 +711,15 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         )
     responses = Table(
         title="Responses by course",
-        headers=["course_title", "evaluations_sent", "evaluations_answered",
-                 "follow_ups_sent", "follow_ups_answered_online",
-                 "follow_up_response_percent", "calls_completed"],
+        headers=[
+            "course_title",
+            "evaluations_sent",
+            "evaluations_answered",
+            "follow_ups_sent",
+            "follow_ups_answered_online",
+            "follow_up_response_percent",
+            "calls_completed",
+        ],
         rows=_sorted_by_title(response_rows, key=lambda row: row[0]),
     )
     scores = Table(
@@ -686,8 +727,12 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         headers=["course_title", "question", "responses", "average_score"],
         rows=_sorted_by_title(
             (
-                [row["course_title"], row["question_text"], row["responses"],
-                 _two_places(row["average"])]
+                [
+                    row["course_title"],
+                    row["question_text"],
+                    row["responses"],
+                    _two_places(row["average"]),
+                ]
                 for row in selectors.evaluation_scores(**dates)
             ),
             key=lambda row: row[0],
@@ -698,8 +743,13 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         headers=["course_title", "responses", "before", "after", "change"],
         rows=_sorted_by_title(
             (
-                [row["course_title"], row["responses"], _two_places(row["before"]),
-                 _two_places(row["after"]), _two_places(row["change"])]
+                [
+                    row["course_title"],
+                    row["responses"],
+                    _two_places(row["before"]),
+                    _two_places(row["after"]),
+                    _two_places(row["change"]),
+                ]
                 for row in selectors.confidence_change(by_outcome=False, **dates)
             ),
             key=lambda row: row[0],
@@ -711,9 +761,11 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         for row in selectors.applied_learning(by=by, **dates):  # type: ignore[arg-type]
             share, note = _share(row["applied"], row["responses"])
             rows.append([row[f"{by}_name"], row["responses"], row["applied"], share, note])
-        return Table(title=title,
-                     headers=[first, "responses", "applied", "applied_percent", "note"],
-                     rows=rows)
+        return Table(
+            title=title,
+            headers=[first, "responses", "applied", "applied_percent", "note"],
+            rows=rows,
+        )
 
     applied_by_course = applied_table("course", "Applied the learning, by course", "course_title")
     applied_by_course.rows = _sorted_by_title(applied_by_course.rows, key=lambda row: row[0])
@@ -730,15 +782,26 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         title="Good-practice examples (anonymised, quoted with consent)",
         headers=["example", "course_title", "sector", "month", "how"],
         rows=[
-            [row["quote"], row["course_title"], row["sector_name"],
-             f"{row['session_date']:%B %Y}", str(Channel(row["channel"]).label)]
+            [
+                row["quote"],
+                row["course_title"],
+                row["sector_name"],
+                f"{row['session_date']:%B %Y}",
+                str(Channel(row["channel"]).label),
+            ]
             for row in selectors.quotable_examples(**dates)
         ],
     )
-    return ImpactReport(period=period, responses=responses, scores=scores,
-                        confidence=confidence, applied_by_course=applied_by_course,
-                        applied_by_sector=applied_by_sector, impact_codes=impact_codes,
-                        examples=examples)
+    return ImpactReport(
+        period=period,
+        responses=responses,
+        scores=scores,
+        confidence=confidence,
+        applied_by_course=applied_by_course,
+        applied_by_sector=applied_by_sector,
+        impact_codes=impact_codes,
+        examples=examples,
+    )
 
 
 # --- exports ------------------------------------------------------------------------------------

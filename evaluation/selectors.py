@@ -32,7 +32,6 @@ from evaluation.models import (
 FOLLOW_UP_KINDS = (SurveyKind.FOLLOW_UP, SurveyKind.CALL_SCRIPT)
 
 
-
 def _group_columns(by: str, prefix: str = "") -> dict[str, Any]:
     """Columns of a "by course" or "by sector" row: <by>_id, <by>_name, <by>_order."""
     if by == "course":
@@ -210,9 +209,7 @@ def invitation_response_rates(
             course_title=F("booking__session__course__title"),
             course_order=Lower("booking__session__course__title"),
         )
-        .annotate(
-            sent=Count("pk"), answered=Count("pk", filter=Q(responded_at__isnull=False))
-        )
+        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(responded_at__isnull=False)))
         .order_by("course_order", "course_title", "kind")
     )
 

@@ -158,9 +158,7 @@ def _why_not_send(invitation: Invitation) -> str:
     return ""
 
 
-def render_invitation_email(
-    invitation: Invitation, *, reminder: bool
-) -> EmailMultiAlternatives:
+def render_invitation_email(invitation: Invitation, *, reminder: bool) -> EmailMultiAlternatives:
     """The email trio ``evaluation/email/<kind>_invitation{_subject.txt,.txt,.html}``."""
     booking = invitation.booking
     session = booking.session
@@ -171,8 +169,7 @@ def render_invitation_email(
         "course": session.course,
         "reminder": reminder,
         "survey_url": settings.SITE_URL + reverse("evaluation:survey", args=[invitation.token]),
-        "opt_out_url": settings.SITE_URL
-        + reverse("evaluation:opt_out", args=[invitation.token]),
+        "opt_out_url": settings.SITE_URL + reverse("evaluation:opt_out", args=[invitation.token]),
         "expires_at": invitation.expires_at,
         "UNIT_NAME": settings.UNIT_NAME,
         "SITE_URL": settings.SITE_URL,
@@ -375,8 +372,9 @@ def survey_submit(
             for call in FollowUpCall.objects.filter(
                 booking=invitation.booking, status=CallStatus.OPEN, attempts__isnull=True
             ):
-                _close_call(call, CallStatus.CANCELLED, "Answered the follow-up online",
-                            actor=None, now=now)
+                _close_call(
+                    call, CallStatus.CANCELLED, "Answered the follow-up online", actor=None, now=now
+                )
     return response
 
 
@@ -401,8 +399,13 @@ def follow_up_opt_out(
         for call in FollowUpCall.objects.filter(booking__in=bookings, status=CallStatus.OPEN):
             _close_call(call, CallStatus.CANCELLED, "The person opted out", actor=None, now=now)
         if created:
-            audit_record(obj=opt_out, action="opted out of follow-ups", actor=user, now=now,
-                         changes={"source": source})
+            audit_record(
+                obj=opt_out,
+                action="opted out of follow-ups",
+                actor=user,
+                now=now,
+                changes={"source": source},
+            )
     return opt_out
 
 
@@ -630,12 +633,22 @@ def followup_calls_draw(
                         )
                     )
             draw.drawn = len(new_calls)
-            draw.allocation = {names[s]: n for s, n in sorted(allocation.items(),
-                                                              key=lambda i: names[i[0]])}
+            draw.allocation = {
+                names[s]: n for s, n in sorted(allocation.items(), key=lambda i: names[i[0]])
+            }
             draw.save(update_fields=["drawn", "allocation"])
-            audit_record(obj=draw, action="calls drawn", actor=actor, now=now,
-                         changes={"month": month, "size": size, "drawn": len(new_calls),
-                                  "allocation": draw.allocation})
+            audit_record(
+                obj=draw,
+                action="calls drawn",
+                actor=actor,
+                now=now,
+                changes={
+                    "month": month,
+                    "size": size,
+                    "drawn": len(new_calls),
+                    "allocation": draw.allocation,
+                },
+            )
             if assign and new_calls:
                 calls_assign_evenly(calls=new_calls, actor=actor, now=now)
     except IntegrityError as error:
@@ -646,9 +659,7 @@ def followup_calls_draw(
     return draw
 
 
-def calls_assign_evenly(
-    *, calls: Iterable[FollowUpCall], actor: Any, now: dt.datetime
-) -> int:
+def calls_assign_evenly(*, calls: Iterable[FollowUpCall], actor: Any, now: dt.datetime) -> int:
     """Give each open, unassigned call to the community member with the fewest open calls."""
     members = list(community_members())
     if not members:
@@ -678,8 +689,13 @@ def call_assign(*, call: FollowUpCall, member: Any, actor: Any, now: dt.datetime
     old = call.assigned_to_id
     call.assigned_to = member
     FollowUpCall.objects.filter(pk=call.pk).update(assigned_to=member)
-    audit_record(obj=call, action="assigned", actor=actor, now=now,
-                 changes={"assigned_to": [old, getattr(member, "pk", None)]})
+    audit_record(
+        obj=call,
+        action="assigned",
+        actor=actor,
+        now=now,
+        changes={"assigned_to": [old, getattr(member, "pk", None)]},
+    )
 
 
 # --- recording calls --------------------------------------------------------------------------
@@ -693,16 +709,15 @@ def _close_call(
     call.close_reason = reason
     call.call_back_at = None
     call.save(update_fields=["status", "closed_at", "close_reason", "call_back_at"])
-    audit_record(obj=call, action=f"closed: {status}", actor=actor, now=now,
-                 changes={"reason": reason})
+    audit_record(
+        obj=call, action=f"closed: {status}", actor=actor, now=now, changes={"reason": reason}
+    )
 
 
 def _lock_open_call(call: FollowUpCall, member: Any) -> FollowUpCall:
     # The call row lock serialises two taps (or two phones) recording on the same call.
     locked = (
-        FollowUpCall.objects.select_for_update()
-        .select_related("booking__session")
-        .get(pk=call.pk)
+        FollowUpCall.objects.select_for_update().select_related("booking__session").get(pk=call.pk)
     )
     if locked.assigned_to_id != member.pk:
         raise EvaluationError("This call is not on your list.")
@@ -761,8 +776,13 @@ def call_attempt_record(
             _close_call(call, CallStatus.DECLINED, "Declined to take part", actor=member, now=now)
         elif outcome in (AttemptOutcome.NO_ANSWER, AttemptOutcome.CALL_BACK):
             if attempt.number >= MAX_CALL_ATTEMPTS:
-                _close_call(call, CallStatus.UNREACHABLE,
-                            f"Not reached in {MAX_CALL_ATTEMPTS} attempts", actor=member, now=now)
+                _close_call(
+                    call,
+                    CallStatus.UNREACHABLE,
+                    f"Not reached in {MAX_CALL_ATTEMPTS} attempts",
+                    actor=member,
+                    now=now,
+                )
             else:
                 call.call_back_at = call_back_at
                 call.save(update_fields=["call_back_at"])
@@ -827,4 +847,3 @@ def call_cancel(*, call: FollowUpCall, reason: str, actor: Any, now: dt.datetime
         if call.status != CallStatus.OPEN:
             return
         _close_call(call, CallStatus.CANCELLED, reason.strip(), actor=actor, now=now)
-

@@ -129,9 +129,17 @@ def _my_calls(user: Any) -> Any:
         FollowUpCall.objects.filter(assigned_to=user)
         .select_related("booking__session__course", "booking__agency")
         .only(
-            "pk", "status", "phone", "call_back_at", "month", "closed_at", "assigned_to_id",
-            "booking__attendee_name", "booking__agency__name",
-            "booking__session__starts_at", "booking__session__course__title",
+            "pk",
+            "status",
+            "phone",
+            "call_back_at",
+            "month",
+            "closed_at",
+            "assigned_to_id",
+            "booking__attendee_name",
+            "booking__agency__name",
+            "booking__session__starts_at",
+            "booking__session__course__title",
         )
     )
 
@@ -254,9 +262,7 @@ def call_script(request: HttpRequest, pk: int) -> HttpResponse:
         except EvaluationError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(
-                request, f"Call to {call.booking.attendee_name} completed. Thank you."
-            )
+            messages.success(request, f"Call to {call.booking.attendee_name} completed. Thank you.")
             return redirect("evaluation:call_list")
     return render(
         request,

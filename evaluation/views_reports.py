@@ -38,8 +38,20 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # GOV.UK Frontend's palette, in an order that keeps neighbours distinguishable.
-CHART_COLOURS = ["#1d70b8", "#00703c", "#d4351c", "#f47738", "#4c2c92", "#28a197", "#912b88",
-                 "#505a5f", "#85994b", "#b58840", "#5694ca", "#003078"]
+CHART_COLOURS = [
+    "#1d70b8",
+    "#00703c",
+    "#d4351c",
+    "#f47738",
+    "#4c2c92",
+    "#28a197",
+    "#912b88",
+    "#505a5f",
+    "#85994b",
+    "#b58840",
+    "#5694ca",
+    "#003078",
+]
 
 
 # --- the period ---------------------------------------------------------------------------------
@@ -96,11 +108,11 @@ def choose_period(request: HttpRequest) -> PeriodChoice:
     dates_form = DatesForm(request.GET if "start" in request.GET else None)
     if dates_form.is_bound and dates_form.is_valid() and dates_form.cleaned_data.get("start"):
         period = Period(dates_form.cleaned_data["start"], dates_form.cleaned_data["end"])
-        year_form = YearForm(initial={"year": financial_year_start(period.start).year},
-                             years=years)
+        year_form = YearForm(initial={"year": financial_year_start(period.start).year}, years=years)
         return PeriodChoice(period, year_form, dates_form, custom=True)
-    year_form = YearForm(request.GET if "year" in request.GET else None, years=years,
-                         initial={"year": this_year})
+    year_form = YearForm(
+        request.GET if "year" in request.GET else None, years=years, initial={"year": this_year}
+    )
     year = this_year
     if year_form.is_bound and year_form.is_valid() and year_form.cleaned_data["year"]:
         year = year_form.cleaned_data["year"]
@@ -127,15 +139,15 @@ def download(
     tables: Sequence[Table], *, name: str, period: Period, file_format: str, heading: str
 ) -> HttpResponse:
     if file_format == "xlsx":
-        response = HttpResponse(tables_xlsx(tables, heading=heading),
-                                content_type=XLSX_CONTENT_TYPE)
+        response = HttpResponse(
+            tables_xlsx(tables, heading=heading), content_type=XLSX_CONTENT_TYPE
+        )
     else:
         # A byte-order mark, so Excel reads the file as UTF-8.
-        response = HttpResponse(("\ufeff" + tables_csv(tables)).encode("utf-8"),
-                                content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{period.slug}.{file_format}"'
-    )
+        response = HttpResponse(
+            ("\ufeff" + tables_csv(tables)).encode("utf-8"), content_type=CSV_CONTENT_TYPE
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}-{period.slug}.{file_format}"'
     return response
 
 
@@ -149,8 +161,11 @@ def bar_chart(
     whole_numbers: bool = False,
 ) -> dict[str, Any]:
     """A Chart.js configuration (passed to the page with json_script)."""
-    axis: dict[str, Any] = {"stacked": stacked, "beginAtZero": True,
-                            "title": {"display": bool(axis_title), "text": axis_title}}
+    axis: dict[str, Any] = {
+        "stacked": stacked,
+        "beginAtZero": True,
+        "title": {"display": bool(axis_title), "text": axis_title},
+    }
     if whole_numbers:
         axis["ticks"] = {"precision": 0}
     return {
@@ -158,8 +173,11 @@ def bar_chart(
         "data": {
             "labels": list(labels),
             "datasets": [
-                {"label": label, "data": [float(value or 0) for value in data],
-                 "backgroundColor": CHART_COLOURS[index % len(CHART_COLOURS)]}
+                {
+                    "label": label,
+                    "data": [float(value or 0) for value in data],
+                    "backgroundColor": CHART_COLOURS[index % len(CHART_COLOURS)],
+                }
                 for index, (label, data) in enumerate(datasets)
             ],
         },
@@ -169,8 +187,10 @@ def bar_chart(
             "maintainAspectRatio": False,
             "animation": False,
             "plugins": {"legend": {"display": len(datasets) > 1}},
-            "scales": {"x" if not horizontal else "y": {"stacked": stacked},
-                       "y" if not horizontal else "x": axis},
+            "scales": {
+                "x" if not horizontal else "y": {"stacked": stacked},
+                "y" if not horizontal else "x": axis,
+            },
         },
     }
 
@@ -219,8 +239,13 @@ def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
     report = attendance_by_sector(choice.period, kind)
     heading = f"Attendance by sector, {KIND_LABELS[kind].lower()}: {choice.period.label}"
     if file_format := export_format(request):
-        return download([report.table], name=f"attendance-by-sector-{kind}", period=choice.period,
-                        file_format=file_format, heading=heading)
+        return download(
+            [report.table],
+            name=f"attendance-by-sector-{kind}",
+            period=choice.period,
+            file_format=file_format,
+            heading=heading,
+        )
     chart = bar_chart(
         labels=report.sectors,
         datasets=[("Places attended", report.totals_by_sector)],
@@ -232,8 +257,14 @@ def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
         request,
         "evaluation/reports/attendance_by_sector.html",
         page_context(
-            request, choice, report="attendance_by_sector", title="Attendance by sector",
-            table=report.table, kind=kind, kind_links=_kind_links(request), chart=chart,
+            request,
+            choice,
+            report="attendance_by_sector",
+            title="Attendance by sector",
+            table=report.table,
+            kind=kind,
+            kind_links=_kind_links(request),
+            chart=chart,
             chart_label=f"Bar chart of places attended by sector, {choice.period.label}. "
             "The table below gives the same figures.",
         ),
@@ -256,8 +287,13 @@ def year_summary_page(request: HttpRequest) -> HttpResponse:
     summary = year_summary(choice.period)
     heading = f"Year summary: {choice.period.label}"
     if file_format := export_format(request):
-        return download(summary.tables(), name="year-summary", period=choice.period,
-                        file_format=file_format, heading=heading)
+        return download(
+            summary.tables(),
+            name="year-summary",
+            period=choice.period,
+            file_format=file_format,
+            heading=heading,
+        )
     rows = summary.by_course.rows
     chart = bar_chart(
         labels=[row[0] for row in rows],
@@ -269,7 +305,11 @@ def year_summary_page(request: HttpRequest) -> HttpResponse:
         request,
         "evaluation/reports/year_summary.html",
         page_context(
-            request, choice, report="year_summary", title="Year summary", summary=summary,
+            request,
+            choice,
+            report="year_summary",
+            title="Year summary",
+            summary=summary,
             chart=chart,
             chart_label=f"Bar chart of the fill rate of each course, {choice.period.label}. "
             "The table below gives the same figures.",
@@ -283,13 +323,20 @@ def income_page(request: HttpRequest) -> HttpResponse:
     income = income_and_cost_recovery(choice.period)
     heading = f"Income and cost recovery: {choice.period.label}"
     if file_format := export_format(request):
-        return download(income.tables(), name="income", period=choice.period,
-                        file_format=file_format, heading=heading)
+        return download(
+            income.tables(),
+            name="income",
+            period=choice.period,
+            file_format=file_format,
+            heading=heading,
+        )
     rows = income.by_sector.rows
     chart = bar_chart(
         labels=[row[0] for row in rows],
-        datasets=[("Income (£)", [row[5] for row in rows]),
-                  ("In-kind value (£)", [row[6] for row in rows])],
+        datasets=[
+            ("Income (£)", [row[5] for row in rows]),
+            ("In-kind value (£)", [row[6] for row in rows]),
+        ],
         horizontal=True,
         axis_title="Pounds",
     )
@@ -297,8 +344,13 @@ def income_page(request: HttpRequest) -> HttpResponse:
         request,
         "evaluation/reports/income.html",
         page_context(
-            request, choice, report="income", title="Income and cost recovery", income=income,
-            chart=chart, cost_target_url=_cost_target_admin_url(request),
+            request,
+            choice,
+            report="income",
+            title="Income and cost recovery",
+            income=income,
+            chart=chart,
+            cost_target_url=_cost_target_admin_url(request),
             chart_label=f"Bar chart of income and in-kind value by sector, {choice.period.label}. "
             "The tables below give the same figures.",
         ),
@@ -312,14 +364,21 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     impact = evaluation_and_impact(choice.period)
     heading = f"Evaluation and impact: {choice.period.label}"
     if file_format := export_format(request):
-        return download(impact.tables(), name="evaluation-and-impact", period=choice.period,
-                        file_format=file_format, heading=heading)
+        return download(
+            impact.tables(),
+            name="evaluation-and-impact",
+            period=choice.period,
+            file_format=file_format,
+            heading=heading,
+        )
     rows = impact.applied_by_course.rows
     chart = bar_chart(
         labels=[row[0] for row in rows],
         # Counts, not shares: a share from a handful of responses would mislead.
-        datasets=[("Applied the learning", [row[2] for row in rows]),
-                  ("Not (yet)", [row[1] - row[2] for row in rows])],
+        datasets=[
+            ("Applied the learning", [row[2] for row in rows]),
+            ("Not (yet)", [row[1] - row[2] for row in rows]),
+        ],
         horizontal=True,
         stacked=True,
         axis_title="Follow-up responses",
@@ -329,8 +388,13 @@ def impact_page(request: HttpRequest) -> HttpResponse:
         request,
         "evaluation/reports/impact.html",
         page_context(
-            request, choice, report="impact", title="Evaluation and impact", impact=impact,
-            chart=chart, min_responses=MIN_RESPONSES_FOR_SHARE,
+            request,
+            choice,
+            report="impact",
+            title="Evaluation and impact",
+            impact=impact,
+            chart=chart,
+            min_responses=MIN_RESPONSES_FOR_SHARE,
             chart_label="Stacked bar chart of follow-up responses by course: how many applied "
             f"the learning and how many had not, {choice.period.label}. "
             "The tables below give the same figures.",

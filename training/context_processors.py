@@ -17,7 +17,5 @@ def unit(request: HttpRequest) -> dict[str, Any]:
         "is_community_member": has_role(user, Role.COMMUNITY_MEMBER),
         "is_board_viewer": has_role(user, Role.BOARD_VIEWER, Role.TRAINING_ADMINISTRATOR),
         # A trainer is someone whose login is linked to a Trainer record.
-        "is_trainer": bool(
-            getattr(user, "is_authenticated", False) and hasattr(user, "trainer")
-        ),
+        "is_trainer": bool(getattr(user, "is_authenticated", False) and hasattr(user, "trainer")),
     }

@@ -174,7 +174,9 @@ class Course(models.Model):
     refresh_interval_months = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Attendees should refresh this training every N months (e.g. 24 for a DSL update).",
+        help_text=(
+            "Attendees should refresh this training every N months (e.g. 24 for a DSL update)."
+        ),
     )
     is_active = models.BooleanField(default=True)
 
@@ -361,6 +363,9 @@ class SessionPrice(models.Model):
                 fields=["session", "band"], name="one_override_per_session_band"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.session} – {self.band}: £{self.amount}"
 
 
 class Profile(models.Model):

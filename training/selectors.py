@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
@@ -22,7 +21,9 @@ def _places_taken(now: dt.datetime) -> Any:
 
 def sessions_with_places(now: dt.datetime) -> QuerySet[Session]:
     """Sessions annotated with ``places_taken`` and ``places_left_count``."""
-    return Session.objects.annotate(places_taken=_places_taken(now)).annotate(places_left_count=F("capacity") - F("places_taken"))
+    return Session.objects.annotate(places_taken=_places_taken(now)).annotate(
+        places_left_count=F("capacity") - F("places_taken")
+    )
 
 
 def catalogue_sessions(

@@ -858,12 +858,19 @@ def test_cancelling_a_session_cancels_and_refunds_everyone_even_after_the_cut_of
 def test_cancelling_a_session_tells_someone_who_is_paying_and_closes_their_checkout(
     june_session: Session, practitioner: Any, school: Agency, training_admin: Any
 ) -> None:
-    order = book(june_session, practitioner, agency=school, method=PaymentMethod.CARD, now=EARLY,
-                 booked_by=practitioner)
+    order = book(
+        june_session,
+        practitioner,
+        agency=school,
+        method=PaymentMethod.CARD,
+        now=EARLY,
+        booked_by=practitioner,
+    )
     payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
 
-    services.session_cancel(session=june_session, actor=training_admin, now=EARLY,
-                            reason="Trainer unwell")
+    services.session_cancel(
+        session=june_session, actor=training_admin, now=EARLY, reason="Trainer unwell"
+    )
 
     held = only_booking(order)
     payment.refresh_from_db()

@@ -183,7 +183,9 @@ def test_a_cancellation_refund_is_made_through_stripe_with_an_idempotency_key(
         for r in localstripe_requests(localstripe_url)[earlier:]
         if r["path"] == "/v1/refunds" and r["method"] == "POST"
     ]
-    assert [r["idempotency_key"] for r in sent] == [f"refund-{refund.payment.order.reference}-{refund.pk}"]
+    assert [r["idempotency_key"] for r in sent] == [
+        f"refund-{refund.payment.order.reference}-{refund.pk}"
+    ]
     form = parse_qs(sent[0]["body"])
     assert form["payment_intent"] == [intent.id]
     assert form["amount"] == ["6500"]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
@@ -17,7 +15,6 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_session
 from tests.e2e.conftest import PHONE, assert_accessible, screenshot
-from training.apps import grant_administrator_permissions
 from training.models import (
     Agency,
     Course,
@@ -36,20 +33,6 @@ pytestmark = [
 ]
 
 NEW_PASSWORD = "a-new-nurse-password-91"
-
-
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db: None) -> None:
-    """Put back the sectors, price bands and role groups that a data migration created.
-
-    Each transactional test ends by flushing every table, and serialized_rollback does not
-    always restore them: once Playwright's event loop runs in this thread, Django hands the
-    test a different connection object from the one the serialized copy was stored on (when
-    ordinary database tests ran first). Seeding is idempotent, so it is safe either way.
-    """
-    seed = importlib.import_module("training.migrations.0002_sectors_bands_roles").seed
-    seed(django_apps, None)
-    grant_administrator_permissions(sender=None)
 
 
 @pytest.fixture(autouse=True)

@@ -78,15 +78,20 @@ def rate(page: Any, group: str | re.Pattern[str], value: str) -> None:
 
 
 def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_links(
-    page: Any, clock: Clock, session: Session, practitioner: Any, school: Any,
+    page: Any,
+    clock: Clock,
+    session: Session,
+    practitioner: Any,
+    school: Any,
     training_admin: Any,
 ) -> None:
     booking = place(session, attendee=practitioner, agency=school, attendance="")
     outcomes = [o.text for o in session.course.outcomes.all()]
 
     # The administrator marks the register at the end of the day: the evaluation goes out.
-    attendance_record(booking=booking, attendance=Attendance.ATTENDED, actor=training_admin,
-                      now=clock.now)
+    attendance_record(
+        booking=booking, attendance=Attendance.ATTENDED, actor=training_admin, now=clock.now
+    )
     assert len(mail.outbox) == 1
     invitation_email = mail.outbox[0]
     assert invitation_email.to == ["teacher@example.org"]
@@ -102,8 +107,9 @@ def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_link
 
     page.get_by_role("button", name="Send your answers").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
-    expect(page.get_by_role("link", name=re.compile("Choose a number from 1 to 5: How useful"))
-           ).to_be_visible()
+    expect(
+        page.get_by_role("link", name=re.compile("Choose a number from 1 to 5: How useful"))
+    ).to_be_visible()
     assert_accessible(page, "evaluation survey with errors")
     screenshot(page, "evaluation-02-errors")
 
@@ -112,8 +118,9 @@ def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_link
     for outcome in outcomes:
         rate(page, re.compile(rf"^Before the course\W+{outcome}$"), "2")
         rate(page, re.compile(rf"^Now\W+{outcome}$"), "4")
-    page.get_by_label("What will you do differently as a result of the training? (optional)"
-                      ).fill("Speak to the child on their own first.")
+    page.get_by_label("What will you do differently as a result of the training? (optional)").fill(
+        "Speak to the child on their own first."
+    )
     page.get_by_role("button", name="Send your answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert_accessible(page, "evaluation thanks")
@@ -121,8 +128,9 @@ def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_link
 
     # The link worked once: opened again, it shows no survey.
     page.goto(link_path(invitation_email))
-    expect(page.get_by_role("heading", name="You have already answered this survey")
-           ).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="You have already answered this survey")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Send your answers")).to_have_count(0)
     assert_accessible(page, "survey already answered")
     # The email's opt-out link opens a page that asks first (Tess keeps her follow-ups).
@@ -143,13 +151,16 @@ def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_link
     expect(page.get_by_role("heading", name="Follow-up impact survey", level=1)).to_be_visible()
     assert_accessible(page, "follow-up survey")
     screenshot(page, "evaluation-04-follow-up-phone")
-    page.get_by_role("group", name="Have you used what you learned on the course in your "
-                     "practice?").get_by_label("Yes").check()
+    page.get_by_role(
+        "group", name="Have you used what you learned on the course in your practice?"
+    ).get_by_label("Yes").check()
     page.get_by_label("Please give an example of how you used it (optional)").fill(EXAMPLE)
-    page.get_by_role("group", name=re.compile("What, if anything, got in the way")
-                     ).get_by_label("Time or workload").check()
+    page.get_by_role("group", name=re.compile("What, if anything, got in the way")).get_by_label(
+        "Time or workload"
+    ).check()
     page.get_by_role("group", name=re.compile("May we quote your example")).get_by_label(
-        "Yes").check()
+        "Yes"
+    ).check()
     page.get_by_role("button", name="Send your answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     screenshot(page, "evaluation-05-follow-up-thanks")
@@ -168,18 +179,21 @@ def test_attendee_answers_the_evaluation_and_the_follow_up_from_the_emailed_link
     follow_up = Response.objects.get(survey__kind=SurveyKind.FOLLOW_UP)
     assert follow_up.answers.get(question__key="used_learning").yes_no is True
     assert follow_up.quote_consent and follow_up.sector == school.sector
-    assert [(row["course_name"], row["responses"], row["applied"])
-            for row in applied_learning()] == [("Working Together", 1, 1)]
+    assert [
+        (row["course_name"], row["responses"], row["applied"]) for row in applied_learning()
+    ] == [("Working Together", 1, 1)]
 
 
 def test_community_member_records_a_no_answer_then_a_completed_call_on_a_phone(
-    phone_page: Any, session: Session, practitioner: Any, school: Any, community_member: Any,
+    phone_page: Any,
+    session: Session,
+    practitioner: Any,
+    school: Any,
+    community_member: Any,
 ) -> None:
-    Profile.objects.filter(user=practitioner).update(consent_to_calls=True,
-                                                     phone="01632 960 123")
+    Profile.objects.filter(user=practitioner).update(consent_to_calls=True, phone="01632 960 123")
     place(session, attendee=practitioner, agency=school)
-    followup_calls_draw(month=dt.date(2025, 6, 1), size=1, actor="test",
-                        now=aware(2025, 6, 16, 10))
+    followup_calls_draw(month=dt.date(2025, 6, 1), size=1, actor="test", now=aware(2025, 6, 16, 10))
     call = FollowUpCall.objects.get()
     assert call.assigned_to == community_member
     page = phone_page
@@ -207,8 +221,9 @@ def test_community_member_records_a_no_answer_then_a_completed_call_on_a_phone(
     # First try: nobody answers.
     page.get_by_label("No answer").check()
     page.get_by_role("button", name="Record this attempt").click()
-    expect(page.get_by_text("No answer from Tess Teacher recorded (2 attempts left).")
-           ).to_be_visible()
+    expect(
+        page.get_by_text("No answer from Tess Teacher recorded (2 attempts left).")
+    ).to_be_visible()
     expect(page.get_by_text("1 of 3")).to_be_visible()
     screenshot(page, "calls-03-after-no-answer")
 
@@ -224,11 +239,13 @@ def test_community_member_records_a_no_answer_then_a_completed_call_on_a_phone(
     assert_accessible(page, "call script")
     screenshot(page, "calls-05-script-phone")
 
-    page.get_by_role("group", name="Have you been able to use what you learned on the course "
-                     "in your work?").get_by_label("Yes").check()
+    page.get_by_role(
+        "group", name="Have you been able to use what you learned on the course in your work?"
+    ).get_by_label("Yes").check()
     page.get_by_label("Can you tell me about a time you used it? (optional)").fill(EXAMPLE)
     page.get_by_role("group", name=re.compile("May we quote your example")).get_by_label(
-        "Yes").check()
+        "Yes"
+    ).check()
     page.get_by_label("Joint working").check()
     page.get_by_label("Voice of the child heard").check()
     page.get_by_label("This is a good-practice example").check()
@@ -246,6 +263,7 @@ def test_community_member_records_a_no_answer_then_a_completed_call_on_a_phone(
     assert call.status == CallStatus.COMPLETED
     assert list(call.attempts.values_list("outcome", flat=True)) == ["no_answer", "reached"]
     assert set(call.response.impacts.values_list("code", flat=True)) == {
-        "joint_working", "voice_of_child"
+        "joint_working",
+        "voice_of_child",
     }
     assert list(quotable_examples().values_list("quote", flat=True)) == [EXAMPLE]

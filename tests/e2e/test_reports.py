@@ -46,8 +46,9 @@ def reference_data(transactional_db: None) -> None:
 
 @pytest.fixture
 def year_2016(course: Course, venue: Venue, school: Agency, nursery: Agency) -> None:
-    mapig = Course.objects.create(title="MAPIG: Think Family", kind=CourseKind.MAPIG,
-                                  theme="Think Family")
+    mapig = Course.objects.create(
+        title="MAPIG: Think Family", kind=CourseKind.MAPIG, theme="Think Family"
+    )
     april = make_session(course, venue, starts_at=dt.datetime(2016, 4, 12, 9, 30, tzinfo=LONDON))
     june = make_session(mapig, venue, starts_at=dt.datetime(2016, 6, 6, 9, 30, tzinfo=LONDON))
     for agency in (school, school, nursery):
@@ -58,8 +59,13 @@ def year_2016(course: Course, venue: Venue, school: Agency, nursery: Agency) -> 
 
 @pytest.fixture
 def board_member(db: Any) -> Any:
-    return make_person("chair@example.org", agency=None, roles=(Role.BOARD_VIEWER,),
-                       first_name="Ruth", last_name="Calder")
+    return make_person(
+        "chair@example.org",
+        agency=None,
+        roles=(Role.BOARD_VIEWER,),
+        first_name="Ruth",
+        last_name="Calder",
+    )
 
 
 def chart_is_drawn(page: Any) -> bool:

@@ -15,7 +15,6 @@ from training.models import Agency, Profile, Sector, Session
 from training.roles import Role
 
 
-
 def aware(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> dt.datetime:
     return timezone.make_aware(dt.datetime(year, month, day, hour, minute))
 
@@ -92,7 +91,10 @@ def place(
 
 
 def sent_invitation(
-    booking: Booking, *, kind: str = InvitationKind.EVALUATION, sent_at: dt.datetime,
+    booking: Booking,
+    *,
+    kind: str = InvitationKind.EVALUATION,
+    sent_at: dt.datetime,
     days: int = 30,
 ) -> Invitation:
     """An invitation whose first email went at ``sent_at``."""

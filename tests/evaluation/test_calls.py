@@ -39,20 +39,25 @@ def call(clock: Clock, march_session: Session, school: Any, community_member: An
     attendee = person("tess@example.org", agency=school, first_name="Tess", last_name="Teacher")
     draw = CallDraw.objects.create(month=dt.date(2025, 6, 1), size=1)
     return FollowUpCall.objects.create(
-        draw=draw, month=draw.month, booking=place(march_session, attendee=attendee,
-                                                   agency=school),
-        person=attendee, sector=school.sector, phone="01632 960123",
+        draw=draw,
+        month=draw.month,
+        booking=place(march_session, attendee=attendee, agency=school),
+        person=attendee,
+        sector=school.sector,
+        phone="01632 960123",
         assigned_to=community_member,
     )
 
 
 def attempt(call: FollowUpCall, member: Any, clock: Clock, outcome: str, **kwargs: Any) -> Any:
-    return call_attempt_record(call=call, outcome=outcome, member=member,
-                               now=clock.advance(hours=2), **kwargs)
+    return call_attempt_record(
+        call=call, outcome=outcome, member=member, now=clock.advance(hours=2), **kwargs
+    )
 
 
-def script_answers(*, used: bool = True, example: str = EXAMPLE,
-                   consent: bool = True) -> list[AnswerData]:
+def script_answers(
+    *, used: bool = True, example: str = EXAMPLE, consent: bool = True
+) -> list[AnswerData]:
     script = Survey.objects.get(kind=SurveyKind.CALL_SCRIPT)
     questions = {q.key: q.pk for q in script.questions.all()}
     answers = [
@@ -103,12 +108,19 @@ def test_reached_but_unable_to_talk_is_the_same_attempt_with_a_call_back(
     later = clock.now + dt.timedelta(days=2)
     attempt(call, community_member, clock, "call_back", call_back_at=later)
     assert list(call.attempts.values_list("number", "outcome")) == [
-        (1, "no_answer"), (2, "call_back"),
+        (1, "no_answer"),
+        (2, "call_back"),
     ]
     assert reload(call).status == CallStatus.OPEN and reload(call).call_back_at == later
     with pytest.raises(EvaluationError, match="reached"):
-        call_complete(call=call, answers=script_answers(), impact_codes=["joint_working"],
-                      good_practice=False, member=community_member, now=clock.now)
+        call_complete(
+            call=call,
+            answers=script_answers(),
+            impact_codes=["joint_working"],
+            good_practice=False,
+            member=community_member,
+            now=clock.now,
+        )
 
 
 def test_reached_on_the_last_attempt_and_then_stopping_closes_the_call(
@@ -119,8 +131,9 @@ def test_reached_on_the_last_attempt_and_then_stopping_closes_the_call(
     attempt(call, community_member, clock, "reached")
     with pytest.raises(EvaluationError, match="call script"):
         attempt(call, community_member, clock, "no_answer")
-    attempt(call, community_member, clock, "call_back",
-            call_back_at=clock.now + dt.timedelta(days=9))
+    attempt(
+        call, community_member, clock, "call_back", call_back_at=clock.now + dt.timedelta(days=9)
+    )
     assert reload(call).status == CallStatus.UNREACHABLE
     assert call.attempts.count() == 3
 
@@ -131,8 +144,13 @@ def test_a_call_back_needs_a_time_in_the_future(
     with pytest.raises(EvaluationError, match="day and time"):
         attempt(call, community_member, clock, "call_back")
     with pytest.raises(EvaluationError, match="future"):
-        attempt(call, community_member, clock, "call_back",
-                call_back_at=clock.now - dt.timedelta(minutes=1))
+        attempt(
+            call,
+            community_member,
+            clock,
+            "call_back",
+            call_back_at=clock.now - dt.timedelta(minutes=1),
+        )
     assert not call.attempts.exists()
 
 
@@ -142,9 +160,12 @@ def test_a_completed_call_stores_the_answers_codes_and_a_quotable_example(
     attempt(call, community_member, clock, "no_answer")
     attempt(call, community_member, clock, "reached")
     response = call_complete(
-        call=call, answers=script_answers(),
+        call=call,
+        answers=script_answers(),
         impact_codes=[ImpactCode.INFORMATION_SHARING, ImpactCode.VOICE_OF_CHILD],
-        good_practice=True, member=community_member, now=clock.now,
+        good_practice=True,
+        member=community_member,
+        now=clock.now,
     )
     assert reload(call).status == CallStatus.COMPLETED
     assert response.channel == "phone" and response.recorded_by == community_member
@@ -152,20 +173,32 @@ def test_a_completed_call_stores_the_answers_codes_and_a_quotable_example(
     assert response.is_quotable and response.quote == EXAMPLE
     assert list(quotable_examples().values_list("quote", flat=True)) == [EXAMPLE]
     assert {row["code"]: row["responses"] for row in impact_code_counts()} == {
-        "information_sharing": 1, "voice_of_child": 1,
+        "information_sharing": 1,
+        "voice_of_child": 1,
     }
     with pytest.raises(EvaluationError, match="closed"):
-        call_complete(call=call, answers=script_answers(), impact_codes=["joint_working"],
-                      good_practice=False, member=community_member, now=clock.now)
+        call_complete(
+            call=call,
+            answers=script_answers(),
+            impact_codes=["joint_working"],
+            good_practice=False,
+            member=community_member,
+            now=clock.now,
+        )
 
 
 def test_good_practice_without_consent_is_kept_but_never_quoted(
     call: FollowUpCall, community_member: Any, clock: Clock
 ) -> None:
     attempt(call, community_member, clock, "reached")
-    response = call_complete(call=call, answers=script_answers(consent=False),
-                             impact_codes=["specific_action"], good_practice=True,
-                             member=community_member, now=clock.now)
+    response = call_complete(
+        call=call,
+        answers=script_answers(consent=False),
+        impact_codes=["specific_action"],
+        good_practice=True,
+        member=community_member,
+        now=clock.now,
+    )
     assert response.good_practice and not response.quote_consent and response.quote == ""
     assert not quotable_examples().exists()
 
@@ -180,13 +213,24 @@ def test_good_practice_without_consent_is_kept_but_never_quoted(
     ],
 )
 def test_what_cannot_be_recorded_on_a_completed_call(
-    call: FollowUpCall, community_member: Any, clock: Clock, codes: list[str],
-    good_practice: bool, example: str, message: str,
+    call: FollowUpCall,
+    community_member: Any,
+    clock: Clock,
+    codes: list[str],
+    good_practice: bool,
+    example: str,
+    message: str,
 ) -> None:
     attempt(call, community_member, clock, "reached")
     with pytest.raises(EvaluationError, match=message):
-        call_complete(call=call, answers=script_answers(example=example), impact_codes=codes,
-                      good_practice=good_practice, member=community_member, now=clock.now)
+        call_complete(
+            call=call,
+            answers=script_answers(example=example),
+            impact_codes=codes,
+            good_practice=good_practice,
+            member=community_member,
+            now=clock.now,
+        )
     assert reload(call).status == CallStatus.OPEN
 
 
@@ -194,8 +238,14 @@ def test_the_script_can_only_be_filled_in_once_the_person_is_reached(
     call: FollowUpCall, community_member: Any, clock: Clock
 ) -> None:
     with pytest.raises(EvaluationError, match="reached"):
-        call_complete(call=call, answers=script_answers(), impact_codes=["joint_working"],
-                      good_practice=False, member=community_member, now=clock.now)
+        call_complete(
+            call=call,
+            answers=script_answers(),
+            impact_codes=["joint_working"],
+            good_practice=False,
+            member=community_member,
+            now=clock.now,
+        )
 
 
 def test_only_the_assigned_member_can_record_on_a_call(
@@ -227,8 +277,9 @@ def test_recording_attempts_and_the_script_through_the_pages(
     page = client.post(url, {"outcome": "call_back", "call_back_at": ""})
     assert "Enter the day and time they asked you to call back." in page.content.decode()
 
-    response = client.post(url, {"outcome": "call_back", "call_back_at": "2025-06-03T18:30"},
-                           follow=True)
+    response = client.post(
+        url, {"outcome": "call_back", "call_back_at": "2025-06-03T18:30"}, follow=True
+    )
     assert "Call Tess Teacher back on Tuesday 3 June at 18:30 (2 attempts left)." in (
         response.content.decode()
     )
@@ -247,10 +298,17 @@ def test_recording_attempts_and_the_script_through_the_pages(
     assert "Choose at least one impact code" in content
     assert "Choose yes or no: May we quote your example" in content
 
-    response = client.post(script_url, {
-        keys["used_learning"]: "yes", keys["example"]: EXAMPLE, keys["quote_consent"]: "yes",
-        "impact_codes": ["information_sharing", "joint_working"], "good_practice": "on",
-    }, follow=True)
+    response = client.post(
+        script_url,
+        {
+            keys["used_learning"]: "yes",
+            keys["example"]: EXAMPLE,
+            keys["quote_consent"]: "yes",
+            "impact_codes": ["information_sharing", "joint_working"],
+            "good_practice": "on",
+        },
+        follow=True,
+    )
     assert "Call to Tess Teacher completed" in response.content.decode()
     assert reload(call).status == CallStatus.COMPLETED
     assert quotable_examples().get()["quote"] == EXAMPLE

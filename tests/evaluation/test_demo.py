@@ -28,8 +28,12 @@ def year_2016(course: Course, venue: Venue, sectors: dict[str, Sector]) -> None:
         session = make_session(course, venue, starts_at=aware(2016, month, 10, 9, 30))
         for number in range(12):
             sector = list(sectors.values())[number % 4]
-            place(session, name=f"Person {month}-{number}",
-                  email=f"p{month}.{number}@example.org", agency=agency_in(sector))
+            place(
+                session,
+                name=f"Person {month}-{number}",
+                email=f"p{month}.{number}@example.org",
+                agency=agency_in(sector),
+            )
 
 
 def test_without_attended_places_the_demo_adds_nothing(community_member: Any) -> None:
@@ -54,5 +58,8 @@ def test_the_demo_gives_the_community_member_calls_and_answers_some_surveys_once
     assert mail.outbox == []
     before = (Invitation.objects.count(), Response.objects.count(), FollowUpCall.objects.count())
     assert load_demo_evaluation(TODAY) == {"evaluations": 0, "follow_ups": 0, "calls": 0}
-    assert (Invitation.objects.count(), Response.objects.count(),
-            FollowUpCall.objects.count()) == before
+    assert (
+        Invitation.objects.count(),
+        Response.objects.count(),
+        FollowUpCall.objects.count(),
+    ) == before

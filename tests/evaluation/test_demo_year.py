@@ -48,8 +48,18 @@ def load_demo_year() -> list[Session]:
 
 
 def snapshot() -> dict[str, int]:
-    models = (Agency, Session, Order, Booking, Payment, Invoice, Register, NonAttendanceCharge,
-              AuditEntry, OutgoingEmail)
+    models = (
+        Agency,
+        Session,
+        Order,
+        Booking,
+        Payment,
+        Invoice,
+        Register,
+        NonAttendanceCharge,
+        AuditEntry,
+        OutgoingEmail,
+    )
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -84,9 +94,7 @@ def attended_sessions(kind: str) -> dict[str, int]:
 
 def test_demo_year_reproduces_appendix_e_and_loads_only_once(monkeypatch: Any) -> None:
     rendered: list[int] = []
-    monkeypatch.setattr(
-        "bookings.emails.render_email", lambda email: rendered.append(email.pk)
-    )
+    monkeypatch.setattr("bookings.emails.render_email", lambda email: rendered.append(email.pk))
     heard: list[int] = []
 
     def listener(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
@@ -155,8 +163,9 @@ def test_demo_year_reproduces_appendix_e_and_loads_only_once(monkeypatch: Any) -
 def assert_report_command_prints_appendix_e() -> None:
     """`manage.py report attendance-by-sector` for 2016/17 prints the published table."""
     out = io.StringIO()
-    call_command("report", "attendance-by-sector", "--from", "2016-04-01", "--to", "2017-03-31",
-                 stdout=out)
+    call_command(
+        "report", "attendance-by-sector", "--from", "2016-04-01", "--to", "2017-03-31", stdout=out
+    )
     output = out.getvalue()
     published = APPENDIX_E.read_text(encoding="utf-8")
     lines, expected = output.splitlines(), published.splitlines()

@@ -39,7 +39,11 @@ def mark_attended(booking: Any, actor: Any, now: dt.datetime, capture: Any) -> N
 
 
 def test_marking_attended_emails_the_evaluation_and_schedules_the_follow_up(
-    clock: Clock, march_session: Session, attendee: Any, school: Any, training_admin: Any,
+    clock: Clock,
+    march_session: Session,
+    attendee: Any,
+    school: Any,
+    training_admin: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     booking = place(march_session, attendee=attendee, agency=school, attendance="")
@@ -79,15 +83,20 @@ def test_a_course_with_no_follow_up_weeks_gets_no_follow_up(
 
 
 def test_marking_attended_again_schedules_nothing_new(
-    clock: Clock, march_session: Session, attendee: Any, school: Any, training_admin: Any,
+    clock: Clock,
+    march_session: Session,
+    attendee: Any,
+    school: Any,
+    training_admin: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     booking = place(march_session, attendee=attendee, agency=school, attendance="")
     clock.set(aware(2025, 3, 3, 16))
     mark_attended(booking, training_admin, clock.now, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        attendance_record(booking=booking, attendance=Attendance.ABSENT, actor=training_admin,
-                          now=clock.now)
+        attendance_record(
+            booking=booking, attendance=Attendance.ABSENT, actor=training_admin, now=clock.now
+        )
     mark_attended(booking, training_admin, clock.now, django_capture_on_commit_callbacks)
     assert booking.invitations.count() == 2
     assert len(mail.outbox) == 1
@@ -107,9 +116,7 @@ def test_a_due_follow_up_is_sent_by_the_periodic_command_and_not_before(
 ) -> None:
     booking = place(march_session, attendee=attendee, agency=school)
     invitations_schedule(booking=booking, now=aware(2025, 3, 3, 16))
-    Invitation.objects.filter(kind=InvitationKind.EVALUATION).update(
-        responded_at=aware(2025, 3, 4)
-    )
+    Invitation.objects.filter(kind=InvitationKind.EVALUATION).update(responded_at=aware(2025, 3, 4))
     clock.set(aware(2025, 5, 26, 8, 59))
     call_command("send_survey_invitations", stdout=mock.MagicMock())
     assert mail.outbox == []
@@ -258,8 +265,12 @@ def test_survey_links_in_emails_are_unique_per_person(
 ) -> None:
     tokens = set()
     for number in range(3):
-        booking = place(march_session, name=f"Person {number}", email=f"p{number}@example.org",
-                        agency=agency_in(sectors["Health"]))
+        booking = place(
+            march_session,
+            name=f"Person {number}",
+            email=f"p{number}@example.org",
+            agency=agency_in(sectors["Health"]),
+        )
         invitations_schedule(booking=booking, now=aware(2025, 3, 3, 16))
         invitation = booking.invitations.get(kind=InvitationKind.EVALUATION)
         invitation_send(invitation_id=invitation.pk, now=clock.now)

@@ -75,8 +75,10 @@ def test_survey_pages_are_not_cached(client: Any, clock: Clock, follow_up: Invit
 def test_a_guessed_link_finds_nothing(client: Any, clock: Clock, follow_up: Invitation) -> None:
     for token in (secrets.token_urlsafe(32), follow_up.token[:-1], follow_up.token.upper(), "1"):
         assert client.get(reverse("evaluation:survey", args=[token])).status_code == 404
-        assert client.post(reverse("evaluation:survey", args=[token]),
-                           follow_up_answers()).status_code == 404
+        assert (
+            client.post(reverse("evaluation:survey", args=[token]), follow_up_answers()).status_code
+            == 404
+        )
     assert Response.objects.count() == 0
 
 
@@ -85,8 +87,10 @@ def test_a_link_not_yet_emailed_finds_nothing(
 ) -> None:
     booking = place(march_session, attendee=attendee, agency=school)
     scheduled = Invitation.objects.create(
-        booking=booking, kind=InvitationKind.FOLLOW_UP,
-        survey=Survey.objects.get(kind=SurveyKind.FOLLOW_UP), send_after=aware(2025, 5, 26, 9),
+        booking=booking,
+        kind=InvitationKind.FOLLOW_UP,
+        survey=Survey.objects.get(kind=SurveyKind.FOLLOW_UP),
+        send_after=aware(2025, 5, 26, 9),
     )
     assert client.get(survey_url(scheduled)).status_code == 404
 
@@ -120,23 +124,32 @@ def test_the_opt_out_link_still_works_after_the_survey_was_answered(
 
 
 @pytest.fixture
-def calls(clock: Clock, march_session: Session, attendee: Any, school: Any,
-          community_member: Any) -> dict[str, FollowUpCall]:
+def calls(
+    clock: Clock, march_session: Session, attendee: Any, school: Any, community_member: Any
+) -> dict[str, FollowUpCall]:
     """One call for our volunteer (to Tess) and one for another volunteer."""
-    other_member = make_person("other.volunteer@example.org", agency=None,
-                               roles=(Role.COMMUNITY_MEMBER,))
+    other_member = make_person(
+        "other.volunteer@example.org", agency=None, roles=(Role.COMMUNITY_MEMBER,)
+    )
     draw = CallDraw.objects.create(month=clock.now.date().replace(day=1), size=2)
     mine = FollowUpCall.objects.create(
-        draw=draw, month=draw.month, booking=place(march_session, attendee=attendee,
-                                                   agency=school),
-        person=attendee, sector=school.sector, phone="01632 960123",
+        draw=draw,
+        month=draw.month,
+        booking=place(march_session, attendee=attendee, agency=school),
+        person=attendee,
+        sector=school.sector,
+        phone="01632 960123",
         assigned_to=community_member,
     )
     someone = person("sam@example.org", agency=school, first_name="Sam", last_name="Secret")
     theirs = FollowUpCall.objects.create(
-        draw=draw, month=draw.month, booking=place(march_session, attendee=someone,
-                                                   agency=school),
-        person=someone, sector=school.sector, phone="01632 960999", assigned_to=other_member,
+        draw=draw,
+        month=draw.month,
+        booking=place(march_session, attendee=someone, agency=school),
+        person=someone,
+        sector=school.sector,
+        phone="01632 960999",
+        assigned_to=other_member,
     )
     return {"mine": mine, "theirs": theirs}
 
@@ -151,8 +164,7 @@ def test_a_community_member_sees_only_their_own_calls(
     theirs = calls["theirs"].pk
     for name in ("evaluation:call", "evaluation:call_script"):
         assert client.get(reverse(name, args=[theirs])).status_code == 404
-        assert client.post(reverse(name, args=[theirs]),
-                           {"outcome": "declined"}).status_code == 404
+        assert client.post(reverse(name, args=[theirs]), {"outcome": "declined"}).status_code == 404
     assert client.get(reverse("evaluation:call", args=[999999])).status_code == 404
     assert not calls["theirs"].attempts.exists()
 
@@ -162,12 +174,25 @@ def test_the_call_page_shows_only_name_phone_agency_course_and_date(
 ) -> None:
     client.force_login(community_member)
     page = client.get(reverse("evaluation:call", args=[calls["mine"].pk])).content.decode()
-    for shown in ("Tess Teacher", "01632 960123", 'href="tel:01632960123"',
-                  "Blackdown Primary School", "Working Together", "3 March 2025"):
+    for shown in (
+        "Tess Teacher",
+        "01632 960123",
+        'href="tel:01632960123"',
+        "Blackdown Primary School",
+        "Working Together",
+        "3 March 2025",
+    ):
         assert shown in page
     booking = calls["mine"].booking
-    for hidden in (attendee.email, "Deputy head", "Schools", booking.order.reference,
-                   "Invoice", "£", booking.certificate_code):
+    for hidden in (
+        attendee.email,
+        "Deputy head",
+        "Schools",
+        booking.order.reference,
+        "Invoice",
+        "£",
+        booking.certificate_code,
+    ):
         assert hidden not in page, hidden
 
 
@@ -183,20 +208,29 @@ def test_people_without_the_community_member_role_cannot_open_calls(
 
 
 def test_a_community_member_gets_404_on_booking_payment_and_profile_pages(
-    client: Any, calls: dict[str, FollowUpCall], community_member: Any, attendee: Any,
+    client: Any,
+    calls: dict[str, FollowUpCall],
+    community_member: Any,
+    attendee: Any,
     march_session: Session,
 ) -> None:
     booking = calls["mine"].booking
     order = booking.order
     invoice = Invoice.objects.create(
-        kind=InvoiceKind.INVOICE, number="INV-000123", order=order, agency=booking.agency,
-        billing_name=booking.agency.name, issued_on=aware(2025, 3, 1).date(),
+        kind=InvoiceKind.INVOICE,
+        number="INV-000123",
+        order=order,
+        agency=booking.agency,
+        billing_name=booking.agency.name,
+        issued_on=aware(2025, 3, 1).date(),
         due_on=aware(2025, 3, 31).date(),
     )
-    InvoiceLine.objects.create(invoice=invoice, booking=booking, description="Place",
-                               amount="65.00")
-    payment = Payment.objects.create(order=order, gateway="development", amount="65.00",
-                                     checkout_session_id="cs_test_123")
+    InvoiceLine.objects.create(
+        invoice=invoice, booking=booking, description="Place", amount="65.00"
+    )
+    payment = Payment.objects.create(
+        order=order, gateway="development", amount="65.00", checkout_session_id="cs_test_123"
+    )
     pages = {
         "bookings:booking": [booking.pk],
         "bookings:booking_ics": [booking.pk],

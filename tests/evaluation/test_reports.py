@@ -123,14 +123,21 @@ def agencies(sectors: dict[str, Any], school: Agency, nursery: Agency) -> dict[s
 @pytest.fixture
 def story(course: Course, venue: Venue, agencies: dict[str, Agency]) -> dict[str, Any]:
     """Hand-counted places around the 2016/17 financial year (see the expected tables)."""
-    school, nursery, health, charity = (agencies[k] for k in ("school", "nursery", "health",
-                                                              "charity"))
-    alpha = Course.objects.create(title="alpha course", kind=CourseKind.COURSE,
-                                  theme="Practice skills", duration_half_days=1)
-    mapig = Course.objects.create(title="MAPIG: Think Family", kind=CourseKind.MAPIG,
-                                  theme="Think Family", duration_half_days=1)
-    conference = Course.objects.create(title="Tackling CSE", kind=CourseKind.CONFERENCE,
-                                       theme="Child sexual exploitation")
+    school, nursery, health, charity = (
+        agencies[k] for k in ("school", "nursery", "health", "charity")
+    )
+    alpha = Course.objects.create(
+        title="alpha course", kind=CourseKind.COURSE, theme="Practice skills", duration_half_days=1
+    )
+    mapig = Course.objects.create(
+        title="MAPIG: Think Family",
+        kind=CourseKind.MAPIG,
+        theme="Think Family",
+        duration_half_days=1,
+    )
+    conference = Course.objects.create(
+        title="Tackling CSE", kind=CourseKind.CONFERENCE, theme="Child sexual exploitation"
+    )
     # 00:30 on 1 April (BST) is still 31 March in UTC; 00:15 on 1 April 2017 is 31 March in UTC.
     first_day = make_session(course, venue, starts_at=at(2016, 4, 1, 0, 30), hours=4)
     day_before = make_session(course, venue, starts_at=at(2016, 3, 31, 23, 30), hours=1)
@@ -138,8 +145,9 @@ def story(course: Course, venue: Venue, agencies: dict[str, Agency]) -> dict[str
     day_after = make_session(course, venue, starts_at=at(2017, 4, 1, 0, 15), hours=4)
     october = make_session(course, venue, starts_at=at(2016, 10, 10))
     all_absent = make_session(course, venue, starts_at=at(2016, 11, 11))
-    cancelled = make_session(course, venue, starts_at=at(2016, 12, 12),
-                             status=SessionStatus.CANCELLED)
+    cancelled = make_session(
+        course, venue, starts_at=at(2016, 12, 12), status=SessionStatus.CANCELLED
+    )
     mapig_1 = make_session(mapig, venue, starts_at=at(2016, 6, 6))
     mapig_2 = make_session(mapig, venue, starts_at=at(2016, 6, 13))
     conference_day = make_session(conference, venue, starts_at=at(2016, 7, 12), capacity=100)
@@ -175,8 +183,11 @@ def story(course: Course, venue: Venue, agencies: dict[str, Agency]) -> dict[str
 
 
 def sector_cells(table_row: list[Any], headers: list[str]) -> dict[str, int]:
-    return {header: value for header, value in zip(headers, table_row, strict=True)
-            if value and header not in ("course_title", "number_of_courses", "All")}
+    return {
+        header: value
+        for header, value in zip(headers, table_row, strict=True)
+        if value and header not in ("course_title", "number_of_courses", "All")
+    }
 
 
 # --- attendance by sector -----------------------------------------------------------------------
@@ -190,19 +201,25 @@ def test_attendance_by_sector_counts_attended_places_of_the_financial_year(story
     # Sorted case-insensitively: "alpha course" before "Working Together".
     assert [row[0] for row in report.table.rows] == ["alpha course", "Working Together"]
     assert rows["alpha course"][1] == 1
-    assert sector_cells(rows["alpha course"], headers) == {
-        "Early Years Providers": 1, "Health": 1}
+    assert sector_cells(rows["alpha course"], headers) == {"Early Years Providers": 1, "Health": 1}
     assert rows["alpha course"][-1] == 2
     # 1 April (00:30) and 10 October; not the all-absent session, the cancelled one, or the
     # sessions a quarter of an hour either side of the year.
     assert rows["Working Together"][1] == 2
     assert sector_cells(rows["Working Together"], headers) == {
-        "Schools": 3, "Early Years Providers": 1, "Charities": 1}
+        "Schools": 3,
+        "Early Years Providers": 1,
+        "Charities": 1,
+    }
     assert rows["Working Together"][-1] == 5
     total = report.table.footer[0]
     assert total[0] == "Total" and total[1] == 3 and total[-1] == 7
     assert sector_cells(total, headers) == {
-        "Schools": 3, "Early Years Providers": 2, "Health": 1, "Charities": 1}
+        "Schools": 3,
+        "Early Years Providers": 2,
+        "Health": 1,
+        "Charities": 1,
+    }
     assert report.totals_by_sector == total[2:-1]
 
 
@@ -210,12 +227,9 @@ def test_attendance_by_sector_for_each_kind(story: Any) -> None:
     mapig = attendance_by_sector(FY_2016, CourseKind.MAPIG).table
     assert len(mapig.rows) == 1
     assert mapig.rows[0][:2] == ["MAPIG: Think Family", 2]
-    assert sector_cells(mapig.rows[0], mapig.headers) == {
-        "Schools": 2, "Health": 1, "Charities": 1}
+    assert sector_cells(mapig.rows[0], mapig.headers) == {"Schools": 2, "Health": 1, "Charities": 1}
     conference = attendance_by_sector(FY_2016, CourseKind.CONFERENCE).table
-    assert conference.rows == [
-        ["Tackling CSE", 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3, 5]
-    ]
+    assert conference.rows == [["Tackling CSE", 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3, 5]]
 
 
 def test_neighbouring_years_get_the_sessions_just_outside(story: Any) -> None:
@@ -249,16 +263,22 @@ def test_year_summary_fill_rates_no_shows_and_late_cancellations(story: Any) -> 
     summary = year_summary(FY_2016)
     by_course = {row[0]: row[1:] for row in summary.by_course.rows}
     # kind, sessions, capacity, booked, attended, no-shows, late cancellations, fill %
-    assert by_course["Working Together"] == [
-        "Courses", 3, 60, 9, 5, 4, 1, Decimal("15.0")]
+    assert by_course["Working Together"] == ["Courses", 3, 60, 9, 5, 4, 1, Decimal("15.0")]
     assert by_course["alpha course"] == ["Courses", 1, 20, 2, 2, 0, 0, Decimal("10.0")]
     assert by_course["MAPIG: Think Family"] == [
-        "MAPIG sessions", 2, 40, 5, 4, 1, 0, Decimal("12.5")]
+        "MAPIG sessions",
+        2,
+        40,
+        5,
+        4,
+        1,
+        0,
+        Decimal("12.5"),
+    ]
     assert by_course["Tackling CSE"] == ["Conferences", 1, 100, 5, 5, 0, 0, Decimal("5.0")]
     by_agency = {row[0]: row[1:] for row in summary.by_agency.rows}
     # sector, booked, attended, no-shows, late cancellations, no-show %
-    assert by_agency["Blackdown Primary School"] == [
-        "Schools", 11, 8, 3, 1, Decimal("27.3")]
+    assert by_agency["Blackdown Primary School"] == ["Schools", 11, 8, 3, 1, Decimal("27.3")]
     assert by_agency["Family Trust"] == ["Charities", 3, 2, 1, 0, Decimal("33.3")]
 
 
@@ -282,30 +302,68 @@ def money(course: Course, venue: Venue, agencies: dict[str, Agency]) -> None:
     place(april, school, price="65.00", attendance="", status=BookingStatus.CANCELLED, late=True)
     place(may, school, method=PaymentMethod.SUBSIDISED, in_kind="65.00")
     place(may, charity, method=PaymentMethod.CARD, price="45.00")
-    refunded = place(may, charity, method=PaymentMethod.CARD, price="45.00", attendance="",
-                     status=BookingStatus.CANCELLED)
-    payment = Payment.objects.create(order=refunded.order, gateway="development",
-                                     amount=Decimal("45.00"), status=PaymentStatus.SUCCEEDED)
-    Refund.objects.create(payment=payment, booking=refunded, amount=Decimal("45.00"),
-                          reason="Cancelled", status=RefundStatus.SUCCEEDED)
-    waived = place(may, nursery, method=PaymentMethod.CARD, price="95.00",
-                   attendance=Attendance.ABSENT)
-    NonAttendanceCharge.objects.create(booking=waived, amount=Decimal("95.00"),
-                                       waived_at=at(2016, 5, 20), waive_reason="Ill")
+    refunded = place(
+        may,
+        charity,
+        method=PaymentMethod.CARD,
+        price="45.00",
+        attendance="",
+        status=BookingStatus.CANCELLED,
+    )
+    payment = Payment.objects.create(
+        order=refunded.order,
+        gateway="development",
+        amount=Decimal("45.00"),
+        status=PaymentStatus.SUCCEEDED,
+    )
+    Refund.objects.create(
+        payment=payment,
+        booking=refunded,
+        amount=Decimal("45.00"),
+        reason="Cancelled",
+        status=RefundStatus.SUCCEEDED,
+    )
+    waived = place(
+        may, nursery, method=PaymentMethod.CARD, price="95.00", attendance=Attendance.ABSENT
+    )
+    NonAttendanceCharge.objects.create(
+        booking=waived, amount=Decimal("95.00"), waived_at=at(2016, 5, 20), waive_reason="Ill"
+    )
     credited = place(may, school, price="65.00", attendance="", status=BookingStatus.CANCELLED)
-    invoice = Invoice.objects.create(number="INV-1", order=credited.order, agency=school,
-                                     billing_name="School", issued_on=dt.date(2016, 4, 1),
-                                     due_on=dt.date(2016, 5, 1))
-    InvoiceLine.objects.create(invoice=invoice, booking=credited, description="Place",
-                               amount=Decimal("65.00"))
-    note = Invoice.objects.create(kind=InvoiceKind.CREDIT_NOTE, number="CN-1", credits=invoice,
-                                  order=credited.order, agency=school, billing_name="School",
-                                  issued_on=dt.date(2016, 4, 5), due_on=dt.date(2016, 4, 5))
-    InvoiceLine.objects.create(invoice=note, booking=credited, description="Credit",
-                               amount=Decimal("-65.00"))
+    invoice = Invoice.objects.create(
+        number="INV-1",
+        order=credited.order,
+        agency=school,
+        billing_name="School",
+        issued_on=dt.date(2016, 4, 1),
+        due_on=dt.date(2016, 5, 1),
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice, booking=credited, description="Place", amount=Decimal("65.00")
+    )
+    note = Invoice.objects.create(
+        kind=InvoiceKind.CREDIT_NOTE,
+        number="CN-1",
+        credits=invoice,
+        order=credited.order,
+        agency=school,
+        billing_name="School",
+        issued_on=dt.date(2016, 4, 5),
+        due_on=dt.date(2016, 4, 5),
+    )
+    InvoiceLine.objects.create(
+        invoice=note, booking=credited, description="Credit", amount=Decimal("-65.00")
+    )
     # Never confirmed (a card hold that ran out), another year, and free places.
-    place(may, nursery, method=PaymentMethod.CARD, price="95.00", attendance="",
-          status=BookingStatus.EXPIRED, confirmed=False)
+    place(
+        may,
+        nursery,
+        method=PaymentMethod.CARD,
+        price="95.00",
+        attendance="",
+        status=BookingStatus.EXPIRED,
+        confirmed=False,
+    )
     place(next_year, school, price="65.00")
     place(free, school, method=PaymentMethod.FREE)
     place(free, charity, method=PaymentMethod.FREE)
@@ -315,33 +373,72 @@ def test_income_by_sector_and_method_with_refunds_charges_and_in_kind(money: Non
     income = income_and_cost_recovery(FY_2016)
     by_sector = {row[0]: row[1:] for row in income.by_sector.rows}
     # places, fees, refunded or credited, charges, income, in-kind value
-    assert by_sector["Schools"] == [6, Decimal("325.00"), Decimal("65.00"), Decimal("90.00"),
-                                    Decimal("350.00"), Decimal("65.00")]
+    assert by_sector["Schools"] == [
+        6,
+        Decimal("325.00"),
+        Decimal("65.00"),
+        Decimal("90.00"),
+        Decimal("350.00"),
+        Decimal("65.00"),
+    ]
     assert by_sector["Early Years Providers"] == [
-        2, Decimal("190.00"), Decimal("0.00"), Decimal("0.00"), Decimal("190.00"),
-        Decimal("0.00")]
-    assert by_sector["Charities"] == [2, Decimal("90.00"), Decimal("45.00"), Decimal("0.00"),
-                                      Decimal("45.00"), Decimal("0.00")]
+        2,
+        Decimal("190.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("190.00"),
+        Decimal("0.00"),
+    ]
+    assert by_sector["Charities"] == [
+        2,
+        Decimal("90.00"),
+        Decimal("45.00"),
+        Decimal("0.00"),
+        Decimal("45.00"),
+        Decimal("0.00"),
+    ]
     assert by_sector["Police"][1:] == [Decimal("0.00")] * 5
     by_method = {row[0]: row[1:] for row in income.by_method.rows}
     # places, fees, refunded or credited, income, in-kind value
-    assert by_method["Card"] == [3, Decimal("280.00"), Decimal("45.00"), Decimal("235.00"),
-                                 Decimal("0.00")]
-    assert by_method["Invoice"] == [4, Decimal("325.00"), Decimal("65.00"), Decimal("260.00"),
-                                    Decimal("0.00")]
+    assert by_method["Card"] == [
+        3,
+        Decimal("280.00"),
+        Decimal("45.00"),
+        Decimal("235.00"),
+        Decimal("0.00"),
+    ]
+    assert by_method["Invoice"] == [
+        4,
+        Decimal("325.00"),
+        Decimal("65.00"),
+        Decimal("260.00"),
+        Decimal("0.00"),
+    ]
     assert by_method["Free"][:2] == [2, Decimal("0.00")]
-    assert by_method["Subsidised (in kind)"] == [1, Decimal("0.00"), Decimal("0.00"),
-                                                 Decimal("0.00"), Decimal("65.00")]
+    assert by_method["Subsidised (in kind)"] == [
+        1,
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("65.00"),
+    ]
     assert by_method["Non-attendance charges"][:2] == [1, Decimal("90.00")]
     assert income.by_method.footer[0][4] == income.income == Decimal("585.00")
     assert (income.fees, income.refunds, income.charges, income.in_kind) == (
-        Decimal("605.00"), Decimal("110.00"), Decimal("90.00"), Decimal("65.00"))
+        Decimal("605.00"),
+        Decimal("110.00"),
+        Decimal("90.00"),
+        Decimal("65.00"),
+    )
 
 
 def test_cost_recovery_against_the_years_target(money: None) -> None:
     assert income_and_cost_recovery(FY_2016).recovery_percent is None
-    TrainingCostTarget.objects.create(financial_year_start=dt.date(2016, 4, 1),
-                                      team_cost=Decimal("1170.00"), recovery_target_percent=50)
+    TrainingCostTarget.objects.create(
+        financial_year_start=dt.date(2016, 4, 1),
+        team_cost=Decimal("1170.00"),
+        recovery_target_percent=50,
+    )
     income = income_and_cost_recovery(FY_2016)
     assert income.recovery_percent == Decimal("50.0")
     assert income.target_met is True
@@ -355,8 +452,9 @@ def test_cost_recovery_against_the_years_target(money: None) -> None:
 def test_cost_target_must_start_on_the_first_of_april() -> None:
     from django.core.exceptions import ValidationError
 
-    target = TrainingCostTarget(financial_year_start=dt.date(2016, 1, 1),
-                                team_cost=Decimal("1000.00"))
+    target = TrainingCostTarget(
+        financial_year_start=dt.date(2016, 1, 1), team_cost=Decimal("1000.00")
+    )
     with pytest.raises(ValidationError):
         target.full_clean()
 
@@ -420,8 +518,7 @@ def test_attendance_page_shows_the_table_and_chart_data(
     client: Any, board_viewer: Any, story: Any
 ) -> None:
     client.force_login(board_viewer)
-    response = client.get(reverse("reports:attendance_by_sector"),
-                          {"year": 2016, "kind": "mapig"})
+    response = client.get(reverse("reports:attendance_by_sector"), {"year": 2016, "kind": "mapig"})
     assert response.context["kind"] == "mapig"
     chart = response.context["chart"]
     assert chart["data"]["labels"][-1] == "Schools"
@@ -451,10 +548,12 @@ def test_the_default_period_is_this_financial_year_and_dates_can_be_chosen(
 
 def add_more_of_everything(course: Course, venue: Venue, agencies: dict[str, Agency]) -> None:
     for index in range(6):
-        other = Course.objects.create(title=f"Extra course {index}", kind=CourseKind.COURSE,
-                                      theme=f"Theme {index}")
-        agency = Agency.objects.create(name=f"Extra agency {index}",
-                                       sector=agencies["health"].sector)
+        other = Course.objects.create(
+            title=f"Extra course {index}", kind=CourseKind.COURSE, theme=f"Theme {index}"
+        )
+        agency = Agency.objects.create(
+            name=f"Extra agency {index}", sector=agencies["health"].sector
+        )
         session = make_session(other, venue, starts_at=at(2016, 9, 1 + index))
         for _ in range(4):
             place(session, agency, price="10.00")
@@ -463,18 +562,30 @@ def add_more_of_everything(course: Course, venue: Venue, agencies: dict[str, Age
             booking=place(session, agency, attendance=Attendance.ABSENT), amount=Decimal("50")
         )
         for used in (True, True, False, True, True):
-            follow_up(place(session, agency), used=used, code=ImpactCode.SPECIFIC_ACTION,
-                      quote=f"Extra example {index}")
+            follow_up(
+                place(session, agency),
+                used=used,
+                code=ImpactCode.SPECIFIC_ACTION,
+                quote=f"Extra example {index}",
+            )
         evaluate(place(session, agency), usefulness=5, delivery=4, before=1, after=5)
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
 def test_page_queries_do_not_grow_with_the_data(
-    client: Any, board_viewer: Any, story: Any, money: None, impact: None, course: Course,
-    venue: Venue, agencies: dict[str, Agency], name: str,
+    client: Any,
+    board_viewer: Any,
+    story: Any,
+    money: None,
+    impact: None,
+    course: Course,
+    venue: Venue,
+    agencies: dict[str, Agency],
+    name: str,
 ) -> None:
-    TrainingCostTarget.objects.create(financial_year_start=dt.date(2016, 4, 1),
-                                      team_cost=Decimal("1000.00"))
+    TrainingCostTarget.objects.create(
+        financial_year_start=dt.date(2016, 4, 1), team_cost=Decimal("1000.00")
+    )
     client.force_login(board_viewer)
     client.get(reverse(name), {"year": 2016})  # warm caches (content types, sessions)
     with CaptureQueriesContext(connection) as small:
@@ -489,8 +600,14 @@ def test_page_queries_do_not_grow_with_the_data(
 
 # --- exports ------------------------------------------------------------------------------------
 
-DANGEROUS = ["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-             "\tTabbed", "\rReturned"]
+DANGEROUS = [
+    '=HYPERLINK("http://evil.example")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTabbed",
+    "\rReturned",
+]
 
 
 @pytest.fixture
@@ -522,9 +639,7 @@ def test_csv_and_excel_downloads_neutralise_formulas(
     response = client.get(reverse(name), {"year": 2016, "format": "xlsx"})
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    values = [
-        cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row
-    ]
+    values = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
     texts = [cell.value for cell in values if isinstance(cell.value, str)]
     assert texts, "the workbook has text cells"
     assert not [cell for cell in values if cell.data_type == "f"]
@@ -563,8 +678,9 @@ def test_command_prints_appendix_e_shape_for_any_dates(story: Any) -> None:
 
 def test_command_writes_excel_and_refuses_bad_dates(story: Any, tmp_path: Path) -> None:
     path = tmp_path / "appendix-e.xlsx"
-    run_report("--from", "2016-04-01", "--to", "2017-03-31", "--format", "xlsx",
-               "--output", str(path))
+    run_report(
+        "--from", "2016-04-01", "--to", "2017-03-31", "--format", "xlsx", "--output", str(path)
+    )
     sheet = openpyxl.load_workbook(path).worksheets[0]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert ",".join(rows[1]) == HEADER
@@ -588,48 +704,75 @@ def _response(booking: Booking, kind: str, *, channel: str = Channel.ONLINE) -> 
     sent = booking.session.starts_at + dt.timedelta(days=1)
     if channel == Channel.ONLINE:
         invitation = Invitation.objects.create(
-            booking=booking, kind=kind, survey=survey, send_after=sent, sent_at=sent,
-            expires_at=sent + dt.timedelta(days=30), responded_at=sent + dt.timedelta(hours=2),
+            booking=booking,
+            kind=kind,
+            survey=survey,
+            send_after=sent,
+            sent_at=sent,
+            expires_at=sent + dt.timedelta(days=30),
+            responded_at=sent + dt.timedelta(hours=2),
         )
     else:
         month = booking.session.starts_at.date().replace(day=1)
         draw = CallDraw.objects.create(month=month, size=1)
-        call = FollowUpCall.objects.create(draw=draw, month=month, booking=booking,
-                                           sector=booking.sector, phone="01823 000000",
-                                           status="completed")
+        call = FollowUpCall.objects.create(
+            draw=draw,
+            month=month,
+            booking=booking,
+            sector=booking.sector,
+            phone="01823 000000",
+            status="completed",
+        )
     return Response.objects.create(
-        survey=survey, booking=booking, invitation=invitation, call=call, channel=channel,
-        course=booking.session.course, sector=booking.sector,
+        survey=survey,
+        booking=booking,
+        invitation=invitation,
+        call=call,
+        channel=channel,
+        course=booking.session.course,
+        sector=booking.sector,
         session_date=booking.session.starts_at.astimezone(LONDON).date(),
     )
 
 
 def follow_up(
-    booking: Booking, *, used: bool, channel: str = Channel.ONLINE, code: str = "",
-    quote: str = "", consent: bool = True, good: bool = True,
+    booking: Booking,
+    *,
+    used: bool,
+    channel: str = Channel.ONLINE,
+    code: str = "",
+    quote: str = "",
+    consent: bool = True,
+    good: bool = True,
 ) -> Response:
     kind = SurveyKind.FOLLOW_UP if channel == Channel.ONLINE else SurveyKind.CALL_SCRIPT
     response = _response(booking, kind, channel=channel)
-    Answer.objects.create(response=response, question=questions(kind)["used_learning"],
-                          yes_no=used)
+    Answer.objects.create(response=response, question=questions(kind)["used_learning"], yes_no=used)
     if code:
         ResponseImpact.objects.create(response=response, code=code)
     if quote:
-        Response.objects.filter(pk=response.pk).update(quote=quote, quote_consent=consent,
-                                                      good_practice=good)
+        Response.objects.filter(pk=response.pk).update(
+            quote=quote, quote_consent=consent, good_practice=good
+        )
     return response
 
 
-def evaluate(booking: Booking, *, usefulness: int, delivery: int, before: int,
-             after: int) -> Response:
+def evaluate(
+    booking: Booking, *, usefulness: int, delivery: int, before: int, after: int
+) -> Response:
     response = _response(booking, SurveyKind.EVALUATION)
     asked = questions(SurveyKind.EVALUATION)
     Answer.objects.create(response=response, question=asked["usefulness"], scale=usefulness)
     Answer.objects.create(response=response, question=asked["delivery"], scale=delivery)
     outcome = booking.session.course.outcomes.first()
     for moment, value in ((Moment.BEFORE, before), (Moment.AFTER, after)):
-        Answer.objects.create(response=response, question=asked["confidence"], outcome=outcome,
-                              moment=moment, scale=value)
+        Answer.objects.create(
+            response=response,
+            question=asked["confidence"],
+            outcome=outcome,
+            moment=moment,
+            scale=value,
+        )
     return response
 
 
@@ -642,30 +785,57 @@ def impact(course: Course, venue: Venue, agencies: dict[str, Agency]) -> None:
     march = make_session(alpha, venue, starts_at=at(2017, 3, 31))
     before = make_session(course, venue, starts_at=at(2016, 3, 31, 23, 30), hours=1)
 
-    first = follow_up(place(april, school), used=True, code=ImpactCode.JOINT_WORKING,
-                      quote="We held a joint meeting the same week.")
+    first = follow_up(
+        place(april, school),
+        used=True,
+        code=ImpactCode.JOINT_WORKING,
+        quote="We held a joint meeting the same week.",
+    )
     ResponseImpact.objects.create(response=first, code=ImpactCode.VOICE_OF_CHILD)
-    follow_up(place(april, school), used=True, code=ImpactCode.JOINT_WORKING,
-              quote="Not for quoting.", consent=False)
+    follow_up(
+        place(april, school),
+        used=True,
+        code=ImpactCode.JOINT_WORKING,
+        quote="Not for quoting.",
+        consent=False,
+    )
     follow_up(place(april, school), used=True, quote="Not flagged.", good=False)
     follow_up(place(april, school), used=False)
     follow_up(place(april, school), used=True)
-    follow_up(place(april, school), used=True, channel=Channel.PHONE,
-              quote="Phoned the social worker before the weekend.")
+    follow_up(
+        place(april, school),
+        used=True,
+        channel=Channel.PHONE,
+        quote="Phoned the social worker before the weekend.",
+    )
     unanswered = place(april, school)
-    Invitation.objects.create(booking=unanswered, kind="follow_up",
-                              survey=Survey.objects.get(kind="follow_up"),
-                              send_after=at(2016, 7, 1), sent_at=at(2016, 7, 1))
+    Invitation.objects.create(
+        booking=unanswered,
+        kind="follow_up",
+        survey=Survey.objects.get(kind="follow_up"),
+        send_after=at(2016, 7, 1),
+        sent_at=at(2016, 7, 1),
+    )
     follow_up(place(march, health), used=True)
     follow_up(place(march, nursery), used=False)
-    follow_up(place(before, school), used=False, code=ImpactCode.NO_CHANGE,
-              quote="From the year before.")
+    follow_up(
+        place(before, school), used=False, code=ImpactCode.NO_CHANGE, quote="From the year before."
+    )
     for usefulness, delivery, before_, after_ in ((4, 5, 2, 4), (5, 5, 3, 4), (3, 4, 2, 5)):
-        evaluate(place(april, nursery), usefulness=usefulness, delivery=delivery,
-                 before=before_, after=after_)
-    Invitation.objects.create(booking=place(april, nursery), kind="evaluation",
-                              survey=Survey.objects.get(kind="evaluation"),
-                              send_after=at(2016, 4, 1, 18), sent_at=at(2016, 4, 1, 18))
+        evaluate(
+            place(april, nursery),
+            usefulness=usefulness,
+            delivery=delivery,
+            before=before_,
+            after=after_,
+        )
+    Invitation.objects.create(
+        booking=place(april, nursery),
+        kind="evaluation",
+        survey=Survey.objects.get(kind="evaluation"),
+        send_after=at(2016, 4, 1, 18),
+        sent_at=at(2016, 4, 1, 18),
+    )
 
 
 def test_applied_learning_by_course_and_sector_with_the_counts_behind_each_share(
@@ -702,27 +872,49 @@ def test_evaluation_scores_confidence_response_rates_codes_and_examples(impact: 
     examples = {row[0]: row[1:] for row in report.examples.rows}
     assert examples == {
         "We held a joint meeting the same week.": [
-            "Working Together", "Schools", "April 2016", "Online survey"],
+            "Working Together",
+            "Schools",
+            "April 2016",
+            "Online survey",
+        ],
         "Phoned the social worker before the weekend.": [
-            "Working Together", "Schools", "April 2016", "Phone call"],
+            "Working Together",
+            "Schools",
+            "April 2016",
+            "Phone call",
+        ],
     }
 
 
 def test_administrator_sets_a_years_cost_once_in_the_admin_form() -> None:
     from evaluation.admin_reports import TrainingCostTargetForm
 
-    form = TrainingCostTargetForm(data={"financial_year_start": "2016-04-01",
-                                        "team_cost": "52000.00", "recovery_target_percent": "50"})
+    form = TrainingCostTargetForm(
+        data={
+            "financial_year_start": "2016-04-01",
+            "team_cost": "52000.00",
+            "recovery_target_percent": "50",
+        }
+    )
     assert form.is_valid(), form.errors
     target = form.save()
     assert target.financial_year_start == dt.date(2016, 4, 1)
     assert target.year_label == "2016/17" and target.target_income == Decimal("26000.00")
-    again = TrainingCostTargetForm(data={"financial_year_start": "2016-04-01",
-                                         "team_cost": "1.00", "recovery_target_percent": "100"})
+    again = TrainingCostTargetForm(
+        data={
+            "financial_year_start": "2016-04-01",
+            "team_cost": "1.00",
+            "recovery_target_percent": "100",
+        }
+    )
     assert not again.is_valid() and "financial_year_start" in again.errors
-    assert not TrainingCostTargetForm(data={"financial_year_start": "2016-01-01",
-                                            "team_cost": "1.00",
-                                            "recovery_target_percent": "100"}).is_valid()
+    assert not TrainingCostTargetForm(
+        data={
+            "financial_year_start": "2016-01-01",
+            "team_cost": "1.00",
+            "recovery_target_percent": "100",
+        }
+    ).is_valid()
 
 
 def test_income_page_sends_an_administrator_to_set_a_missing_years_cost(

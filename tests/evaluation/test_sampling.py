@@ -120,8 +120,11 @@ def test_ties_go_to_the_sector_first_in_the_list() -> None:
 
 def test_calls_already_drawn_count_towards_the_month() -> None:
     allocation = allocate_by_sector(
-        size=6, attendance={1: 30, 2: 20, 3: 10}, eligible={1: 27, 2: 18, 3: 9},
-        already={1: 3, 2: 2, 3: 1}, order=[1, 2, 3],
+        size=6,
+        attendance={1: 30, 2: 20, 3: 10},
+        eligible={1: 27, 2: 18, 3: 9},
+        already={1: 3, 2: 2, 3: 1},
+        order=[1, 2, 3],
     )
     assert allocation == {1: 3, 2: 2, 3: 1}
 
@@ -172,23 +175,29 @@ def test_attendance_not_eligible_for_calls_still_weighs_its_sector(
 
 
 def test_people_who_cannot_be_called_are_never_drawn(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector], venue: Venue,
-    outcomes_course: Course, school: Any,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    venue: Venue,
+    outcomes_course: Course,
+    school: Any,
 ) -> None:
     [eligible] = attendees(march_session, sectors["Schools"], 1, prefix="yes")
     [no_consent] = attendees(march_session, sectors["Schools"], 1, prefix="no", consent=False)
     [no_phone] = attendees(march_session, sectors["Schools"], 1, prefix="nophone", phone="")
     [answered] = attendees(march_session, sectors["Schools"], 1, prefix="answered")
-    invitation = sent_invitation(answered, kind=InvitationKind.FOLLOW_UP,
-                                 sent_at=aware(2025, 5, 26, 9))
+    invitation = sent_invitation(
+        answered, kind=InvitationKind.FOLLOW_UP, sent_at=aware(2025, 5, 26, 9)
+    )
     survey_submit(invitation=invitation, answers=[], now=aware(2025, 5, 27))
     [opted_out] = attendees(march_session, sectors["Schools"], 1, prefix="optout")
     follow_up_opt_out(email=opted_out.attendee_email, now=aware(2025, 5, 1))
     [absent] = attendees(march_session, sectors["Schools"], 1, prefix="absent")
     absent.attendance = Attendance.ABSENT
     absent.save()
-    no_account = place(march_session, name="Booked By Colleague", email="nouser@example.org",
-                       agency=school)
+    no_account = place(
+        march_session, name="Booked By Colleague", email="nouser@example.org", agency=school
+    )
     # Follow-up not due until 7 July (after the month's cut-off, today 16 June).
     april = make_session(outcomes_course, venue, starts_at=aware(2025, 4, 14, 9, 30))
     [not_due] = attendees(april, sectors["Schools"], 1, prefix="notdue")
@@ -216,7 +225,9 @@ def test_a_follow_up_counts_from_the_day_it_falls_due(
 
 
 def test_drawing_again_tops_up_and_never_duplicates_an_open_call(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
     community_member: Any,
 ) -> None:
     attendees(march_session, sectors["Schools"], 6, prefix="school")
@@ -228,8 +239,9 @@ def test_drawing_again_tops_up_and_never_duplicates_an_open_call(
 
     # One call closes as a wrong number: a redraw replaces it with someone new.
     wrong = FollowUpCall.objects.first()
-    call_attempt_record(call=wrong, outcome="wrong_number", member=community_member,
-                        now=clock_mid_june.now)
+    call_attempt_record(
+        call=wrong, outcome="wrong_number", member=community_member, now=clock_mid_june.now
+    )
     assert draw(3, seed=3).drawn == 1
     bookings = list(FollowUpCall.objects.values_list("booking", flat=True))
     assert len(bookings) == len(set(bookings)) == 4
@@ -243,25 +255,38 @@ def test_drawing_again_tops_up_and_never_duplicates_an_open_call(
 
 
 def test_the_database_refuses_a_second_call_for_a_place_or_a_second_open_call_for_a_person(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
-    outcomes_course: Course, venue: Venue,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    outcomes_course: Course,
+    venue: Venue,
 ) -> None:
     [booking] = attendees(march_session, sectors["Schools"], 1, prefix="school")
     draw(1)
     call = FollowUpCall.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        FollowUpCall.objects.create(draw=call.draw, month=JUNE, booking=booking,
-                                    sector=call.sector, phone="1")
+        FollowUpCall.objects.create(
+            draw=call.draw, month=JUNE, booking=booking, sector=call.sector, phone="1"
+        )
     second = make_session(outcomes_course, venue, starts_at=aware(2025, 3, 10, 9, 30))
     other_place = place(second, attendee=booking.attendee, agency=booking.agency)
     with pytest.raises(IntegrityError), transaction.atomic():
-        FollowUpCall.objects.create(draw=call.draw, month=JUNE, booking=other_place,
-                                    person=booking.attendee, sector=call.sector, phone="1")
+        FollowUpCall.objects.create(
+            draw=call.draw,
+            month=JUNE,
+            booking=other_place,
+            person=booking.attendee,
+            sector=call.sector,
+            phone="1",
+        )
 
 
 def test_someone_with_an_open_call_about_another_course_is_not_drawn_again(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
-    outcomes_course: Course, venue: Venue,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    outcomes_course: Course,
+    venue: Venue,
 ) -> None:
     [booking] = attendees(march_session, sectors["Schools"], 1, prefix="school")
     second = make_session(outcomes_course, venue, starts_at=aware(2025, 3, 10, 9, 30))
@@ -271,11 +296,14 @@ def test_someone_with_an_open_call_about_another_course_is_not_drawn_again(
 
 
 def test_new_calls_are_shared_evenly_between_community_members(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
     community_member: Any,
 ) -> None:
-    second = make_person("second.volunteer@example.org", agency=None,
-                         roles=(Role.COMMUNITY_MEMBER,))
+    second = make_person(
+        "second.volunteer@example.org", agency=None, roles=(Role.COMMUNITY_MEMBER,)
+    )
     attendees(march_session, sectors["Schools"], 5, prefix="school")
     draw(5)
     load = Counter(FollowUpCall.objects.values_list("assigned_to", flat=True))
@@ -283,8 +311,11 @@ def test_new_calls_are_shared_evenly_between_community_members(
 
 
 def test_a_call_can_be_given_only_to_a_community_member(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
-    practitioner: Any, community_member: Any,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    practitioner: Any,
+    community_member: Any,
 ) -> None:
     attendees(march_session, sectors["Schools"], 1, prefix="school")
     draw(1)
@@ -296,7 +327,9 @@ def test_a_call_can_be_given_only_to_a_community_member(
 
 
 def test_draw_calls_command_prints_the_split(
-    clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
     community_member: Any,
 ) -> None:
     attendees(march_session, sectors["Schools"], 4, prefix="school")
@@ -309,8 +342,13 @@ def test_draw_calls_command_prints_the_split(
 
 
 def test_the_administrator_draws_from_the_admin(
-    client: Any, clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
-    training_admin: Any, community_member: Any, admin_permissions: None,
+    client: Any,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    training_admin: Any,
+    community_member: Any,
+    admin_permissions: None,
 ) -> None:
     attendees(march_session, sectors["Schools"], 3, prefix="school")
     client.force_login(training_admin)
@@ -327,11 +365,17 @@ def test_the_administrator_draws_from_the_admin(
 
 
 def test_the_administrator_reassigns_a_call_by_hand_in_the_list(
-    client: Any, clock_mid_june: Clock, march_session: Session, sectors: dict[str, Sector],
-    training_admin: Any, community_member: Any, admin_permissions: None,
+    client: Any,
+    clock_mid_june: Clock,
+    march_session: Session,
+    sectors: dict[str, Sector],
+    training_admin: Any,
+    community_member: Any,
+    admin_permissions: None,
 ) -> None:
-    second = make_person("second.volunteer@example.org", agency=None,
-                         roles=(Role.COMMUNITY_MEMBER,))
+    second = make_person(
+        "second.volunteer@example.org", agency=None, roles=(Role.COMMUNITY_MEMBER,)
+    )
     attendees(march_session, sectors["Schools"], 1, prefix="school")
     draw(1)
     call = FollowUpCall.objects.get()
@@ -340,8 +384,11 @@ def test_the_administrator_reassigns_a_call_by_hand_in_the_list(
     response = client.post(
         reverse("admin:evaluation_followupcall_changelist"),
         {
-            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1",
-            "form-0-id": str(call.pk), "form-0-assigned_to": str(second.pk), "_save": "Save",
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(call.pk),
+            "form-0-assigned_to": str(second.pk),
+            "_save": "Save",
         },
     )
     assert response.status_code == 302

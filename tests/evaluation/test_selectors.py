@@ -34,10 +34,18 @@ def answers(kind: str, booking: Any, **values: Any) -> list[AnswerData]:
         if key == "confidence":
             for outcome, (before, after) in value.items():
                 result += [
-                    AnswerData(question_id=questions[key], outcome_id=outcome.pk,
-                               moment=Moment.BEFORE, scale=before),
-                    AnswerData(question_id=questions[key], outcome_id=outcome.pk,
-                               moment=Moment.AFTER, scale=after),
+                    AnswerData(
+                        question_id=questions[key],
+                        outcome_id=outcome.pk,
+                        moment=Moment.BEFORE,
+                        scale=before,
+                    ),
+                    AnswerData(
+                        question_id=questions[key],
+                        outcome_id=outcome.pk,
+                        moment=Moment.AFTER,
+                        scale=after,
+                    ),
                 ]
         elif isinstance(value, bool):
             result.append(AnswerData(question_id=questions[key], yes_no=value))
@@ -51,33 +59,57 @@ def answers(kind: str, booking: Any, **values: Any) -> list[AnswerData]:
 def attendee_place(session: Session, sector: Sector) -> Any:
     number = next(counter)
     agency = agency_in(sector)
-    return place(session, attendee=person(f"p{number}@example.org", agency=agency),
-                 agency=agency)
+    return place(session, attendee=person(f"p{number}@example.org", agency=agency), agency=agency)
 
 
 def online(kind: str, session: Session, sector: Sector, clock: Clock, **values: Any) -> Any:
     booking = attendee_place(session, sector)
     invitation = sent_invitation(booking, kind=kind, sent_at=clock.now)
-    return survey_submit(invitation=invitation, answers=answers(kind, booking, **values),
-                         now=clock.now)
+    return survey_submit(
+        invitation=invitation, answers=answers(kind, booking, **values), now=clock.now
+    )
 
 
-def by_phone(session: Session, sector: Sector, clock: Clock, member: Any, codes: list[str],
-             good_practice: bool, **values: Any) -> Any:
+def by_phone(
+    session: Session,
+    sector: Sector,
+    clock: Clock,
+    member: Any,
+    codes: list[str],
+    good_practice: bool,
+    **values: Any,
+) -> Any:
     booking = attendee_place(session, sector)
     draw = CallDraw.objects.create(month=dt.date(2025, 6, 1), size=1)
-    call = FollowUpCall.objects.create(draw=draw, month=draw.month, booking=booking,
-                                       person=booking.attendee, sector=booking.sector,
-                                       phone="01632 960000", assigned_to=member)
+    call = FollowUpCall.objects.create(
+        draw=draw,
+        month=draw.month,
+        booking=booking,
+        person=booking.attendee,
+        sector=booking.sector,
+        phone="01632 960000",
+        assigned_to=member,
+    )
     call_attempt_record(call=call, outcome="reached", member=member, now=clock.now)
-    return call_complete(call=call, answers=answers(SurveyKind.CALL_SCRIPT, booking, **values),
-                         impact_codes=codes, good_practice=good_practice, member=member,
-                         now=clock.now)
+    return call_complete(
+        call=call,
+        answers=answers(SurveyKind.CALL_SCRIPT, booking, **values),
+        impact_codes=codes,
+        good_practice=good_practice,
+        member=member,
+        now=clock.now,
+    )
 
 
 @pytest.fixture
-def data(clock: Clock, march_session: Session, venue: Venue, sectors: dict[str, Sector],
-         community_member: Any, training_admin: Any) -> dict[str, Any]:
+def data(
+    clock: Clock,
+    march_session: Session,
+    venue: Venue,
+    sectors: dict[str, Sector],
+    community_member: Any,
+    training_admin: Any,
+) -> dict[str, Any]:
     schools, health = sectors["Schools"], sectors["Health"]
     working_together = march_session.course
     first, second = list(working_together.outcomes.all())
@@ -86,30 +118,96 @@ def data(clock: Clock, march_session: Session, venue: Venue, sectors: dict[str, 
     last_year = make_session(working_together, venue, starts_at=aware(2024, 3, 4, 9, 30))
     ev, fu = InvitationKind.EVALUATION, InvitationKind.FOLLOW_UP
 
-    online(ev, march_session, schools, clock, usefulness=5, delivery=4,
-           confidence={first: (2, 4), second: (1, 3)})
-    online(ev, march_session, schools, clock, usefulness=4, delivery=4,
-           confidence={first: (1, 4), second: (2, 5)})
-    online(ev, march_session, health, clock, usefulness=3, delivery=5,
-           confidence={first: (3, 5), second: (3, 4)})
-    online(ev, last_year, health, clock, usefulness=1, delivery=1,
-           confidence={first: (5, 1), second: (5, 1)})
+    online(
+        ev,
+        march_session,
+        schools,
+        clock,
+        usefulness=5,
+        delivery=4,
+        confidence={first: (2, 4), second: (1, 3)},
+    )
+    online(
+        ev,
+        march_session,
+        schools,
+        clock,
+        usefulness=4,
+        delivery=4,
+        confidence={first: (1, 4), second: (2, 5)},
+    )
+    online(
+        ev,
+        march_session,
+        health,
+        clock,
+        usefulness=3,
+        delivery=5,
+        confidence={first: (3, 5), second: (3, 4)},
+    )
+    online(
+        ev,
+        last_year,
+        health,
+        clock,
+        usefulness=1,
+        delivery=1,
+        confidence={first: (5, 1), second: (5, 1)},
+    )
 
-    online(fu, march_session, schools, clock, used_learning=True, example="Rang the DSL",
-           quote_consent=True)
-    flagged_online = online(fu, march_session, health, clock, used_learning=True,
-                            example="Asked the child first", quote_consent=True)
+    online(
+        fu,
+        march_session,
+        schools,
+        clock,
+        used_learning=True,
+        example="Rang the DSL",
+        quote_consent=True,
+    )
+    flagged_online = online(
+        fu,
+        march_session,
+        health,
+        clock,
+        used_learning=True,
+        example="Asked the child first",
+        quote_consent=True,
+    )
     online(fu, march_session, schools, clock, used_learning=False, quote_consent=True)
     online(fu, thresholds_session, schools, clock, used_learning=False)
     online(fu, last_year, health, clock, used_learning=False)
-    by_phone(march_session, health, clock, community_member, ["joint_working", "voice_of_child"],
-             True, used_learning=True, example="Joint visit with the police", quote_consent=True)
-    by_phone(thresholds_session, health, clock, community_member, ["joint_working"],
-             True, used_learning=True, example="Names a family", quote_consent=False)
+    by_phone(
+        march_session,
+        health,
+        clock,
+        community_member,
+        ["joint_working", "voice_of_child"],
+        True,
+        used_learning=True,
+        example="Joint visit with the police",
+        quote_consent=True,
+    )
+    by_phone(
+        thresholds_session,
+        health,
+        clock,
+        community_member,
+        ["joint_working"],
+        True,
+        used_learning=True,
+        example="Names a family",
+        quote_consent=False,
+    )
     response_flag_good_practice(response=flagged_online, actor=training_admin, now=clock.now)
     flagged_online.impacts.create(code="specific_action")
-    return {"wt": working_together, "thresholds": thresholds, "first": first, "second": second,
-            "schools": schools, "health": health}
+    return {
+        "wt": working_together,
+        "thresholds": thresholds,
+        "first": first,
+        "second": second,
+        "schools": schools,
+        "health": health,
+    }
 
 
 PERIOD = {"date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 12, 31)}
@@ -120,8 +218,7 @@ def test_evaluation_scores_per_course_and_question(
 ) -> None:
     with django_assert_num_queries(1):
         rows = list(selectors.evaluation_scores(**PERIOD))
-    assert [(r["course_title"], r["question_key"], r["responses"], r["average"])
-            for r in rows] == [
+    assert [(r["course_title"], r["question_key"], r["responses"], r["average"]) for r in rows] == [
         ("Working Together", "usefulness", 3, 4.0),
         ("Working Together", "delivery", 3, pytest.approx(13 / 3)),
     ]
@@ -167,8 +264,9 @@ def test_share_who_applied_the_learning_by_course_and_by_sector_with_counts(
 def test_response_counts_and_rates(data: dict[str, Any], django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(1):
         rows = list(selectors.response_counts(by="course", **PERIOD))
-    assert [(r["course_name"], r["evaluations"], r["follow_ups_online"], r["calls"])
-            for r in rows] == [("thresholds", 0, 1, 1), ("Working Together", 3, 3, 1)]
+    assert [
+        (r["course_name"], r["evaluations"], r["follow_ups_online"], r["calls"]) for r in rows
+    ] == [("thresholds", 0, 1, 1), ("Working Together", 3, 3, 1)]
     with django_assert_num_queries(1):
         rates = list(selectors.invitation_response_rates(**PERIOD))
     assert [(r["course_title"], r["kind"], r["sent"], r["answered"]) for r in rates] == [
@@ -186,7 +284,8 @@ def test_impact_codes_from_calls_and_coded_surveys(
     assert rows == {"joint_working": 2, "specific_action": 1, "voice_of_child": 1}
     by_sector = list(selectors.impact_code_counts(by="sector", **PERIOD))
     assert {(r["sector_name"], r["code"], r["responses"]) for r in by_sector} == {
-        ("Health", "joint_working", 2), ("Health", "specific_action", 1),
+        ("Health", "joint_working", 2),
+        ("Health", "specific_action", 1),
         ("Health", "voice_of_child", 1),
     }
 
@@ -196,8 +295,10 @@ def test_only_flagged_and_consented_examples_are_quotable_and_without_names(
 ) -> None:
     with django_assert_num_queries(1):
         rows = list(selectors.quotable_examples(**PERIOD))
-    assert sorted(r["quote"] for r in rows) == ["Asked the child first",
-                                                "Joint visit with the police"]
+    assert sorted(r["quote"] for r in rows) == [
+        "Asked the child first",
+        "Joint visit with the police",
+    ]
     assert set(rows[0]) == {"quote", "session_date", "channel", "course_title", "sector_name"}
 
 
@@ -205,7 +306,6 @@ def test_a_period_ending_before_the_training_finds_nothing(data: dict[str, Any])
     early = {"date_from": dt.date(2025, 1, 1), "date_to": dt.date(2025, 3, 2)}
     assert not selectors.evaluation_scores(**early).exists()
     assert not selectors.applied_learning(**early).exists()
-    assert selectors.response_counts(date_from=dt.date(2025, 3, 10),
-                                     date_to=dt.date(2025, 3, 10)).get()["course_name"] == (
-        "thresholds"
-    )
+    assert selectors.response_counts(
+        date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 3, 10)
+    ).get()["course_name"] == ("thresholds")

@@ -34,11 +34,19 @@ def keys(kind: str) -> list[str]:
 def test_the_three_default_surveys_exist_with_the_keys_reports_use() -> None:
     assert keys(SurveyKind.EVALUATION) == ["usefulness", "delivery", "confidence", "do_differently"]
     assert keys(SurveyKind.FOLLOW_UP) == [
-        "used_learning", "example", "voice_of_child", "barriers", "further_training",
+        "used_learning",
+        "example",
+        "voice_of_child",
+        "barriers",
+        "further_training",
         "quote_consent",
     ]
     assert keys(SurveyKind.CALL_SCRIPT) == [
-        "used_learning", "example", "voice_of_child", "barriers", "further_training",
+        "used_learning",
+        "example",
+        "voice_of_child",
+        "barriers",
+        "further_training",
         "quote_consent",
     ]
     confidence = Question.objects.get(survey__kind=SurveyKind.EVALUATION, key="confidence")
@@ -84,12 +92,12 @@ def test_answers_are_stored_one_row_each_with_the_outcome_they_rate(
     clock: Clock, march_session: Session, school: Any
 ) -> None:
     course = march_session.course
-    booking = place(march_session, attendee=person("a@example.org", agency=school),
-                    agency=school)
+    booking = place(march_session, attendee=person("a@example.org", agency=school), agency=school)
     invitation = sent_invitation(booking, sent_at=clock.now)
     form = evaluation_form(course, None)
-    form = evaluation_form(course, answers_data(form, usefulness="5",
-                                                do_differently="Ask the child first"))
+    form = evaluation_form(
+        course, answers_data(form, usefulness="5", do_differently="Ask the child first")
+    )
     assert form.is_valid(), form.errors
 
     response = survey_submit(invitation=invitation, answers=form.answers(), now=clock.now)
@@ -106,7 +114,9 @@ def test_answers_are_stored_one_row_each_with_the_outcome_they_rate(
     assert response.answers.get(question__key="usefulness").scale == 5
     assert response.answers.get(question__key="do_differently").text == "Ask the child first"
     assert (response.course_id, response.sector_id, response.session_date) == (
-        course.pk, school.sector_id, march_session.starts_at.date()
+        course.pk,
+        school.sector_id,
+        march_session.starts_at.date(),
     )
 
 
@@ -121,10 +131,14 @@ def test_a_course_without_learning_outcomes_is_rated_as_a_whole(
     form = evaluation_form(bare, answers_data(form))
     assert form.is_valid(), form.errors
     booking = place(session, attendee=person("b@example.org", agency=school), agency=school)
-    response = survey_submit(invitation=sent_invitation(booking, sent_at=clock.now),
-                             answers=form.answers(), now=clock.now)
-    assert set(response.answers.filter(question__key="confidence").values_list(
-        "outcome_id", "moment")) == {(None, Moment.BEFORE), (None, Moment.AFTER)}
+    response = survey_submit(
+        invitation=sent_invitation(booking, sent_at=clock.now),
+        answers=form.answers(),
+        now=clock.now,
+    )
+    assert set(
+        response.answers.filter(question__key="confidence").values_list("outcome_id", "moment")
+    ) == {(None, Moment.BEFORE), (None, Moment.AFTER)}
 
 
 def test_required_questions_must_be_answered_with_messages_that_name_them(
@@ -148,17 +162,26 @@ def test_every_question_type_is_stored_in_its_own_column(
 ) -> None:
     survey = Survey.objects.get(kind=SurveyKind.FOLLOW_UP)
     role = survey.questions.create(
-        order=100, text="Your role", type=QuestionType.SINGLE_CHOICE, required=True,
-        choices="Teacher\nNurse\nSocial worker", key="role",
+        order=100,
+        text="Your role",
+        type=QuestionType.SINGLE_CHOICE,
+        required=True,
+        choices="Teacher\nNurse\nSocial worker",
+        key="role",
     )
     rating = survey.questions.create(
-        order=110, text="How relevant was it?", type=QuestionType.SCALE, required=False,
+        order=110,
+        text="How relevant was it?",
+        type=QuestionType.SCALE,
+        required=False,
     )
     form = SurveyForm(
         {
             f"q{survey.questions.get(key='used_learning').pk}": "yes",
-            f"q{survey.questions.get(key='barriers').pk}": ["Time or workload",
-                                                          "Other agencies' processes"],
+            f"q{survey.questions.get(key='barriers').pk}": [
+                "Time or workload",
+                "Other agencies' processes",
+            ],
             f"q{role.pk}": "Nurse",
             f"q{rating.pk}": "4",
             f"q{survey.questions.get(key='example').pk}": "  Shared a concern early.  ",
@@ -166,8 +189,7 @@ def test_every_question_type_is_stored_in_its_own_column(
         questions=list(survey.asked_questions()),
     )
     assert form.is_valid(), form.errors
-    booking = place(march_session, attendee=person("c@example.org", agency=school),
-                    agency=school)
+    booking = place(march_session, attendee=person("c@example.org", agency=school), agency=school)
     invitation = sent_invitation(booking, kind=InvitationKind.FOLLOW_UP, sent_at=clock.now)
     response = survey_submit(invitation=invitation, answers=form.answers(), now=clock.now)
 
@@ -189,8 +211,7 @@ def test_a_choice_that_is_not_offered_is_refused(march_session: Session) -> None
     survey = Survey.objects.get(kind=SurveyKind.FOLLOW_UP)
     barriers = survey.questions.get(key="barriers")
     form = SurveyForm(
-        {f"q{survey.questions.get(key='used_learning').pk}": "yes",
-         f"q{barriers.pk}": ["Aliens"]},
+        {f"q{survey.questions.get(key='used_learning').pk}": "yes", f"q{barriers.pk}": ["Aliens"]},
         questions=list(survey.asked_questions()),
     )
     assert not form.is_valid()
@@ -259,9 +280,14 @@ def test_the_administrator_edits_questions_inline(
         data[prefix + "is_active"] = "on"
     new = f"questions-{len(questions)}-"
     data |= {
-        new + "survey": str(survey.pk), new + "order": "200", new + "type": "scale",
-        new + "text": "How well supported do you feel?", new + "hint": "", new + "choices": "",
-        new + "key": "", new + "is_active": "on",
+        new + "survey": str(survey.pk),
+        new + "order": "200",
+        new + "type": "scale",
+        new + "text": "How well supported do you feel?",
+        new + "hint": "",
+        new + "choices": "",
+        new + "key": "",
+        new + "is_active": "on",
     }
     response = client.post(url, data)
     assert response.status_code == 302, response.context["errors"]
@@ -278,8 +304,7 @@ def test_a_question_with_answers_cannot_be_deleted(
 
     survey = Survey.objects.get(kind=SurveyKind.FOLLOW_UP)
     used = survey.questions.get(key="used_learning")
-    booking = place(march_session, attendee=person("d@example.org", agency=school),
-                    agency=school)
+    booking = place(march_session, attendee=person("d@example.org", agency=school), agency=school)
     invitation = sent_invitation(booking, kind=InvitationKind.FOLLOW_UP, sent_at=clock.now)
     form = SurveyForm({f"q{used.pk}": "no"}, questions=list(survey.asked_questions()))
     assert form.is_valid()

@@ -40,11 +40,12 @@ class Command(BaseCommand):
             "--to", dest="end", required=True, help="Last day, YYYY-MM-DD (included)."
         )
         parser.add_argument(
-            "--kind", choices=[kind.value for kind in CourseKind], default=CourseKind.COURSE,
+            "--kind",
+            choices=[kind.value for kind in CourseKind],
+            default=CourseKind.COURSE,
             help="Courses (default), MAPIG sessions or conferences.",
         )
-        parser.add_argument("--format", dest="file_format", choices=("csv", "xlsx"),
-                            default="csv")
+        parser.add_argument("--format", dest="file_format", choices=("csv", "xlsx"), default="csv")
         parser.add_argument("--output", help="Write to this file instead of standard output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
