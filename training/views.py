@@ -57,6 +57,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "session": session,
             "price": session.price_for_band(band.pk) if band else None,
             "prices": None if band else session.price_table(bands),
+            "open_for_booking": session.is_open_for_booking(now),
         }
         for session in page.object_list
     ]

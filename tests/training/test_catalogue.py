@@ -186,3 +186,13 @@ def test_bad_filter_values_show_the_page_not_an_error(
     make_session(course, venue, starts_at=future(20))
     response = client.get(reverse("training:catalogue"), {"kind": "nonsense", "month": "13-2020"})
     assert response.status_code == 200
+
+
+def test_a_session_whose_booking_has_closed_says_so_in_the_list(
+    client: Any, course: Course, venue: Venue
+) -> None:
+    # Starts tomorrow: booking closed two working days before.
+    make_session(course, venue, starts_at=future(1))
+    make_session(course, venue, starts_at=future(30))
+    body = client.get(reverse("training:catalogue")).content.decode()
+    assert body.count("Booking closed") == 1
