@@ -766,7 +766,7 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.AGENCY_BOOKER)
+@role_required(Role.AGENCY_BOOKER, hide=True)
 def agency_bookings(request: HttpRequest) -> HttpResponse:
     agency = _agency_of(request.user)
     if agency is None:
@@ -866,7 +866,7 @@ def payment_label(booking: Any) -> str:
     return "Nothing to pay"
 
 
-@role_required(Role.TRAINING_ADMINISTRATOR)
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
 def manage_bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     form = BookingSearchForm(request.GET or None)
@@ -934,7 +934,7 @@ def _capacity_set(*, session: Session, capacity: int, actor: Any, now: dt.dateti
             services.capacity_changed(session=locked, now=now)
 
 
-@role_required(Role.TRAINING_ADMINISTRATOR)
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
 def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(Session.objects.select_related("course", "venue"), pk=pk)
     now = timezone.now()
@@ -1015,7 +1015,7 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.TRAINING_ADMINISTRATOR)
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
 def manage_invoices(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     if request.method == "POST":

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 
 class Role:
@@ -43,15 +43,18 @@ def is_training_admin(user: Any) -> bool:
 
 
 def role_required(
-    *roles: str,
+    *roles: str, hide: bool = False
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Refuse (403) a signed-in user without one of ``roles``; send others to log in."""
+    """Refuse a signed-in user without one of ``roles`` (403, or 404 with ``hide`` for pages
+    whose very existence is nobody else's business); send others to log in."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         @login_required
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not has_role(request.user, *roles):
+                if hide:
+                    raise Http404("No such page.")
                 raise PermissionDenied("You do not have access to this page.")
             return view(request, *args, **kwargs)
 
