@@ -35,6 +35,17 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "a-long-test-password-42"
 
 
+def require_tool(name: str) -> None:
+    """A command-line tool the test needs: missing is a failure under CI, a skip elsewhere."""
+    import shutil
+
+    if shutil.which(name) is None:
+        message = f"{name} is not installed (`make test` installs it from Debian)."
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)  # outside CI only; under CI the line above fails the test
+
+
 def pytest_report_header(config: Any) -> str:
     from django.conf import settings
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from typing import Any
 
@@ -22,7 +21,7 @@ from tests.bookings.test_attendance import (
     local,
     mark,
 )
-from tests.conftest import PASSWORD, make_person, make_session
+from tests.conftest import PASSWORD, make_person, make_session, require_tool
 from training.models import Agency, Course, Session, SessionPart, Trainer, Venue
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +29,7 @@ pytestmark = pytest.mark.django_db
 
 def pdf_text(content: bytes) -> str:
     """The text of a PDF as a reader sees it (poppler's pdftotext)."""
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool("pdftotext")
     result = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
     )

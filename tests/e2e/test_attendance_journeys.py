@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +29,7 @@ from bookings.models import (
     Register,
 )
 from bookings.services import AttendeeSpec, booking_create
-from tests.conftest import PASSWORD, make_session
+from tests.conftest import PASSWORD, make_session, require_tool
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from training.apps import grant_administrator_permissions
 from training.models import Agency, Course, Session, Trainer, Venue
@@ -207,8 +206,7 @@ def test_the_register_works_without_javascript(
 
 
 def pdf_text(path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool("pdftotext")
     result = subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
     )
