@@ -42,6 +42,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bookings.demo_names import FIRST_NAMES, LAST_NAMES  # noqa: E402
 
 COURSES = [
     "Working Together",
@@ -110,46 +113,6 @@ HEADER = [
     "sector",
     "status",
 ]
-FIRST = [
-    "Amy",
-    "Ben",
-    "Cara",
-    "Dev",
-    "Ellie",
-    "Finn",
-    "Gita",
-    "Harry",
-    "Isla",
-    "Jack",
-    "Kemi",
-    "Liam",
-    "Maya",
-    "Noah",
-    "Orla",
-    "Pete",
-    "Rosa",
-    "Sam",
-    "Tara",
-    "Will",
-]
-LAST = [
-    "Adams",
-    "Baker",
-    "Clarke",
-    "Davies",
-    "Evans",
-    "Foster",
-    "Green",
-    "Hughes",
-    "Irwin",
-    "Jones",
-    "Khan",
-    "Lewis",
-    "Morgan",
-    "Nash",
-    "Owen",
-    "Price",
-]
 
 
 def parse_args() -> argparse.Namespace:
@@ -166,6 +129,11 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def first_and_last(n: int) -> str:
+    first = FIRST_NAMES[n % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]}"
+
+
 def generate(path: Path, rows: int, seed: int) -> int:
     """Write the register CSV; returns how many rows make a place (all of them)."""
     rng = random.Random(seed)
@@ -176,7 +144,10 @@ def generate(path: Path, rows: int, seed: int) -> int:
     ]
     agencies = [(f"Agency {n:04d} ({SECTORS[n % 12]})", SECTORS[n % 12]) for n in range(3000)]
     people = [
-        (f"{FIRST[n % 20]} {LAST[(n // 20) % 16]} {n}", f"person{n}@example.org")
+        (
+            f"{first_and_last(n)} {n}",
+            f"person{n}@example.org",
+        )
         for n in range(25_000)
     ]
     start = dt.datetime(2009, 4, 1, 9, 30)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from bookings.attendance import attendance_record, register_close
+from bookings.demo_names import FIRST_NAMES, LAST_NAMES
 from bookings.events import booking_attended
 from bookings.models import (
     Attendance,
@@ -39,47 +40,6 @@ from bookings.services import (
     payment_succeeded,
 )
 from training.models import Agency, CourseKind, Sector, Session, SessionStatus
-
-FIRST_NAMES = (
-    "Amy",
-    "Ben",
-    "Cara",
-    "Dev",
-    "Ellie",
-    "Finn",
-    "Gita",
-    "Harry",
-    "Isla",
-    "Jack",
-    "Kemi",
-    "Liam",
-    "Maya",
-    "Noah",
-    "Orla",
-    "Pete",
-    "Rosa",
-    "Sam",
-    "Tara",
-    "Will",
-)
-LAST_NAMES = (
-    "Adams",
-    "Baker",
-    "Clarke",
-    "Davies",
-    "Evans",
-    "Foster",
-    "Green",
-    "Hughes",
-    "Irwin",
-    "Jones",
-    "Khan",
-    "Lewis",
-    "Morgan",
-    "Nash",
-    "Owen",
-    "Price",
-)
 
 
 def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
