@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -71,11 +71,11 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
     return {"actor": actor, "actor_label": getattr(actor, "email", "") or str(actor)}
 
 
-def audit_record(
+def audit_entry(
     *, obj: Any, action: str, actor: Any, now: dt.datetime, changes: dict[str, Any] | None = None
 ) -> AuditEntry:
-    """Write who did what to which row, when. ``actor`` is a user, 'stripe', or None (system)."""
-    return AuditEntry.objects.create(
+    """An unsaved audit entry: who did what to which row, when (see ``audit_record``)."""
+    return AuditEntry(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         action=action,
@@ -83,6 +83,15 @@ def audit_record(
         changes=_json_safe(changes or {}),
         **_actor_fields(actor),
     )
+
+
+def audit_record(
+    *, obj: Any, action: str, actor: Any, now: dt.datetime, changes: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Write who did what to which row, when. ``actor`` is a user, 'stripe', or None (system)."""
+    entry = audit_entry(obj=obj, action=action, actor=actor, now=now, changes=changes)
+    entry.save()
+    return entry
 
 
 def _json_safe(value: Any) -> Any:
@@ -115,7 +124,7 @@ def _set_status(
 # --- email outbox ---------------------------------------------------------------------------
 
 
-def email_queue(
+def outgoing_email(
     *,
     kind: str,
     to: str,
@@ -126,10 +135,10 @@ def email_queue(
     context: dict[str, Any] | None = None,
     send_after: dt.datetime | None = None,
 ) -> OutgoingEmail | None:
-    """Write an email to the outbox; a background task sends it once the transaction commits."""
+    """An unsaved outbox email (None when there is nobody to send it to); see ``emails_queue``."""
     if not to:
         return None
-    email = OutgoingEmail.objects.create(
+    return OutgoingEmail(
         kind=kind,
         to=to,
         booking=booking,
@@ -139,15 +148,32 @@ def email_queue(
         context=_json_safe(context or {}),
         send_after=send_after or timezone.now(),
     )
-    if send_after is None:
-        transaction.on_commit(lambda: _enqueue_email(email.pk))
-    return email
 
 
-def _enqueue_email(email_id: int) -> None:
-    from bookings.tasks import send_email
+def emails_queue(emails: Iterable[OutgoingEmail | None]) -> list[OutgoingEmail]:
+    """Write emails to the outbox in one insert; once the transaction commits, one background
+    task sends those already due (the tick sends the rest when their time comes)."""
+    rows = [email for email in emails if email is not None]
+    if not rows:
+        return []
+    OutgoingEmail.objects.bulk_create(rows)
+    now = timezone.now()
+    due = [email.pk for email in rows if email.send_after <= now]
+    if due:
+        transaction.on_commit(lambda: _enqueue_emails(due))
+    return rows
 
-    send_email.enqueue(email_id)
+
+def email_queue(**email: Any) -> OutgoingEmail | None:
+    """Write one email to the outbox (the arguments of ``outgoing_email``)."""
+    queued = emails_queue([outgoing_email(**email)])
+    return queued[0] if queued else None
+
+
+def _enqueue_emails(email_ids: list[int]) -> None:
+    from bookings.tasks import send_emails
+
+    send_emails.enqueue(email_ids)
 
 
 # --- price ----------------------------------------------------------------------------------
@@ -272,6 +298,17 @@ def booking_create(
         raise BookingError(
             "Invoices can only go to agencies the training team has approved. Pay by card."
         )
+    # The price comes from the same tables inside or outside the lock (which only guards
+    # capacity), so it is checked first: a changed price never waits for the lock.
+    quote = price_quote(
+        session=session, agency=agency, payment_method=payment_method, places=len(people)
+    )
+    if quoted_total is not None and quoted_total != quote.total:
+        raise PriceChanged(
+            f"The price has changed to £{quote.total} since it was shown to you. "
+            "Please check it and confirm again.",
+            quote,
+        )
     try:
         with transaction.atomic():
             order = _booking_create_locked(
@@ -279,9 +316,8 @@ def booking_create(
                 people=people,
                 agency=agency,
                 booked_by=booked_by,
-                payment_method=payment_method,
+                quote=quote,
                 purchase_order_number=purchase_order_number,
-                quoted_total=quoted_total,
                 waitlist_offer=waitlist_offer,
                 now=now,
             )
@@ -297,14 +333,16 @@ def _booking_create_locked(
     people: list[AttendeeSpec],
     agency: Agency,
     booked_by: Any,
-    payment_method: str,
+    quote: Quote,
     purchase_order_number: str,
-    quoted_total: Decimal | None,
     waitlist_offer: WaitingListEntry | None,
     now: dt.datetime,
 ) -> Order:
     # The session row lock serialises every booking of this session: count, then insert.
-    locked = Session.objects.select_for_update().select_related("course").get(pk=session.pk)
+    # Only the session's own row: locking its course too would serialise every session of it.
+    locked = (
+        Session.objects.select_for_update(of=("self",)).select_related("course").get(pk=session.pk)
+    )
     closed = _session_closed_message(locked, now)
     if closed:
         raise BookingError(closed)
@@ -323,54 +361,42 @@ def _booking_create_locked(
             f"Only {free} place{'s' if free != 1 else ''} left on this session, "
             f"not enough for {len(people)} people. Book fewer people or join the waiting list."
         )
-    emails = [p.email for p in people]
-    # A hold of these people's own that ran out (they walked away from paying) is released
-    # here rather than waiting for the tick, so they can book again straight away.
-    for stale in Booking.objects.filter(
-        session=locked,
-        status=BookingStatus.HELD,
-        hold_expires_at__lte=now,
-        attendee_email__in=emails,
-    ).exclude(order__payments__status=PaymentStatus.PENDING):
-        _set_status(
-            stale,
-            BookingStatus.EXPIRED,
-            actor=None,
-            now=now,
-            cancellation_reason="Not paid in time",
-        )
-    already = list(
-        Booking.objects.filter(
-            session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=emails
-        ).values_list("attendee_email", flat=True)
-    )
+    audits: list[AuditEntry] = []
+    # These people's places on this session, if any. A hold of their own that ran out (they
+    # walked away from paying) is released here rather than waiting for the tick, so they can
+    # book again straight away; any other is a place they already have.
+    already = []
+    for existing in Booking.objects.filter(
+        session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=[p.email for p in people]
+    ):
+        ran_out = existing.hold_expires_at is not None and existing.hold_expires_at <= now
+        if (
+            existing.status == BookingStatus.HELD
+            and ran_out
+            and not existing.order.payments.filter(status=PaymentStatus.PENDING).exists()
+        ):
+            _set_status(
+                existing,
+                BookingStatus.EXPIRED,
+                actor=None,
+                now=now,
+                cancellation_reason="Not paid in time",
+            )
+        else:
+            already.append(existing.attendee_email)
     if already:
         raise BookingError(f"Already booked on this session: {', '.join(sorted(already))}.")
 
-    locked_agency = agency
-    if payment_method == PaymentMethod.SUBSIDISED:
+    if quote.payment_method == PaymentMethod.SUBSIDISED:
         # Lock the agency row (after the session: a fixed order) so two bookers cannot both
         # take the last subsidised place.
-        locked_agency = (
-            Agency.objects.select_for_update()
-            .select_related("sector__price_band")
-            .get(pk=agency.pk)
-        )
+        locked_agency = Agency.objects.select_for_update().get(pk=agency.pk)
         left = subsidised_places_left(locked_agency, timezone.localdate(locked.starts_at))
         if left < len(people):
             raise BookingError(
                 f"{agency.name} has {left} subsidised place{'s' if left != 1 else ''} left this "
                 "financial year. Pay by card or invoice for the others."
             )
-    quote = price_quote(
-        session=locked, agency=locked_agency, payment_method=payment_method, places=len(people)
-    )
-    if quoted_total is not None and quoted_total != quote.total:
-        raise PriceChanged(
-            f"The price has changed to £{quote.total} since it was shown to you. "
-            "Please check it and confirm again.",
-            quote,
-        )
 
     order = Order.objects.create(
         booked_by=booked_by,
@@ -384,29 +410,33 @@ def _booking_create_locked(
         user.email.lower(): user
         for user in get_user_model().objects.filter(email__in=[p.email for p in people])
     }
-    bookings = []
-    for person in people:
-        booking = Booking.objects.create(
-            order=order,
-            session=locked,
-            attendee=users.get(person.email),
-            attendee_name=person.name,
-            attendee_email=person.email,
-            attendee_job_title=person.job_title,
-            agency=agency,
-            sector=agency.sector,
-            price_band=quote.band,
-            price=quote.unit_price,
-            in_kind_value=quote.in_kind_value,
-            payment_method=quote.payment_method,
-            status=BookingStatus.HELD if holding else BookingStatus.CONFIRMED,
-            hold_expires_at=now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
-            if holding
-            else None,
-            confirmed_at=None if holding else now,
-            created_at=now,
-        )
-        audit_record(
+    bookings = Booking.objects.bulk_create(
+        [
+            Booking(
+                order=order,
+                session=locked,
+                attendee=users.get(person.email),
+                attendee_name=person.name,
+                attendee_email=person.email,
+                attendee_job_title=person.job_title,
+                agency=agency,
+                sector=agency.sector,
+                price_band=quote.band,
+                price=quote.unit_price,
+                in_kind_value=quote.in_kind_value,
+                payment_method=quote.payment_method,
+                status=BookingStatus.HELD if holding else BookingStatus.CONFIRMED,
+                hold_expires_at=now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
+                if holding
+                else None,
+                confirmed_at=None if holding else now,
+                created_at=now,
+            )
+            for person in people
+        ]
+    )
+    audits += [
+        audit_entry(
             obj=booking,
             action="held for payment" if holding else "booked",
             actor=booked_by,
@@ -418,32 +448,54 @@ def _booking_create_locked(
                 "order": order.reference,
             },
         )
-        bookings.append(booking)
+        for booking in bookings
+    ]
     if offer_id is not None:
         WaitingListEntry.objects.filter(pk=offer_id).update(status=WaitlistStatus.CLAIMED)
+    emails: list[OutgoingEmail | None] = []
     if quote.payment_method == PaymentMethod.INVOICE:
-        invoice_raise(order=order, bookings=bookings, now=now, actor=booked_by)
+        _, invoice_audit, invoice_email = _order_invoice_write(
+            order=order, bookings=bookings, now=now, actor=booked_by
+        )
+        audits.append(invoice_audit)
+        emails.append(invoice_email)
     if not holding:
-        _queue_confirmation_emails(order, bookings, now=now)
+        emails += _confirmation_emails(order, bookings, now=now)
+    # One insert each for the audit trail and the outbox, however many places.
+    AuditEntry.objects.bulk_create(audits)
+    emails_queue(emails)
     return order
 
 
-def _queue_confirmation_emails(order: Order, bookings: list[Booking], *, now: dt.datetime) -> None:
+def _confirmation_emails(
+    order: Order, bookings: list[Booking], *, now: dt.datetime
+) -> list[OutgoingEmail | None]:
+    """The emails that confirm an order's places: each attendee's, with a reminder before the
+    session and an invitation to claim the place for those without an account, and the
+    booker's when the booker is not one of the attendees."""
+    emails = []
     for booking in bookings:
-        email_queue(kind="booking_confirmed", to=booking.attendee_email, booking=booking)
+        emails.append(
+            outgoing_email(kind="booking_confirmed", to=booking.attendee_email, booking=booking)
+        )
         if booking.attendee_id is None:
-            email_queue(kind="claim_invitation", to=booking.attendee_email, booking=booking)
+            emails.append(
+                outgoing_email(kind="claim_invitation", to=booking.attendee_email, booking=booking)
+            )
         reminder_at = _reminder_time(booking.session)
         if reminder_at is not None and reminder_at > now:
-            email_queue(
-                kind="booking_reminder",
-                to=booking.attendee_email,
-                booking=booking,
-                send_after=reminder_at,
+            emails.append(
+                outgoing_email(
+                    kind="booking_reminder",
+                    to=booking.attendee_email,
+                    booking=booking,
+                    send_after=reminder_at,
+                )
             )
     booker_email = getattr(order.booked_by, "email", "")
     if booker_email and booker_email.lower() not in {b.attendee_email for b in bookings}:
-        email_queue(kind="order_confirmed", to=booker_email, order=order)
+        emails.append(outgoing_email(kind="order_confirmed", to=booker_email, order=order))
+    return emails
 
 
 def _reminder_time(session: Session) -> dt.datetime | None:
@@ -581,7 +633,7 @@ def payment_succeeded(
             if booker and booker.lower() != booking.attendee_email:
                 email_queue(kind="payment_refunded_place_gone", to=booker, booking=booking)
         if confirmed:
-            _queue_confirmation_emails(payment.order, confirmed, now=now)
+            emails_queue(_confirmation_emails(payment.order, confirmed, now=now))
     return confirmed
 
 
@@ -741,13 +793,22 @@ def refund_process(*, refund_id: int, now: dt.datetime) -> Refund:
 
 
 def _next_number(prefix: str) -> str:
-    # Lock the sequence row for this prefix: numbers are gapless because the increment and
-    # the invoice insert commit together, or neither does.
-    sequence, _ = InvoiceNumberSequence.objects.get_or_create(prefix=prefix)
-    sequence = InvoiceNumberSequence.objects.select_for_update().get(pk=sequence.pk)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"{prefix}-{sequence.last_number:06d}"
+    # Incrementing the sequence row locks it until commit: numbers are gapless because the
+    # increment and the invoice insert commit together, or neither does. One statement
+    # (UPDATE … RETURNING, which SQLite and PostgreSQL both speak): it runs on every booking.
+    table = InvoiceNumberSequence._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {quote('last_number')} = {quote('last_number')} + 1 "
+            f"WHERE {quote('prefix')} = %s RETURNING {quote('last_number')}",
+            [prefix],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        InvoiceNumberSequence.objects.get_or_create(prefix=prefix)  # the prefix's first number
+        return _next_number(prefix)
+    return f"{prefix}-{row[0]:06d}"
 
 
 def _line_description(booking: Booking) -> str:
@@ -755,20 +816,25 @@ def _line_description(booking: Booking) -> str:
     return f"{booking.session.course.title}, {when} – {booking.attendee_name}"
 
 
-def invoice_raise(
-    *, order: Order, bookings: Sequence[Booking], now: dt.datetime, actor: Any
-) -> Invoice:
-    """Raise a numbered invoice for an order's places (call inside the booking transaction)."""
-    agency = order.agency
+def _invoice_write(
+    *,
+    agency: Agency,
+    lines: Sequence[tuple[Booking | None, str, Decimal]],
+    recipient: str,
+    now: dt.datetime,
+    actor: Any,
+    order: Order | None = None,
+    purchase_order_number: str = "",
+) -> tuple[Invoice, AuditEntry, OutgoingEmail | None]:
+    """Number and write an invoice with its lines (inside the caller's transaction); return it
+    with its audit entry and email, unsaved, for the caller to write with others."""
     today = timezone.localdate(now)
-    # Whoever receives the invoice also receives any credit note against it.
-    recipient = agency.invoice_contact_email or getattr(order.booked_by, "email", "")
     invoice = Invoice.objects.create(
         kind=InvoiceKind.INVOICE,
         number=_next_number(settings.INVOICE_NUMBER_PREFIX),
         order=order,
         agency=agency,
-        purchase_order_number=order.purchase_order_number,
+        purchase_order_number=purchase_order_number,
         billing_name=agency.invoice_contact_name or agency.name,
         billing_address=f"{agency.name}\n{agency.address}".strip(),
         billing_email=recipient,
@@ -776,22 +842,34 @@ def invoice_raise(
         due_on=today + dt.timedelta(days=settings.INVOICE_DUE_DAYS),
         created_at=now,
     )
-    for booking in bookings:
-        InvoiceLine.objects.create(
-            invoice=invoice,
-            booking=booking,
-            description=_line_description(booking),
-            amount=booking.price,
-        )
-    audit_record(
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, booking=booking, description=description, amount=amount)
+        for booking, description, amount in lines
+    )
+    entry = audit_entry(
         obj=invoice,
         action="issued",
         actor=actor,
         now=now,
-        changes={"number": invoice.number, "total": invoice.total},
+        changes={"number": invoice.number, "total": sum((line[2] for line in lines), ZERO)},
     )
-    email_queue(kind="invoice_issued", to=recipient, invoice=invoice)
-    return invoice
+    return invoice, entry, outgoing_email(kind="invoice_issued", to=recipient, invoice=invoice)
+
+
+def _order_invoice_write(
+    *, order: Order, bookings: Sequence[Booking], now: dt.datetime, actor: Any
+) -> tuple[Invoice, AuditEntry, OutgoingEmail | None]:
+    """The invoice for an order's places, one line per place, to the agency's invoice contact."""
+    return _invoice_write(
+        agency=order.agency,
+        order=order,
+        purchase_order_number=order.purchase_order_number,
+        # Whoever receives the invoice also receives any credit note against it.
+        recipient=order.agency.invoice_contact_email or getattr(order.booked_by, "email", ""),
+        lines=[(booking, _line_description(booking), booking.price) for booking in bookings],
+        now=now,
+        actor=actor,
+    )
 
 
 def charge_invoice_raise(
@@ -803,31 +881,16 @@ def charge_invoice_raise(
     purchase_order_number: str = "",
 ) -> Invoice:
     """An invoice not tied to an order, e.g. non-attendance charges."""
-    today = timezone.localdate(now)
-    invoice = Invoice.objects.create(
-        kind=InvoiceKind.INVOICE,
-        number=_next_number(settings.INVOICE_NUMBER_PREFIX),
+    invoice, entry, email = _invoice_write(
         agency=agency,
+        lines=lines,
+        recipient=agency.invoice_contact_email,
         purchase_order_number=purchase_order_number,
-        billing_name=agency.invoice_contact_name or agency.name,
-        billing_address=f"{agency.name}\n{agency.address}".strip(),
-        billing_email=agency.invoice_contact_email,
-        issued_on=today,
-        due_on=today + dt.timedelta(days=settings.INVOICE_DUE_DAYS),
-        created_at=now,
-    )
-    for booking, description, amount in lines:
-        InvoiceLine.objects.create(
-            invoice=invoice, booking=booking, description=description, amount=amount
-        )
-    audit_record(
-        obj=invoice,
-        action="issued",
-        actor=actor,
         now=now,
-        changes={"number": invoice.number, "total": invoice.total},
+        actor=actor,
     )
-    email_queue(kind="invoice_issued", to=agency.invoice_contact_email, invoice=invoice)
+    entry.save()
+    emails_queue([email])
     return invoice
 
 
@@ -1217,9 +1280,31 @@ def waitlist_leave(*, entry: WaitingListEntry, actor: Any, now: dt.datetime) -> 
             transaction.on_commit(lambda: _enqueue_waitlist(entry.session_id))
 
 
-def capacity_changed(*, session: Session, now: dt.datetime) -> None:
-    """After the administrator raises a capacity, offer the new places to the waiting list."""
-    transaction.on_commit(lambda: _enqueue_waitlist(session.pk))
+def session_capacity_set(*, session: Session, capacity: int, actor: Any, now: dt.datetime) -> None:
+    """Change a session's capacity, never below the places already taken; new places go to
+    the waiting list in order."""
+    with transaction.atomic():
+        # The session row lock keeps bookings from landing between the count and the change.
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        taken = places_taken(locked.pk, now)
+        if capacity < taken:
+            raise BookingError(
+                f"{taken} places are taken or offered, so the capacity cannot go below {taken}."
+            )
+        old = locked.capacity
+        if old == capacity:
+            return
+        locked.capacity = capacity
+        locked.save(update_fields=["capacity"])
+        audit_record(
+            obj=locked,
+            action=f"capacity {old} → {capacity}",
+            actor=actor,
+            now=now,
+            changes={"capacity": [old, capacity]},
+        )
+        if capacity > old:
+            transaction.on_commit(lambda: _enqueue_waitlist(locked.pk))
 
 
 def active_bookings_q() -> Q:

@@ -6,12 +6,17 @@ from __future__ import annotations
 from django.tasks import task
 from django.utils import timezone
 
+# Due emails are handed to workers in batches this size: one task per booking's emails,
+# and the tick's backlog spread over several workers.
+EMAIL_BATCH = 20
+
 
 @task
-def send_email(email_id: int) -> bool:
+def send_emails(email_ids: list[int]) -> int:
+    """Send these outbox emails, each claimed first; returns how many this worker sent."""
     from bookings.emails import outgoing_email_send
 
-    return outgoing_email_send(email_id=email_id, now=timezone.now())
+    return sum(outgoing_email_send(email_id=email_id, now=timezone.now()) for email_id in email_ids)
 
 
 @task
@@ -45,8 +50,8 @@ def tick() -> dict[str, int]:
     lapsed = waitlist_lapse_offers(now=now)
     refreshers = refresher_reminders_queue(now=now)
     due = emails_due(now)
-    for email_id in due:
-        send_email.enqueue(email_id)
+    for start in range(0, len(due), EMAIL_BATCH):
+        send_emails.enqueue(due[start : start + EMAIL_BATCH])
     return {
         "holds_released": released,
         "offers_lapsed": lapsed,

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import (
     Http404,
@@ -424,7 +423,7 @@ def _booking_page(
             return _render_step_one(flow, form=form, formset=formset)
         return _render_review(flow, form=form, attendees=attendees, quote=quote, error=str(error))
 
-    if order.bookings.filter(status=BookingStatus.HELD).exists():
+    if order.payment_method == PaymentMethod.CARD:  # card places are held until paid
         return _start_payment(request, order, now)
     # The order page's confirmation panel says it is booked; no flash message on top.
     return redirect("bookings:order", order.reference)
@@ -455,12 +454,12 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
 
 @login_required
 def book(request: HttpRequest, pk: int) -> HttpResponse:
-    session = get_object_or_404(
-        Session.objects.select_related("course", "venue").prefetch_related(
-            "parts", "price_overrides", "course__prices"
-        ),
-        pk=pk,
+    sessions = Session.objects.select_related("course", "venue").prefetch_related(
+        "price_overrides", "course__prices"
     )
+    if request.POST.get("action") != "confirm":
+        sessions = sessions.prefetch_related("parts")  # only the pages show the dates
+    session = get_object_or_404(sessions, pk=pk)
     if session.status != SessionStatus.PUBLISHED and not _is_admin(request.user):
         raise Http404("No such session.")
     agency = _agency_of(request.user)
@@ -908,32 +907,6 @@ def manage_bookings(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _capacity_set(*, session: Session, capacity: int, actor: Any, now: dt.datetime) -> None:
-    """Change a session's capacity; never below the places already taken."""
-    with transaction.atomic():
-        # The session row lock keeps bookings from landing between the count and the change.
-        locked = Session.objects.select_for_update().get(pk=session.pk)
-        taken = places_taken(locked.pk, now)
-        if capacity < taken:
-            raise BookingError(
-                f"{taken} places are taken or offered, so the capacity cannot go below {taken}."
-            )
-        old = locked.capacity
-        if old == capacity:
-            return
-        locked.capacity = capacity
-        locked.save(update_fields=["capacity"])
-        services.audit_record(
-            obj=locked,
-            action=f"capacity {old} → {capacity}",
-            actor=actor,
-            now=now,
-            changes={"capacity": [old, capacity]},
-        )
-        if capacity > old:
-            services.capacity_changed(session=locked, now=now)
-
-
 @role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
 def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(Session.objects.select_related("course", "venue"), pk=pk)
@@ -953,7 +926,7 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
             if action == "capacity":
                 capacity_form = SessionCapacityForm(request.POST)
                 if capacity_form.is_valid():
-                    _capacity_set(
+                    services.session_capacity_set(
                         session=session,
                         capacity=capacity_form.cleaned_data["capacity"],
                         actor=request.user,

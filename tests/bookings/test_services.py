@@ -561,7 +561,7 @@ def test_invoice_numbers_are_gapless_and_sequential_even_when_a_booking_fails(
     def broken_outbox(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("mail outbox unavailable")
 
-    monkeypatch.setattr(services, "_queue_confirmation_emails", broken_outbox)
+    monkeypatch.setattr(services, "emails_queue", broken_outbox)
     with pytest.raises(RuntimeError):
         book(june_session, guest(3), agency=school, now=EARLY)
     monkeypatch.undo()
