@@ -726,12 +726,17 @@ def run_database(
                 throughput(
                     server.port, data["ample_session"], clients, seconds=args.warmup, tag="warmup"
                 )
-            cpu_before = (tree_cpu_seconds(server.process.pid), tree_cpu_seconds(database_pid))
+            cpu_before = (
+                tree_cpu_seconds(server.process.pid),
+                tree_cpu_seconds(database_pid),
+                time.process_time(),
+            )
             measured = throughput(
                 server.port, data["ample_session"], clients, seconds=args.duration, tag="run"
             )
             web_cpu = tree_cpu_seconds(server.process.pid) - cpu_before[0]
             database_cpu = tree_cpu_seconds(database_pid) - cpu_before[1]
+            client_cpu = time.process_time() - cpu_before[2]
             rate = measured.booked / measured.seconds if measured.seconds else 0.0
             held = in_django(env, "--report", data["ample_session"])
             errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(measured.errors.items()))
@@ -747,9 +752,10 @@ def run_database(
                 # whatever else runs: the cost per booking is the steadier number.
                 web_ms = 1000 * web_cpu / measured.booked
                 database_ms = 1000 * database_cpu / measured.booked
+                client_ms = 1000 * client_cpu / measured.booked
                 print(
                     f"{name} throughput: CPU per booking: web {web_ms:.1f} ms, "
-                    f"database {database_ms:.1f} ms "
+                    f"database {database_ms:.1f} ms, clients {client_ms:.1f} ms "
                     f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})"
                 )
             if measured.errors:

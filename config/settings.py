@@ -111,7 +111,15 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process, so two suites running side by side never share one.
     _database["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
     Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-elif _database["ENGINE"] != "django.db.backends.postgresql":
+elif _database["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters travel apart from the SQL and psycopg prepares the statements a connection
+    # runs often (a booking runs the same twenty each time), so PostgreSQL stops re-planning
+    # them. Turn it off behind PgBouncer in transaction mode, which cannot keep them.
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        _database.setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
+else:
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL.")
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
