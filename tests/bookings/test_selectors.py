@@ -1,0 +1,118 @@
+"""The capacity count the booking lock relies on, written out in SQL, says exactly what the
+ORM rule says (``places_taken_q`` and ``open_offers_q``), on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    Order,
+    PaymentMethod,
+    WaitingListEntry,
+    WaitlistStatus,
+)
+from bookings.selectors import places_taken, places_taken_expression
+from tests.conftest import make_person, make_session
+from training.models import Agency, Course, Session, Venue
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.make_aware(dt.datetime(2030, 5, 1, 9, 0, 0, 500_000))
+SECOND = dt.timedelta(seconds=1)
+
+
+def by_the_orm(session: Session, now: dt.datetime, except_offer_id: int | None = None) -> int:
+    return (
+        Session.objects.filter(pk=session.pk)
+        .annotate(taken=places_taken_expression(now, except_offer_id=except_offer_id))
+        .values_list("taken", flat=True)
+        .get()
+    )
+
+
+def place(session: Session, agency: Agency, n: int, status: str, hold: dt.timedelta | None) -> None:
+    order = Order.objects.create(agency=agency, payment_method=PaymentMethod.CARD, created_at=NOW)
+    Booking.objects.create(
+        order=order,
+        session=session,
+        attendee_name=f"Person {n}",
+        attendee_email=f"person{n}@example.org",
+        agency=agency,
+        sector=agency.sector,
+        price_band=agency.sector.price_band,
+        price=Decimal("65.00"),
+        payment_method=PaymentMethod.CARD,
+        status=status,
+        hold_expires_at=NOW + hold if hold is not None else None,
+        created_at=NOW,
+    )
+
+
+def offer(session: Session, n: int, status: str, expires: dt.timedelta | None) -> WaitingListEntry:
+    person = make_person(f"waiting{n}@example.org", agency=None)
+    return WaitingListEntry.objects.create(
+        session=session,
+        person=person,
+        email=person.email,
+        name=f"Waiting {n}",
+        status=status,
+        offer_expires_at=NOW + expires if expires is not None else None,
+    )
+
+
+def test_the_sql_count_agrees_with_the_orm_rule_in_every_state(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    session = make_session(course, venue, starts_at=NOW + dt.timedelta(days=40), capacity=50)
+    other = make_session(course, venue, starts_at=NOW + dt.timedelta(days=41), capacity=50)
+    places: list[tuple[str, dt.timedelta | None]] = [
+        (BookingStatus.CONFIRMED, None),
+        (BookingStatus.CONFIRMED, None),
+        (BookingStatus.HELD, SECOND),  # a hold running out a second after NOW
+        (BookingStatus.HELD, -SECOND),  # a hold that ran out a second before
+        (BookingStatus.HELD, dt.timedelta(0)),  # running out at NOW exactly
+        (BookingStatus.CANCELLED, None),
+        (BookingStatus.EXPIRED, -SECOND),
+    ]
+    for n, (status, hold) in enumerate(places):
+        place(session, school, n, status, hold)
+    place(other, school, 99, BookingStatus.CONFIRMED, None)  # another session's place
+    offers: list[tuple[str, dt.timedelta | None]] = [
+        (WaitlistStatus.OFFERED, dt.timedelta(hours=48)),
+        (WaitlistStatus.OFFERED, -SECOND),
+        (WaitlistStatus.OFFERED, dt.timedelta(0)),
+        (WaitlistStatus.WAITING, None),
+        (WaitlistStatus.CLAIMED, dt.timedelta(hours=1)),
+        (WaitlistStatus.LAPSED, -SECOND),
+    ]
+    entries: list[Any] = [
+        offer(session, n, status, expires) for n, (status, expires) in enumerate(offers)
+    ]
+
+    moments = [
+        NOW - dt.timedelta(hours=1),
+        NOW - SECOND,
+        NOW,
+        NOW + SECOND,
+        NOW + dt.timedelta(days=3),
+    ]
+    for now in moments:
+        for except_offer_id in (None, entries[0].pk, entries[3].pk):
+            expected = by_the_orm(session, now, except_offer_id)
+            assert places_taken(session.pk, now, except_offer_id=except_offer_id) == expected, (
+                now,
+                except_offer_id,
+            )
+    # Worked by hand for NOW: two confirmed, the hold running out a second later, the open
+    # 48-hour offer.
+    assert places_taken(session.pk, NOW) == 4
+    assert places_taken(session.pk, NOW, except_offer_id=entries[0].pk) == 3
+    assert places_taken(other.pk, NOW) == 1
+    assert places_taken(session.pk + other.pk + 1000, NOW) == 0
