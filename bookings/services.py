@@ -327,6 +327,17 @@ def booking_create(
     return order
 
 
+def lock_session_for_booking(session_id: int) -> Session:
+    """Lock one session's row until the transaction ends (with its course, read not locked).
+
+    The lock serialises every booking of this session: count, then insert. Only the session's
+    own row is locked: locking its course too would make every session of a course wait.
+    """
+    return (
+        Session.objects.select_for_update(of=("self",)).select_related("course").get(pk=session_id)
+    )
+
+
 def _booking_create_locked(
     *,
     session: Session,
@@ -338,11 +349,7 @@ def _booking_create_locked(
     waitlist_offer: WaitingListEntry | None,
     now: dt.datetime,
 ) -> Order:
-    # The session row lock serialises every booking of this session: count, then insert.
-    # Only the session's own row: locking its course too would serialise every session of it.
-    locked = (
-        Session.objects.select_for_update(of=("self",)).select_related("course").get(pk=session.pk)
-    )
+    locked = lock_session_for_booking(session.pk)
     closed = _session_closed_message(locked, now)
     if closed:
         raise BookingError(closed)

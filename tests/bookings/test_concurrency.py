@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 
 from bookings import services
@@ -199,3 +199,46 @@ def test_many_requests_for_the_same_attendee_make_one_booking(
     assert len(successes(outcomes)) == 1
     assert Booking.objects.filter(session=session).count() == 1
     assert Invoice.objects.count() == 1
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql",
+    reason="row locks are PostgreSQL's; SQLite's IMMEDIATE transactions lock the whole file",
+)
+def test_a_booking_in_progress_does_not_hold_up_another_session_of_the_same_course(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """The booking lock takes the session's row only, not its course's (FOR UPDATE OF)."""
+    now = timezone.now()
+    busy = make_session(course, venue, starts_at=now + dt.timedelta(days=30), capacity=10)
+    other = make_session(course, venue, starts_at=now + dt.timedelta(days=31), capacity=10)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_busy_session() -> None:
+        try:
+            with transaction.atomic():
+                services.lock_session_for_booking(busy.pk)
+                locked.set()
+                release.wait(timeout=THREAD_TIMEOUT)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_busy_session)
+    holder.start()
+    try:
+        assert locked.wait(timeout=THREAD_TIMEOUT)
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")  # waiting on the course would fail here
+        order = book_one(
+            session_id=other.pk,
+            agency_id=school.pk,
+            email="ann@example.org",
+            method=PaymentMethod.INVOICE,
+            now=now,
+        )
+        assert order.bookings.get().status == BookingStatus.CONFIRMED
+    finally:
+        release.set()
+        holder.join(timeout=THREAD_TIMEOUT)
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
