@@ -454,11 +454,12 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
 
 @login_required
 def book(request: HttpRequest, pk: int) -> HttpResponse:
-    sessions = Session.objects.select_related("course", "venue").prefetch_related(
+    sessions = Session.objects.select_related("course").prefetch_related(
         "price_overrides", "course__prices"
     )
     if request.POST.get("action") != "confirm":
-        sessions = sessions.prefetch_related("parts")  # only the pages show the dates
+        # Only the pages show where and when; a confirmed booking answers with a redirect.
+        sessions = sessions.select_related("venue").prefetch_related("parts")
     session = get_object_or_404(sessions, pk=pk)
     if session.status != SessionStatus.PUBLISHED and not _is_admin(request.user):
         raise Http404("No such session.")

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -715,3 +717,45 @@ def test_session_page_offers_booking_or_the_waiting_list(
     assert reverse("bookings:waitlist_join", args=[full.pk]) in page
     assert re.search(r"Join the waiting list", page)
     assert Group.objects.filter(name=Role.AGENCY_BOOKER).exists()
+
+
+def test_confirming_costs_the_same_statements_for_one_place_or_five(
+    session: Session, agency_booker: Any, settings: Any
+) -> None:
+    """Every place, audit entry and email of a booking is written in one insert each, and its
+    emails go to the worker as one task: the statements do not grow with the places."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    client = logged_in(agency_booker)
+    url = reverse("bookings:book", args=[session.pk])
+
+    def confirm(first: int, places: int) -> list[str]:
+        rows: dict[str, str] = {
+            "attendees-TOTAL_FORMS": str(places),
+            "attendees-INITIAL_FORMS": "0",
+            "attendees-MIN_NUM_FORMS": "0",
+            "attendees-MAX_NUM_FORMS": "30",
+        }
+        for index in range(places):
+            rows[f"attendees-{index}-name"] = f"Colleague {first + index}"
+            rows[f"attendees-{index}-email"] = f"colleague{first + index}@example.org"
+        post = {**rows, "payment_method": "invoice", "purchase_order_number": "PO-7"}
+        review = client.post(url, {**post, "action": "review"})
+        quoted = re.search(r'name="quoted_total" value="([0-9.]+)"', review.content.decode())
+        assert quoted, "the review step shows the total it asks to confirm"
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                url, {**post, "action": "confirm", "quoted_total": quoted.group(1)}
+            )
+        assert response.status_code == 302 and "/orders/" in response["Location"]
+        return [query["sql"] for query in queries.captured_queries]
+
+    confirm(first=1, places=1)  # the unit's first invoice also creates its number sequence
+    one = confirm(first=2, places=1)
+    five = confirm(first=10, places=5)
+    assert len(five) == len(one), "\n".join(five)
+    inserts = [sql.split('"')[1] for sql in five if sql.startswith("INSERT")]
+    assert sorted(inserts) == sorted(set(inserts)), f"one insert per table: {inserts}"
+    assert Order.objects.get(
+        purchase_order_number="PO-7", bookings__attendee_email="colleague14@example.org"
+    )
+    assert len(one) <= 20, "\n".join(one)
