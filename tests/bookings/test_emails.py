@@ -362,7 +362,8 @@ def test_every_kind_renders_subject_text_and_html(kind: str, scene: Scene) -> No
 
 def test_every_email_the_services_queue_has_a_template_trio() -> None:
     source = inspect.getsource(services)
-    queued = set(re.findall(r'email_queue\(\s*kind="([a-z_]+)"', source))
+    queued = set(re.findall(r'(?:email_queue|outgoing_email)\(\s*kind="([a-z_]+)"', source))
+    assert {"booking_confirmed", "invoice_issued", "claim_invitation"} <= queued, queued
     assert queued, "the pattern no longer finds the services' emails"
     assert queued <= set(KINDS), queued - set(KINDS)
     for kind in KINDS:
@@ -569,3 +570,38 @@ def test_workers_racing_for_one_email_send_it_once(
     assert [m.to for m in mail.outbox] == [["ann@example.org"]]
     email.refresh_from_db()
     assert email.sent_at == now
+
+
+@pytest.mark.django_db
+def test_a_booking_hands_its_due_emails_to_one_task(
+    course: Course,
+    venue: Venue,
+    school: Agency,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """One task per booking, not one per email; reminders wait in the outbox for the tick."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    from django.tasks import default_task_backend
+
+    now = timezone.now()
+    session = make_session(course, venue, starts_at=now + dt.timedelta(days=40), capacity=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = services.booking_create(
+            session=session,
+            attendees=[
+                AttendeeSpec(name=f"Colleague {n}", email=f"c{n}@example.org") for n in range(3)
+            ],
+            agency=school,
+            booked_by=None,
+            payment_method=PaymentMethod.INVOICE,
+            now=now,
+        )
+    (task,) = default_task_backend.results
+    assert task.task.name == "send_emails"
+    due = OutgoingEmail.objects.filter(send_after__lte=timezone.now())
+    later = OutgoingEmail.objects.filter(send_after__gt=timezone.now())
+    assert sorted(task.args[0]) == sorted(due.values_list("pk", flat=True))
+    assert due.count() == 3 * 2 + 1, "confirmation and claim invitation each, and the invoice"
+    assert set(later.values_list("kind", flat=True)) == {"booking_reminder"}
+    assert order.bookings.count() == 3
