@@ -674,6 +674,18 @@ def payment_failed_or_expired(
     return released
 
 
+def checkout_failed(*, order: Order, now: dt.datetime) -> list[int]:
+    """The gateway could not open a checkout (refused, unreachable or not configured): nothing
+    was charged, so release the order's held places and expire any payment started for them."""
+    started = order.payments.filter(status=PaymentStatus.CREATED).order_by("-created_at").first()
+    if started is not None:
+        return payment_failed_or_expired(
+            payment=started, now=now, status=PaymentStatus.EXPIRED, actor=None
+        )
+    with transaction.atomic():
+        return _release_held(order.bookings.all(), actor=None, now=now)
+
+
 def _release_held(bookings: Any, *, actor: Any, now: dt.datetime) -> list[int]:
     held = list(bookings.filter(status=BookingStatus.HELD).order_by("pk"))
     sessions = {b.session_id for b in held}

@@ -438,11 +438,7 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
         )
     except GatewayError as error:
         logger.error("Checkout for %s failed: %s", order.reference, error)
-        started = order.payments.order_by("-created_at").first()
-        if started is not None:
-            services.payment_failed_or_expired(
-                payment=started, now=timezone.now(), status=PaymentStatus.EXPIRED
-            )
+        services.checkout_failed(order=order, now=timezone.now())
         messages.error(
             request,
             "We could not reach the card payment service, so nothing has been charged and the "

@@ -31,6 +31,7 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from bookings.selectors import places_taken
 from bookings.services import AttendeeSpec
 from tests.conftest import PASSWORD, make_person, make_session
 from training.models import Agency, Course, CoursePrice, Session, Venue
@@ -290,6 +291,32 @@ def test_practitioner_sees_their_price_and_is_sent_to_the_checkout(
         Decimal("65.00"),
         practitioner.pk,
     )
+
+
+@pytest.mark.parametrize("stripe_key", ["", "sk_test_unreachable"])
+def test_when_no_checkout_can_be_opened_the_places_are_released_and_the_booker_told(
+    session: Session, practitioner: Any, settings: Any, stripe_key: str
+) -> None:
+    """Whether Stripe is not configured or cannot be reached, nothing is charged and the held
+    place goes back at once, as the message says."""
+    settings.PAYMENT_GATEWAY = "stripe"
+    settings.STRIPE_SECRET_KEY = stripe_key
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens on the discard port
+    client = logged_in(practitioner)
+    url = reverse("bookings:book", args=[session.pk])
+
+    response = client.post(
+        url,
+        {"action": "confirm", "payment_method": "card", "quoted_total": "65.00"},
+        follow=True,
+    )
+    assert "nothing has been charged and the places have been released" in (
+        response.content.decode()
+    )
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.EXPIRED
+    assert all(p.status == PaymentStatus.EXPIRED for p in Payment.objects.all())
+    assert places_taken(session.pk, timezone.now()) == 0
 
 
 def test_changed_price_is_shown_and_the_booker_asked_again(
