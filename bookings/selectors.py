@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -71,6 +72,17 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0])
+
+
+def is_on_waiting_list(session_id: int, user: Any) -> bool:
+    """Whether this person is waiting for a place on this session, or has one offered."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return WaitingListEntry.objects.filter(
+        session_id=session_id,
+        person=user,
+        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
+    ).exists()
 
 
 def bookings_for_person(user_id: int) -> QuerySet[Booking]:

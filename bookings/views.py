@@ -60,7 +60,12 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.payments import GatewayError, checkout_event, sign_payload
-from bookings.selectors import bookings_for_agency, bookings_for_person, places_taken
+from bookings.selectors import (
+    bookings_for_agency,
+    bookings_for_person,
+    is_on_waiting_list,
+    places_taken,
+)
 from bookings.services import AttendeeSpec, BookingError, PriceChanged, SessionFull
 from training.models import Agency, Profile, Session, SessionStatus
 from training.roles import Role, has_role, role_required
@@ -309,15 +314,10 @@ def _render_review(
 
 def _render_full(flow: _Flow, message: str) -> HttpResponse:
     """A full session is a normal answer: say so and offer the waiting list."""
-    on_list = WaitingListEntry.objects.filter(
-        session=flow.session,
-        person=flow.user,
-        status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
-    ).exists()
     return render(
         flow.request,
         "bookings/session_full.html",
-        flow.context(message=message, on_list=on_list),
+        flow.context(message=message, on_list=is_on_waiting_list(flow.session.pk, flow.user)),
     )
 
 

@@ -91,10 +91,16 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such session.")
     band = viewer_band(request.user)
     bands = price_bands()
+    # Who is waiting belongs to bookings; asked here only so a full session does not offer
+    # the waiting list to someone already on it.
+    from bookings.selectors import is_on_waiting_list
+
     return render(
         request,
         "training/session_detail.html",
         {
+            "on_waiting_list": session.places_left_count <= 0
+            and is_on_waiting_list(session.pk, request.user),
             "session": session,
             "band": band,
             "price": session.price_for_band(band.pk) if band else None,

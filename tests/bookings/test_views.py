@@ -745,6 +745,13 @@ def test_session_page_offers_booking_or_the_waiting_list(
     assert re.search(r"Join the waiting list", page)
     assert Group.objects.filter(name=Role.AGENCY_BOOKER).exists()
 
+    # Once on the list, the page says so instead of offering to join again.
+    client.post(reverse("bookings:waitlist_join", args=[full.pk]))
+    page = client.get(reverse("training:session", args=[full.pk])).content.decode()
+    assert 'data-testid="on-waiting-list"' in page
+    assert reverse("bookings:waitlist_join", args=[full.pk]) not in page
+    assert reverse("bookings:my_bookings") in page
+
 
 def test_confirming_costs_the_same_statements_for_one_place_or_five(
     session: Session, agency_booker: Any, settings: Any
