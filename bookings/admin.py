@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -567,10 +568,24 @@ class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["kind", "to", "send_after", "claimed_at", "sent_at", "has_error"]
+    list_display = ["kind", "to", "send_after", "claimed_at", "sent_at", "attempts", "has_error"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["to", "kind"]
     date_hierarchy = "send_after"
+    actions = ["try_again"]
+
+    @admin.action(description="Try sending the selected unsent emails again")
+    def try_again(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
+        from bookings.emails import emails_retry
+        from bookings.tasks import send_emails
+
+        ids = list(queryset.filter(sent_at=None).values_list("pk", flat=True))
+        count = emails_retry(ids, now=timezone.now())
+        if ids:
+            transaction.on_commit(lambda: send_emails.enqueue(ids))
+        self.message_user(
+            request, f"{count} email{'s' if count != 1 else ''} will be tried again now."
+        )
 
     @admin.display(description="error", boolean=True)
     def has_error(self, email: OutgoingEmail) -> bool:

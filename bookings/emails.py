@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 
 from bookings.models import OutgoingEmail
@@ -60,11 +61,27 @@ def render_email(email: OutgoingEmail) -> EmailMultiAlternatives:
     return message
 
 
+# A worker that dies between claiming an email and sending it leaves its claim behind; after
+# this long the email is due again. Far longer than any send takes (the SMTP mailer times out
+# well within it), so a live worker's claim is never taken over.
+CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+# An email that keeps failing (a bad address, a template error) is tried this many times,
+# waiting twice as long after each failure (2, 4, 8, 16 minutes), and is then left unsent with
+# its error for the administrator, who can ask for it to be tried again.
+MAX_ATTEMPTS = 5
+
+
+def _sendable(now: dt.datetime) -> Q:
+    return Q(sent_at=None, send_after__lte=now, attempts__lt=MAX_ATTEMPTS) & (
+        Q(claimed_at=None) | Q(claimed_at__lt=now - CLAIM_TIMEOUT)
+    )
+
+
 def outgoing_email_send(*, email_id: int, now: dt.datetime) -> bool:
     """Claim one due email and send it; False when another worker had it or it is not due."""
-    claimed = OutgoingEmail.objects.filter(
-        pk=email_id, claimed_at=None, sent_at=None, send_after__lte=now
-    ).update(claimed_at=now)
+    claimed = OutgoingEmail.objects.filter(_sendable(now), pk=email_id).update(
+        claimed_at=now, attempts=F("attempts") + 1
+    )
     if not claimed:
         return False
     email = OutgoingEmail.objects.select_related(
@@ -77,9 +94,14 @@ def outgoing_email_send(*, email_id: int, now: dt.datetime) -> bool:
     try:
         render_email(email).send()
     except Exception as error:
-        # Release the claim so the next tick tries again; keep the reason for the admin.
-        logger.exception("Sending email %s failed", email_id)
-        OutgoingEmail.objects.filter(pk=email_id).update(claimed_at=None, error=str(error)[:2000])
+        # Release the claim so a later tick tries again, after a longer wait each time; keep
+        # the reason for the administrator.
+        logger.exception("Sending email %s failed (attempt %s)", email_id, email.attempts)
+        OutgoingEmail.objects.filter(pk=email_id).update(
+            claimed_at=None,
+            send_after=now + dt.timedelta(minutes=2**email.attempts),
+            error=str(error)[:2000],
+        )
         return False
     OutgoingEmail.objects.filter(pk=email_id).update(sent_at=now, error="")
     return True
@@ -87,7 +109,14 @@ def outgoing_email_send(*, email_id: int, now: dt.datetime) -> bool:
 
 def emails_due(now: dt.datetime) -> list[int]:
     return list(
-        OutgoingEmail.objects.filter(claimed_at=None, sent_at=None, send_after__lte=now)
+        OutgoingEmail.objects.filter(_sendable(now))
         .order_by("send_after", "pk")
         .values_list("pk", flat=True)[:500]
+    )
+
+
+def emails_retry(email_ids: list[int], *, now: dt.datetime) -> int:
+    """The administrator asks for unsent emails to be tried again, now, with fresh attempts."""
+    return OutgoingEmail.objects.filter(pk__in=email_ids, sent_at=None).update(
+        attempts=0, claimed_at=None, send_after=now
     )

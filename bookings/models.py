@@ -406,7 +406,7 @@ class OutgoingEmail(models.Model):
     """An email to send, written in the same transaction as the change it reports.
 
     A background task renders and sends it; ``claimed_at`` is set by a conditional update so
-    that two workers never send the same email.
+    that two workers never send the same email. See ``bookings.emails`` for retries.
     """
 
     kind = models.CharField(max_length=50)
@@ -428,6 +428,9 @@ class OutgoingEmail(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker has tried to send it."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

@@ -349,3 +349,26 @@ def test_finance_exports_invoices_and_credit_notes_with_status(office: Any, orde
     assert rows[note.number]["kind"] == "Credit note"
     assert rows[note.number]["total"] == "-65.00"
     assert rows[note.number]["credits"] == invoice.number
+
+
+def test_try_again_action_resends_an_email_given_up_on(
+    office: Any, order: Order, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from bookings.emails import MAX_ATTEMPTS
+
+    stuck = OutgoingEmail.objects.filter(order=order).first()
+    assert stuck is not None, "the booker was told of the order"
+    OutgoingEmail.objects.filter(pk=stuck.pk).update(
+        sent_at=None, claimed_at=None, attempts=MAX_ATTEMPTS, error="mailbox full"
+    )
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = office.post(
+            changelist("outgoingemail"),
+            {"action": "try_again", "_selected_action": [stuck.pk]},
+            follow=True,
+        )
+    assert "1 email will be tried again now." in response.content.decode()
+    stuck.refresh_from_db()
+    assert stuck.sent_at is not None and stuck.error == ""
+    assert [m.to for m in mailoutbox] == [[stuck.to]]

@@ -24,7 +24,14 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from bookings import services
-from bookings.emails import emails_due, outgoing_email_send, render_email
+from bookings.emails import (
+    CLAIM_TIMEOUT,
+    MAX_ATTEMPTS,
+    emails_due,
+    emails_retry,
+    outgoing_email_send,
+    render_email,
+)
 from bookings.models import (
     Booking,
     Invoice,
@@ -528,10 +535,59 @@ def test_a_failed_send_releases_the_claim_and_keeps_the_reason(
     email.refresh_from_db()
     assert email.claimed_at is None and email.sent_at is None
     assert "mail server went away" in email.error
-    assert email.pk in emails_due(now)  # the next tick tries again
-    assert outgoing_email_send(email_id=email.pk, now=now) is True
+    assert email.attempts == 1
+    # A tick tries again after two minutes, not at once.
+    assert email.send_after == now + dt.timedelta(minutes=2)
+    assert email.pk not in emails_due(now)
+    later = now + dt.timedelta(minutes=2)
+    assert email.pk in emails_due(later)
+    assert outgoing_email_send(email_id=email.pk, now=later) is True
     email.refresh_from_db()
-    assert email.sent_at == now and email.error == ""
+    assert email.sent_at == later and email.error == "" and email.attempts == 2
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_an_email_that_keeps_failing_waits_longer_each_time_then_waits_for_the_administrator(
+    scene: Scene, mailoutbox: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = outbox_row(scene.booking)
+    now = timezone.now()
+    waits = []
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailMultiAlternatives, "send", lambda *a, **k: 1 / 0)
+        for _ in range(MAX_ATTEMPTS):
+            email.refresh_from_db()
+            assert email.pk in emails_due(email.send_after)
+            assert outgoing_email_send(email_id=email.pk, now=email.send_after) is False
+            email.refresh_from_db()
+            waits.append(email.send_after)
+    gaps = [(b - a).total_seconds() / 60 for a, b in zip([now, *waits], waits, strict=False)]
+    assert gaps[1:] == [4, 8, 16, 32]
+    assert email.attempts == MAX_ATTEMPTS and "division by zero" in email.error
+    far = email.send_after + dt.timedelta(days=30)
+    assert email.pk not in emails_due(far), "given up on: no tick sends it again"
+    assert outgoing_email_send(email_id=email.pk, now=far) is False
+
+    # The administrator fixes the cause and asks for it to be tried again.
+    assert emails_retry([email.pk], now=far) == 1
+    assert outgoing_email_send(email_id=email.pk, now=far) is True
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_claim_left_by_a_worker_that_died_is_taken_over_after_the_timeout(
+    scene: Scene, mailoutbox: list[Any]
+) -> None:
+    now = timezone.now()
+    email = outbox_row(scene.booking)
+    OutgoingEmail.objects.filter(pk=email.pk).update(claimed_at=now, attempts=1)
+    soon = now + CLAIM_TIMEOUT - dt.timedelta(seconds=1)
+    assert email.pk not in emails_due(soon), "a live worker's claim is respected"
+    assert outgoing_email_send(email_id=email.pk, now=soon) is False
+    after = now + CLAIM_TIMEOUT + dt.timedelta(seconds=1)
+    assert email.pk in emails_due(after)
+    assert outgoing_email_send(email_id=email.pk, now=after) is True
     assert len(mailoutbox) == 1
 
 
