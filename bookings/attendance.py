@@ -41,11 +41,21 @@ def _session_has_begun(session: Session, now: dt.datetime) -> bool:
 
 
 def attendance_record(
-    *, booking: Booking, attendance: str, actor: Any, now: dt.datetime, reason: str = ""
+    *,
+    booking: Booking,
+    attendance: str,
+    actor: Any,
+    now: dt.datetime,
+    reason: str = "",
+    announce: bool = True,
 ) -> Booking:
     """Mark one confirmed place attended or absent. After the register is closed a reason is
     required: an absence charge is waived if the person is found to have attended, and an
-    absence found after closing is charged as closing would have charged it."""
+    absence found after closing is charged as closing would have charged it.
+
+    An attended place is announced (``booking_attended``, after commit) so that, for example,
+    its evaluation survey is scheduled; ``announce=False`` is for replaying history, such as
+    the demo's past year, which must not invite anyone to anything now."""
     if attendance not in (Attendance.ATTENDED, Attendance.ABSENT):
         raise BookingError("Mark the person as attended or absent.")
     with transaction.atomic():
@@ -83,9 +93,10 @@ def attendance_record(
                 charge_waive(
                     charge=charge, actor=actor, now=now, reason=reason.strip() or "Marked attended"
                 )
-            transaction.on_commit(
-                lambda: booking_attended.send(sender=Booking, booking=booking, now=now)
-            )
+            if announce:
+                transaction.on_commit(
+                    lambda: booking_attended.send(sender=Booking, booking=booking, now=now)
+                )
         elif register.is_closed:
             _charges_raise(booking.session, [booking], actor=actor, now=now)
     return booking

@@ -13,7 +13,6 @@ import io
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,7 +23,6 @@ from django.utils.text import slugify
 
 from bookings.attendance import attendance_record, register_close
 from bookings.demo_names import FIRST_NAMES, LAST_NAMES
-from bookings.events import booking_attended
 from bookings.models import (
     Attendance,
     Booking,
@@ -382,7 +380,7 @@ def load_year_2016_17_attendance(sessions: list[Session]) -> int:
     card_payments = settings.PAYMENT_GATEWAY == "development"  # never a real gateway call
     loading = {session.pk for session in to_load}
     created = 0
-    with _history_untold(), transaction.atomic():
+    with transaction.atomic():
         first_new_email = (
             OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         )
@@ -474,31 +472,19 @@ def load_year_2016_17_attendance(sessions: list[Session]) -> int:
             marked_at = day + dt.timedelta(minutes=20)
             for outcome, mark in (("attended", Attendance.ATTENDED), ("absent", Attendance.ABSENT)):
                 for booking in outcomes[outcome]:
+                    # History: nobody is invited now to evaluate training of years ago.
                     attendance_record(
-                        booking=booking, attendance=mark, actor=administrator, now=marked_at
+                        booking=booking,
+                        attendance=mark,
+                        actor=administrator,
+                        now=marked_at,
+                        announce=False,
                     )
             register_close(session=session, actor=administrator, now=day + dt.timedelta(hours=7))
         # The demo's emails are not sent: they were never real bookings. Deleted inside the
         # transaction, so the send tasks that run on commit find nothing to render.
         OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
     return created
-
-
-@contextmanager
-def _history_untold() -> Iterator[None]:
-    """Nobody hears that 2016/17 places were attended (the signal is sent after commit, so this
-    spans the commit): listeners such as the evaluation surveys would otherwise invite people
-    to evaluate training they had years ago, and email them now."""
-    with booking_attended.lock:
-        receivers = booking_attended.receivers
-        booking_attended.receivers = []
-        booking_attended.sender_receivers_cache.clear()
-    try:
-        yield
-    finally:
-        with booking_attended.lock:
-            booking_attended.receivers = receivers
-            booking_attended.sender_receivers_cache.clear()
 
 
 def _payment_method(
