@@ -145,7 +145,8 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "3/3m/key",
     "reset_password": "5/h/ip,3/h/key",
 }
-LOGIN_REDIRECT_URL = "training:profile"
+# Used only when the account adapter cannot say (see AccountAdapter.get_login_redirect_url).
+LOGIN_REDIRECT_URL = "training:catalogue"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "training:catalogue"
 # Users carry a username column (Django's default user); allauth fills it from the email.

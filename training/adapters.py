@@ -4,9 +4,12 @@ import uuid
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import reverse
+
+from training.roles import Role, has_role
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -31,9 +34,33 @@ class AccountAdapter(DefaultAccountAdapter):
             user.username = f"user-{uuid.uuid4().hex}"
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
-        """Send people whose profile lacks an agency to finish it first."""
-        user: Any = request.user
+        """Where someone lands after signing in when no page asked for them (``?next=`` wins):
+        the page of their daily work, or their details first if they book and the unit does
+        not yet know their agency (the price depends on it)."""
+        return self._landing(request.user)
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        return self._landing(request.user)  # a newcomer: their details
+
+    def get_email_verification_redirect_url(self, email_address: Any) -> str:
+        """Confirming the address signs the person in (ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION), so
+        they land where signing in would take them: a newcomer, on their details."""
+        if self.request.user.is_authenticated or settings.ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION:
+            return self._landing(email_address.user)
+        return super().get_email_verification_redirect_url(email_address)
+
+    def _landing(self, user: Any) -> str:
+        if has_role(user, Role.TRAINING_ADMINISTRATOR):
+            return reverse("bookings:manage_bookings")
+        if has_role(user, Role.COMMUNITY_MEMBER):
+            return reverse("evaluation:call_list")
+        if has_role(user, Role.BOARD_VIEWER):
+            return reverse("reports:index")
         profile = getattr(user, "profile", None)
         if profile is None or not profile.is_complete:
             return reverse("training:profile")
-        return super().get_login_redirect_url(request)
+        if has_role(user, Role.AGENCY_BOOKER):
+            return reverse("bookings:agency_bookings")
+        if has_role(user, Role.PRACTITIONER):
+            return reverse("bookings:my_bookings")
+        return reverse("training:catalogue")

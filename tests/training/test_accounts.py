@@ -126,6 +126,35 @@ def test_a_person_without_an_agency_is_sent_to_their_details_after_login(
     assert response.url == reverse("training:profile")
 
 
+@pytest.mark.parametrize(
+    ("person", "lands_on"),
+    [
+        ("practitioner", "bookings:my_bookings"),
+        ("agency_booker", "bookings:agency_bookings"),
+        ("training_admin", "bookings:manage_bookings"),
+        ("community_member", "evaluation:call_list"),
+    ],
+)
+def test_signing_in_lands_on_the_page_of_each_persons_work(
+    client: Any, request: Any, person: str, lands_on: str
+) -> None:
+    user = request.getfixturevalue(person)
+    response = log_in(client, user.email, PASSWORD)
+    assert response.status_code == 302 and response.url == reverse(lands_on)
+    assert client.get(response.url).status_code == 200
+
+
+def test_a_page_that_asked_for_sign_in_wins_over_the_landing_page(
+    client: Any, practitioner: Any
+) -> None:
+    catalogue = reverse("training:catalogue")
+    response = client.post(
+        f"{reverse('account_login')}?next={catalogue}",
+        {"login": practitioner.email, "password": PASSWORD, "next": catalogue},
+    )
+    assert response.url == catalogue
+
+
 def test_repeated_failed_logins_are_throttled(client: Any, practitioner: Any) -> None:
     # ACCOUNT_RATE_LIMITS["login_failed"] allows 5 failures per account in 5 minutes.
     for _ in range(5):
