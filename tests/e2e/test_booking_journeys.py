@@ -210,6 +210,11 @@ def test_full_session_waiting_list_cancellation_offer_email_and_claim_on_a_phone
     screenshot(page, "waitlist-01-full-session-phone")
     page.get_by_role("button", name="Join the waiting list").click()
     expect(page.get_by_text("You are on the waiting list")).to_be_visible()
+    # Back on the session page, which no longer offers to join again.
+    expect(page.get_by_test_id("on-waiting-list")).to_be_visible()
+    expect(page.get_by_role("button", name="Join the waiting list")).to_have_count(0)
+    assert_accessible(page, "session page, on the waiting list (phone)")
+    screenshot(page, "waitlist-01b-on-the-list-phone")
     entry = WaitingListEntry.objects.get(person=practitioner)
     assert entry.status == WaitlistStatus.WAITING
 

@@ -200,7 +200,7 @@ def test_community_member_records_a_no_answer_then_a_completed_call_on_a_phone(
 
     log_in(page, community_member.email, PASSWORD)
     expect(page.get_by_text("Successfully signed in as volunteer@example.org.")).to_be_visible()
-    page.goto("/calls/")
+    # Signing in lands a community member on their calls.
     expect(page.get_by_role("heading", name="Your calls", level=1)).to_be_visible()
     expect(page.get_by_text("You have 1 call to make.")).to_be_visible()
     assert_accessible(page, "call list")
