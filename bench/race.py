@@ -112,6 +112,7 @@ def django_setup(spec: dict[str, Any]) -> dict[str, Any]:
 
     django.setup()
     from allauth.account.models import EmailAddress
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -181,7 +182,7 @@ def django_setup(spec: dict[str, Any]) -> dict[str, Any]:
         # Logged in as django.contrib.auth.login would leave it.
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         cookies.append(store.session_key)

@@ -67,7 +67,8 @@ from bookings.selectors import (
     places_taken,
 )
 from bookings.services import AttendeeSpec, BookingError, PriceChanged, SessionFull
-from training.models import Agency, Profile, Session, SessionStatus
+from training.auth import profile_of
+from training.models import Agency, Session, SessionStatus
 from training.roles import Role, has_role, role_required
 
 logger = logging.getLogger(__name__)
@@ -79,15 +80,9 @@ PER_PAGE = 50
 
 
 def _agency_of(user: Any) -> Agency | None:
-    """The agency on the person's profile (cached on the user for the request)."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if not hasattr(user, "_booking_agency"):
-        profile = (
-            Profile.objects.filter(user=user).select_related("agency__sector__price_band").first()
-        )
-        user._booking_agency = profile.agency if profile else None
-    return user._booking_agency
+    """The agency on the person's profile (loaded with the user: see training.auth)."""
+    profile = profile_of(user)
+    return profile.agency if profile else None
 
 
 def _is_admin(user: Any) -> bool:
@@ -154,7 +149,7 @@ def _order_for(user: Any, reference: str) -> Order:
 
 
 def _attendee_self(user: Any) -> AttendeeSpec:
-    profile = Profile.objects.filter(user=user).first()
+    profile = profile_of(user)
     return AttendeeSpec(
         name=user.get_full_name() or user.email,
         email=user.email,

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from training.auth import profile_of
 from training.forms import CatalogueFilterForm, ProfileForm
 from training.models import PriceBand, Profile
 from training.roles import Role, has_role
@@ -26,9 +27,7 @@ SESSIONS_PER_PAGE = 25
 
 def viewer_band(user: Any) -> PriceBand | None:
     """The price band of the signed-in person's sector, if they have told us their agency."""
-    if not user.is_authenticated:
-        return None
-    profile = Profile.objects.filter(user=user).select_related("agency__sector__price_band").first()
+    profile = profile_of(user)
     if profile is None or profile.agency is None:
         return None
     return profile.agency.sector.price_band
