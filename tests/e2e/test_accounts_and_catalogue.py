@@ -83,7 +83,7 @@ def sign_up_and_confirm(page: Any, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Password (again)").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
     screenshot(page, "accounts-02-verification-sent")
 
