@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
@@ -16,6 +20,7 @@ from training.models import (
     Session,
     SessionPart,
     SessionPrice,
+    SessionStatus,
     Trainer,
     Venue,
 )
@@ -148,6 +153,54 @@ class SessionPriceInline(admin.TabularInline):
     verbose_name = "price override"
 
 
+def session_change_problems(
+    session_id: int | None, *, capacity: Any, status: str
+) -> dict[str, str]:
+    """Changes to a session that must go through its Manage bookings page, by field.
+
+    Cancelling refunds and emails everyone booked, and a capacity is never set below the
+    places taken while new places go to the waiting list: the admin form and the spreadsheet
+    import only create sessions and publish or unpublish them.
+    """
+    before = None
+    if session_id is not None:
+        before = Session.objects.filter(pk=session_id).values("capacity", "status").first()
+    if before is None:
+        if status == SessionStatus.CANCELLED:
+            return {"status": "A new session cannot start cancelled."}
+        return {}
+    problems = {}
+    if before["status"] != SessionStatus.CANCELLED and status == SessionStatus.CANCELLED:
+        problems["status"] = (
+            "Cancel a session from its Manage bookings page: that cancels and refunds every "
+            "booking and emails everyone."
+        )
+    elif before["status"] == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
+        problems["status"] = (
+            "A cancelled session stays cancelled: its bookings were refunded. Add a new session."
+        )
+    if capacity != before["capacity"]:
+        problems["capacity"] = (
+            "Change the capacity on the session's Manage bookings page: it never goes below the "
+            "places taken, and new places are offered to the waiting list."
+        )
+    return problems
+
+
+class SessionAdminForm(forms.ModelForm):
+    """The admin's session form (ModelAdmin supplies the model and fields)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        problems = session_change_problems(
+            self.instance.pk, capacity=cleaned.get("capacity"), status=cleaned.get("status", "")
+        )
+        for field, message in problems.items():
+            if field in self.fields:
+                self.add_error(field, message)
+        return cleaned
+
+
 class SessionResource(resources.ModelResource):
     course = fields.Field(
         attribute="course", column_name="course", widget=ForeignKeyWidget(Course, "title")
@@ -163,9 +216,24 @@ class SessionResource(resources.ModelResource):
         fields = ["id", "course", "venue", "capacity", "status", "starts_at"]
         export_order = ["id", "course", "venue", "starts_at", "capacity", "status"]
 
+    def validate_instance(
+        self,
+        instance: Session,
+        import_validation_errors: dict[str, Any] | None = None,
+        validate_unique: bool = True,
+    ) -> None:
+        errors = dict(import_validation_errors or {})
+        problems = session_change_problems(
+            instance.pk, capacity=instance.capacity, status=instance.status
+        )
+        for field, message in problems.items():
+            errors.setdefault(field, ValidationError(message))
+        super().validate_instance(instance, errors, validate_unique)
+
 
 @admin.register(Session)
 class SessionAdmin(ImportExportModelAdmin):
+    form = SessionAdminForm
     resource_classes = [SessionResource]
     list_display = ["course", "starts_at", "venue", "capacity", "status"]
     list_filter = ["status", "course__kind", "venue__area"]
