@@ -327,7 +327,7 @@ def booking_create(
     return order
 
 
-def lock_session_for_booking(session_id: int) -> Session:
+def session_lock_for_booking(session_id: int) -> Session:
     """Lock one session's row until the transaction ends (with its course, read not locked).
 
     The lock serialises every booking of this session: count, then insert. Only the session's
@@ -349,7 +349,7 @@ def _booking_create_locked(
     waitlist_offer: WaitingListEntry | None,
     now: dt.datetime,
 ) -> Order:
-    locked = lock_session_for_booking(session.pk)
+    locked = session_lock_for_booking(session.pk)
     closed = _session_closed_message(locked, now)
     if closed:
         raise BookingError(closed)

@@ -217,7 +217,7 @@ def test_a_booking_in_progress_does_not_hold_up_another_session_of_the_same_cour
     def hold_the_busy_session() -> None:
         try:
             with transaction.atomic():
-                services.lock_session_for_booking(busy.pk)
+                services.session_lock_for_booking(busy.pk)
                 locked.set()
                 release.wait(timeout=THREAD_TIMEOUT)
         finally:
