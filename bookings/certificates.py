@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from bookings.models import Attendance, Booking, BookingStatus, OutgoingEmail
 from bookings.services import email_queue
-from training.models import Course, Profile
+from training.auth import profile_of
+from training.models import Course
 from training.roles import Role, has_role
 
 REFRESHER_REMINDER_DAYS = 42  # six weeks before the refresher is due
@@ -37,16 +38,21 @@ REFRESHER_EMAIL_KIND = "refresher_due"
 
 
 def user_agency_id(user: Any) -> int | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return Profile.objects.filter(user=user).values_list("agency_id", flat=True).first()
+    # The profile is read once per user object (with the user, for the signed-in person), not
+    # once per booking a page checks.
+    profile = profile_of(user)
+    return profile.agency_id if profile else None
 
 
 def verified_email(user: Any) -> str:
     """The user's address in lower case if they have proved they own it, else ''."""
-    email = (getattr(user, "email", "") or "").lower()
-    verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
-    return email if email and verified.exists() else ""
+    cached = getattr(user, "_verified_email", None)
+    if cached is None:
+        email = (getattr(user, "email", "") or "").lower()
+        verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
+        cached = email if email and verified.exists() else ""
+        user._verified_email = cached  # asked once per row of a training record
+    return cached
 
 
 def can_see_booking_documents(user: Any, booking: Booking) -> bool:

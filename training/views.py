@@ -153,7 +153,8 @@ def person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     viewer: Any = request.user
     allowed = has_role(viewer, Role.TRAINING_ADMINISTRATOR)
     if not allowed and has_role(viewer, Role.AGENCY_BOOKER):
-        own = Profile.objects.filter(user=viewer).values_list("agency_id", flat=True).first()
+        own_profile = profile_of(viewer)
+        own = own_profile.agency_id if own_profile else None
         allowed = bool(own) and person_profile is not None and person_profile.agency_id == own
     if not allowed:
         # 404, not 403: do not confirm that the person exists.
