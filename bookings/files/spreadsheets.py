@@ -1,0 +1,125 @@
+"""Spreadsheet exports (CSV and Excel) that a spreadsheet cannot be tricked into running.
+
+A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as
+a formula by Excel, LibreOffice and Google Sheets ("CSV injection"): an attendee who calls
+themself ``=HYPERLINK(...)`` would otherwise run code on the administrator's machine. Every
+text cell of every export goes through :func:`safe_cell`, which puts an apostrophe in front,
+the convention spreadsheets themselves use for "this is text". Numbers, dates and booleans are
+left alone, so a negative amount stays a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+DANGEROUS_FIRST_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def safe_cell(value: Any) -> Any:
+    """The value made safe for a spreadsheet cell (text only; other types pass through)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime | dt.time):
+        return value
+    text = str(value)
+    if text.startswith(DANGEROUS_FIRST_CHARACTERS):
+        return "'" + text
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """Timezone-aware datetimes in local time without tzinfo: Excel cannot store offsets."""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value).replace(tzinfo=None)
+    return value
+
+
+def rows_to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A UTF-8 CSV with a byte-order mark, so Excel reads accented names correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([safe_cell(header) for header in headers])
+    for row in rows:
+        cells = []
+        for value in row:
+            value = _plain(safe_cell(value))
+            if isinstance(value, dt.datetime):
+                value = value.strftime("%Y-%m-%d %H:%M")
+            cells.append(value)
+        writer.writerow(cells)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def rows_to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str) -> bytes:
+    """An Excel workbook with one sheet; every text cell is stored as text, never a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=False)
+    sheet = workbook.active
+    sheet.title = _sheet_title(title)
+    sheet.append([safe_cell(header) for header in headers])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        values = [_plain(safe_cell(value)) for value in row]
+        # Control characters make openpyxl refuse the whole workbook; they carry no meaning here.
+        sheet.append(
+            [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
+        )
+    for row_cells in sheet.iter_rows(min_row=2):
+        for cell in row_cells:
+            if isinstance(cell.value, str):
+                # openpyxl would store "=…" as a formula; safe_cell already prefixed it, and the
+                # explicit type keeps anything else that looks like a formula plain text.
+                cell.data_type = "s"
+            elif isinstance(cell.value, dt.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+    for column in sheet.columns:
+        width = max((len(str(cell.value or "")) for cell in column), default=8)
+        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+    sheet.freeze_panes = "A2"
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def _sheet_title(title: str) -> str:
+    # Excel refuses these characters in sheet names and more than 31 characters.
+    cleaned = "".join(" " if char in "[]:*?/\\" else char for char in title).strip()
+    return (cleaned or "Export")[:31]
+
+
+def spreadsheet_response(
+    *,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    file_format: str,
+    filename: str,
+    title: str,
+) -> HttpResponse:
+    """A download of ``rows`` as ``csv`` or ``xlsx``; ``filename`` has no extension."""
+    if file_format == "xlsx":
+        content = rows_to_xlsx(headers, rows, title=title)
+        content_type = XLSX_CONTENT_TYPE
+    elif file_format == "csv":
+        content = rows_to_csv(headers, rows)
+        content_type = CSV_CONTENT_TYPE
+    else:
+        raise ValueError(f"Unknown export format {file_format!r}")
+    response = HttpResponse(content, content_type=content_type)
+    safe_name = "".join(char if char.isalnum() or char in "-_." else "-" for char in filename)
+    response["Content-Disposition"] = f'attachment; filename="{safe_name}.{file_format}"'
+    return response
