@@ -41,10 +41,19 @@ import tempfile
 import time
 from pathlib import Path
 
+import django
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bookings.attendance.importing import BATCH_SIZE, register_file_read, registers_check
+from bookings.demo.names import FIRST_NAMES, LAST_NAMES
+from bookings.models import ZERO, Booking, BookingStatus, Order, PaymentMethod
+from training.models import Agency, Course, Sector, Session
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bookings.demo_names import FIRST_NAMES, LAST_NAMES  # noqa: E402
 
 COURSES = [
     "Working Together",
@@ -193,16 +202,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DJANGO_ENV"] = "development"
     sys.path.insert(0, str(ROOT))
-    import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from bookings.importing import BATCH_SIZE, register_file_read, registers_check
-    from bookings.models import ZERO, Booking, BookingStatus, Order, PaymentMethod
-    from training.models import Agency, Course, Sector, Session
 
     call_command("migrate", verbosity=0)
     register = workdir / "registers.csv"

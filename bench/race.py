@@ -35,6 +35,7 @@ exactly that, when any request errs, or when the database disagrees with what cl
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
 import os
@@ -49,11 +50,35 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+import django
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus, Invoice
+from training.models import (
+    Agency,
+    Course,
+    CoursePrice,
+    PriceBand,
+    Profile,
+    Sector,
+    Session,
+    SessionPart,
+    SessionStatus,
+    Venue,
+)
+from training.roles import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the only address this script binds or connects to
@@ -105,37 +130,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def django_setup(spec: dict[str, Any]) -> dict[str, Any]:
     """Create the programme and the logged-in bookers; return what the clients need."""
-    import datetime as dt
-    from decimal import Decimal
-
-    import django
 
     django.setup()
-    from allauth.account.models import EmailAddress
-    from django.conf import settings
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.utils import timezone
-
-    from training.models import (
-        Agency,
-        Course,
-        CoursePrice,
-        PriceBand,
-        Profile,
-        Sector,
-        Session,
-        SessionPart,
-        SessionStatus,
-        Venue,
-    )
-    from training.roles import Role
 
     schools = Sector.objects.select_related("price_band").get(name="Schools")
     agency = Agency.objects.create(
@@ -191,11 +187,8 @@ def django_setup(spec: dict[str, Any]) -> dict[str, Any]:
 
 def django_report(session_id: int) -> dict[str, Any]:
     """What the database holds for one session, to compare with what the clients saw."""
-    import django
 
     django.setup()
-    from bookings.models import Booking, BookingStatus, Invoice
-    from training.models import Session
 
     session = Session.objects.get(pk=session_id)
     bookings = Booking.objects.filter(session=session)

@@ -28,13 +28,24 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+
+import django
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bookings.models import Attendance, Booking, BookingStatus, Order, PaymentMethod
+from evaluation.reports import Period, attendance_by_sector
+from training.models import Agency, Course, CourseKind, Sector, Session, SessionStatus, Venue
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -72,13 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def worker(engine: str, places: int, repeat: int) -> str:
-    import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     django.setup()
-    from django.core.management import call_command
-    from django.db import connection
 
     call_command("migrate", verbosity=0, interactive=False)
     started = time.perf_counter()
@@ -99,14 +107,6 @@ def worker(engine: str, places: int, repeat: int) -> str:
 
 def load(places: int) -> None:
     """Reference rows with the ORM; the places themselves with one bulk insert."""
-    import random
-    from decimal import Decimal
-
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from bookings.models import Attendance, Booking, BookingStatus, Order, PaymentMethod
-    from training.models import Agency, Course, CourseKind, Sector, Session, SessionStatus, Venue
 
     rng = random.Random(6)
     sectors = list(Sector.objects.select_related("price_band").order_by("order"))
@@ -246,10 +246,6 @@ SELECT c.title,
 
 
 def time_both(repeat: int) -> tuple[float, float]:
-    from django.db import connection
-
-    from evaluation.reports import Period, attendance_by_sector
-    from training.models import Sector
 
     period = Period(dt.date(FIRST_YEAR, 4, 1), dt.date(FIRST_YEAR + YEARS, 3, 31))
     start, end = period.bounds()

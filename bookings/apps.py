@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -7,4 +11,16 @@ class BookingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bookings import signals  # noqa: F401  (links booked places to accounts on login)
+        # Imported here, once the models are loaded: the tasks register themselves with
+        # bookings.jobs, the signals link booked places to accounts, and the outbox learns
+        # which emails carry a calendar entry or an invoice.
+        from bookings import outbox
+        from bookings.files.calendar import booking_ics_attachments
+        from bookings.money.documents import invoice_attachments
+
+        import_module("bookings.tasks")
+        import_module("bookings.places.signals")
+        for kind in ("booking_confirmed", "booking_transferred_in"):
+            outbox.register_kind(kind, attachments=booking_ics_attachments)
+        for kind in ("invoice_issued", "credit_note_issued"):
+            outbox.register_kind(kind, attachments=invoice_attachments)

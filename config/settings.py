@@ -147,9 +147,9 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/h/ip,3/h/key",
 }
 # Used only when the account adapter cannot say (see AccountAdapter.get_login_redirect_url).
-LOGIN_REDIRECT_URL = "training:catalogue"
+LOGIN_REDIRECT_URL = "bookings:catalogue"
 LOGIN_URL = "account_login"
-ACCOUNT_LOGOUT_REDIRECT_URL = "training:catalogue"
+ACCOUNT_LOGOUT_REDIRECT_URL = "bookings:catalogue"
 # Users carry a username column (Django's default user); allauth fills it from the email.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -9,7 +9,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("reports/", include("evaluation.urls_reports")),
     path("", include("bookings.urls")),
-    path("", include("bookings.urls_attendance")),
+    path("", include("bookings.attendance.urls")),
     path("", include("evaluation.urls")),
     path("", include("training.urls")),
 ]

@@ -808,7 +808,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
 
 
 def _cell(value: Any) -> Any:
-    from bookings.exports import safe_cell
+    from bookings.files.spreadsheets import safe_cell
 
     if value is None:
         return ""

@@ -24,8 +24,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.audit import audit_record
 from bookings.models import Attendance, Booking, BookingStatus
-from bookings.services import audit_record
 from evaluation.models import (
     MAX_CALL_ATTEMPTS,
     UNSUCCESSFUL_CALL_STATUSES,

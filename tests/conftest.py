@@ -7,15 +7,20 @@ failure, so a green CI always means every suite really ran.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
+import shutil
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from training.apps import grant_administrator_permissions
 from training.models import (
     Agency,
     Course,
@@ -37,7 +42,6 @@ PASSWORD = "a-long-test-password-42"
 
 def require_tool(name: str) -> None:
     """A command-line tool the test needs: missing is a failure under CI, a skip elsewhere."""
-    import shutil
 
     if shutil.which(name) is None:
         message = f"{name} is not installed (`make test` installs it from Debian)."
@@ -47,7 +51,6 @@ def require_tool(name: str) -> None:
 
 
 def pytest_report_header(config: Any) -> str:
-    from django.conf import settings
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"database: {engine}; CI: {IN_CI}"
@@ -63,11 +66,6 @@ SEED_MIGRATIONS = (
 
 
 def seed_reference_data() -> None:
-    import importlib
-
-    from django.apps import apps
-
-    from training.apps import grant_administrator_permissions
 
     for module_name, function in SEED_MIGRATIONS:
         try:

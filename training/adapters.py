@@ -63,4 +63,4 @@ class AccountAdapter(DefaultAccountAdapter):
             return reverse("bookings:agency_bookings")
         if has_role(user, Role.PRACTITIONER):
             return reverse("bookings:my_bookings")
-        return reverse("training:catalogue")
+        return reverse("bookings:catalogue")

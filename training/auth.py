@@ -13,6 +13,8 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
+from training.models import Profile
+
 WITH_PROFILE = "profile__agency__sector__price_band"
 
 
@@ -38,7 +40,6 @@ def profile_of(user: Any) -> Any:
     """The person's profile, or None (no query when the backend above loaded the user)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    from training.models import Profile
 
     try:
         return user.profile

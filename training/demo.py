@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from training.dates import is_working_day
@@ -24,6 +27,7 @@ from training.models import (
     CoursePrice,
     LearningOutcome,
     PriceBand,
+    Profile,
     Sector,
     Session,
     SessionPart,
@@ -560,11 +564,6 @@ DEMO_USERS = (
 @transaction.atomic
 def load_demo_people() -> list[tuple[str, str]]:
     """Demo logins with verified email addresses; returns (email, roles) for printing."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from training.models import Profile
 
     User = get_user_model()
     logins = []

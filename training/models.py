@@ -273,7 +273,7 @@ class Session(models.Model):
         return f"{self.course.title} – {when}"
 
     def get_absolute_url(self) -> str:
-        return reverse("training:session", args=[self.pk])
+        return reverse("bookings:session", args=[self.pk])
 
     def refresh_starts_at(self) -> None:
         first = self.parts.order_by("starts_at").values_list("starts_at", flat=True).first()

@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from training.models import Profile, SessionPart
+from training.models import Profile, Session, SessionPart
 from training.roles import Role
 
 
@@ -22,8 +22,6 @@ def give_new_user_a_profile(sender: Any, request: Any, user: Any, **kwargs: Any)
 @receiver(post_save, sender=SessionPart)
 @receiver(post_delete, sender=SessionPart)
 def keep_session_start_in_step(sender: Any, instance: SessionPart, **kwargs: Any) -> None:
-    from training.models import Session
-
     session = Session.objects.filter(pk=instance.session_id).first()
     if session is not None:
         session.refresh_starts_at()

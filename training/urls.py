@@ -5,8 +5,6 @@ from training import views
 app_name = "training"
 
 urlpatterns = [
-    path("", views.catalogue, name="catalogue"),
-    path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("profile/", views.profile, name="profile"),
     path("people/<int:user_id>/", views.person_detail, name="person"),
 ]

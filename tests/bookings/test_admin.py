@@ -17,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import services
 from bookings.models import (
     AuditEntry,
     BookingStatus,
@@ -33,7 +32,11 @@ from bookings.models import (
     WaitlistStatus,
     WebhookEvent,
 )
-from bookings.services import AttendeeSpec
+from bookings.money.invoices import invoice_mark_paid
+from bookings.money.refunds import refund_create
+from bookings.outbox import MAX_ATTEMPTS
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel
 from tests.conftest import make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -60,7 +63,7 @@ def future(days: int, hour: int = 9) -> dt.datetime:
 def book_on_invoice(
     session: Session, agency: Agency, booker: Any, *emails: str, po: str = "PO-7781"
 ) -> Order:
-    return services.booking_create(
+    return booking_create(
         session=session,
         attendees=[AttendeeSpec(name=email.split("@")[0].title(), email=email) for email in emails],
         agency=agency,
@@ -107,7 +110,7 @@ def add_rows(session: Session, school: Agency, booker: Any, count: int) -> None:
             amount=Decimal("65.00"),
             status=PaymentStatus.SUCCEEDED,
         )
-        services.refund_create(
+        refund_create(
             payment=payment,
             booking=order.bookings.get(),
             amount=Decimal("65.00"),
@@ -226,11 +229,9 @@ def test_mark_paid_action_leaves_credit_notes_and_paid_invoices_alone(
     office: Any, order: Order
 ) -> None:
     invoice = order.invoices.get()
-    services.booking_cancel(booking=order.bookings.first(), actor=None, now=timezone.now())
+    booking_cancel(booking=order.bookings.first(), actor=None, now=timezone.now())
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
-    services.invoice_mark_paid(
-        invoice=invoice, paid_on=dt.date(2026, 1, 5), actor=None, now=timezone.now()
-    )
+    invoice_mark_paid(invoice=invoice, paid_on=dt.date(2026, 1, 5), actor=None, now=timezone.now())
     response = office.post(
         changelist("invoice"),
         {"action": "mark_paid_today", "_selected_action": [invoice.pk, note.pk]},
@@ -247,7 +248,7 @@ def test_cancel_action_cancels_through_the_service_and_reports_refusals(
     office: Any, order: Order, training_admin: Any
 ) -> None:
     first, second = order.bookings.order_by("pk")
-    services.booking_cancel(booking=second, actor=None, now=timezone.now())
+    booking_cancel(booking=second, actor=None, now=timezone.now())
     response = office.post(
         changelist("booking"),
         {"action": "cancel_bookings", "_selected_action": [first.pk, second.pk]},
@@ -323,11 +324,9 @@ def export_invoices_csv(office: Any) -> list[dict[str, str]]:
 
 def test_finance_exports_invoices_and_credit_notes_with_status(office: Any, order: Order) -> None:
     invoice = order.invoices.get()
-    services.booking_cancel(booking=order.bookings.first(), actor=None, now=timezone.now())
+    booking_cancel(booking=order.bookings.first(), actor=None, now=timezone.now())
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
-    services.invoice_mark_paid(
-        invoice=invoice, paid_on=timezone.localdate(), actor=None, now=timezone.now()
-    )
+    invoice_mark_paid(invoice=invoice, paid_on=timezone.localdate(), actor=None, now=timezone.now())
     rows = {row["number"]: row for row in export_invoices_csv(office)}
     assert list(next(iter(rows.values())).keys()) == [
         "number",
@@ -354,7 +353,6 @@ def test_finance_exports_invoices_and_credit_notes_with_status(office: Any, orde
 def test_try_again_action_resends_an_email_given_up_on(
     office: Any, order: Order, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    from bookings.emails import MAX_ATTEMPTS
 
     stuck = OutgoingEmail.objects.filter(order=order).first()
     assert stuck is not None, "the booker was told of the order"

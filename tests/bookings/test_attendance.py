@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 import io
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.attendance import (
+from bookings.attendance.certificates import add_months, refresher_reminders_queue, training_record
+from bookings.attendance.registers import (
     attendance_record,
     charge_waive,
     non_attendance_amount,
     register_close,
     register_reopen,
 )
-from bookings.certificates import add_months, refresher_reminders_queue, training_record
-from bookings.exports import rows_to_csv, rows_to_xlsx, safe_cell
+from bookings.errors import BookingError
+from bookings.files.spreadsheets import rows_to_csv, rows_to_xlsx, safe_cell
 from bookings.models import (
     Attendance,
     AuditEntry,
@@ -39,7 +45,8 @@ from bookings.models import (
     Register,
     SessionLength,
 )
-from bookings.services import AttendeeSpec, BookingError, booking_create
+from bookings.outbox import render_email
+from bookings.places.booking import AttendeeSpec, booking_create
 from tests.conftest import PASSWORD, make_person, make_session
 from training.models import Agency, Course, CourseKind, Session, Trainer, Venue
 
@@ -746,7 +753,6 @@ def test_refresher_reminders_are_rendered_and_sent_by_the_command(
     school: Agency,
     training_admin: Any,
 ) -> None:
-    from bookings.emails import render_email
 
     # Attended 24 months minus a month ago: due in about a month.
     started = today_at(10) - dt.timedelta(days=700)
@@ -768,9 +774,6 @@ def test_refresher_reminders_are_rendered_and_sent_by_the_command(
 
 def at_once(count: int, work: Any) -> list[Any]:
     """Run ``work()`` in ``count`` threads released together; each result or exception."""
-    import threading
-
-    from django.db import connections
 
     barrier = threading.Barrier(count)
     outcomes: list[Any] = [None] * count
@@ -796,9 +799,6 @@ def at_once(count: int, work: Any) -> list[Any]:
 @pytest.fixture
 def reference_data(transactional_db: None) -> None:
     """Sectors, bands and the charging policy, whatever an earlier transactional test flushed."""
-    import importlib
-
-    from django.apps import apps as django_apps
 
     for module in (
         "training.migrations.0002_sectors_bands_roles",
@@ -851,7 +851,6 @@ def test_workers_sending_refresher_reminders_at_once_send_each_once(
 
 @pytest.fixture
 def superuser_client(client: Any, db: Any) -> Any:
-    from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_superuser(
         username="root@example.org", email="root@example.org", password=PASSWORD

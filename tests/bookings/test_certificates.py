@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.certificates import certificate_html, certificate_pdf, hours_label
-from bookings.documents_attendance import sign_in_sheet_html, sign_in_sheet_pdf
+from bookings.attendance.certificates import certificate_html, certificate_pdf, hours_label
+from bookings.attendance.documents import sign_in_sheet_html, sign_in_sheet_pdf
 from bookings.models import Attendance, Booking
 from tests.bookings.test_attendance import (
     DURING,

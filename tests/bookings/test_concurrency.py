@@ -18,9 +18,11 @@ import pytest
 from django.db import connections, transaction
 from django.utils import timezone
 
-from bookings import services
+from bookings.errors import BookingError, SessionFull
+from bookings.locking import session_lock_for_booking
 from bookings.models import Booking, BookingStatus, Invoice, Order, PaymentMethod
-from bookings.services import AttendeeSpec, BookingError, SessionFull
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.pricing import subsidised_places_left
 from tests.conftest import make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -69,7 +71,7 @@ def book_one(
     *, session_id: int, agency_id: int, email: str, method: str, now: dt.datetime
 ) -> Order:
     """One booker's request, with fresh rows read on the thread's own connection."""
-    return services.booking_create(
+    return booking_create(
         session=Session.objects.get(pk=session_id),
         attendees=[AttendeeSpec(name=email.split("@")[0].title(), email=email)],
         agency=Agency.objects.select_related("sector__price_band").get(pk=agency_id),
@@ -137,7 +139,7 @@ def test_the_last_three_subsidised_places_go_to_exactly_three_bookers(
             method=PaymentMethod.SUBSIDISED,
             now=now,
         )
-    assert services.subsidised_places_left(school, first_day.date()) == 3
+    assert subsidised_places_left(school, first_day.date()) == 3
 
     outcomes = at_once(
         BOOKERS,
@@ -165,7 +167,7 @@ def test_the_last_three_subsidised_places_go_to_exactly_three_bookers(
     subsidised = Booking.objects.filter(payment_method=PaymentMethod.SUBSIDISED)
     assert subsidised.count() == 5
     assert sum(b.in_kind_value for b in subsidised) == Decimal("325.00")
-    assert services.subsidised_places_left(school, first_day.date()) == 0
+    assert subsidised_places_left(school, first_day.date()) == 0
 
 
 def test_many_requests_for_the_same_attendee_make_one_booking(
@@ -217,7 +219,7 @@ def test_another_session_of_the_same_course_can_be_booked_while_one_booking_is_i
     def hold_the_busy_session() -> None:
         try:
             with transaction.atomic():
-                services.session_lock_for_booking(busy.pk)
+                session_lock_for_booking(busy.pk)
                 locked.set()
                 release.wait(timeout=THREAD_TIMEOUT)
         finally:

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.management import call_command
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import base, call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.attendance import register_close, register_reopen
-from bookings.importing import register_table_read, registers_import
+from bookings.attendance.importing import register_table_read, registers_import
+from bookings.attendance.registers import register_close, register_reopen
+from bookings.management.commands.import_registers import Command
 from bookings.models import (
     Attendance,
     AuditEntry,
@@ -27,7 +29,7 @@ from bookings.models import (
     PaymentMethod,
     Register,
 )
-from tests.conftest import PASSWORD, make_person
+from tests.conftest import PASSWORD, make_person, make_session
 from training.models import Agency, Course, CourseKind, Session, SessionPart, Venue
 
 pytestmark = pytest.mark.django_db
@@ -170,9 +172,6 @@ def test_the_command_exits_non_zero_on_a_bad_file_and_zero_on_a_good_one(
     db: Any,
     monkeypatch: Any,
 ) -> None:
-    from django.core.management import base
-
-    from bookings.management.commands.import_registers import Command
 
     # run_from_argv (what manage.py calls) closes the connections when done; the test's
     # database must stay open.
@@ -237,7 +236,6 @@ def test_existing_courses_venues_agencies_sessions_and_people_are_reused(
     school: Agency,
     practitioner: Any,
 ) -> None:
-    from tests.conftest import make_session
 
     session = make_session(course, venue, starts_at=london(2016, 9, 14, 9, 30))
     text = (
@@ -373,7 +371,6 @@ def admin_client(client: Any, training_admin: Any) -> Any:
 
 
 def upload(client: Any, name: str, content: bytes, file_format: int) -> Any:
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     return client.post(
         reverse("admin:bookings_register_import"),

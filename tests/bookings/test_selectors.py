@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from bookings.capacity import places_taken, places_taken_expression
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -18,7 +19,6 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.selectors import places_taken, places_taken_expression
 from tests.conftest import make_person, make_session
 from training.models import Agency, Course, Session, Venue
 

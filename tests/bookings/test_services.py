@@ -17,7 +17,8 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings import services
+from bookings.capacity import places_taken
+from bookings.errors import BookingError, SessionFull
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -36,8 +37,26 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.selectors import places_taken
-from bookings.services import AttendeeSpec, BookingError, PriceChanged, SessionFull
+from bookings.money.invoices import invoice_mark_paid
+from bookings.money.payments import (
+    holds_release_expired,
+    payment_pending,
+    payment_start,
+    payment_succeeded,
+)
+from bookings.money.refunds import refund_process
+from bookings.places import booking as booking_module
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel, booking_transfer
+from bookings.places.pricing import PriceChanged, subsidised_places_left
+from bookings.places.sessions import session_cancel
+from bookings.places.waitlist import (
+    waitlist_join,
+    waitlist_lapse_offers,
+    waitlist_leave,
+    waitlist_offer_by_hand,
+    waitlist_offer_next,
+)
 from tests.conftest import make_person, make_session
 from training.models import (
     Agency,
@@ -82,7 +101,7 @@ def book(
     method: str = PaymentMethod.INVOICE,
     **kwargs: Any,
 ) -> Order:
-    return services.booking_create(
+    return booking_create(
         session=session,
         attendees=[spec(person) for person in people],
         agency=agency,
@@ -95,10 +114,8 @@ def book(
 
 def pay(order: Order, *, now: dt.datetime) -> Payment:
     """Open a checkout for the order's held places and have the gateway say it was paid."""
-    payment = services.payment_start(
-        order=order, success_url="/paid/", cancel_url="/cancelled/", now=now
-    )
-    services.payment_succeeded(payment=payment, payment_intent_id=f"pi_test_{payment.pk}", now=now)
+    payment = payment_start(order=order, success_url="/paid/", cancel_url="/cancelled/", now=now)
+    payment_succeeded(payment=payment, payment_intent_id=f"pi_test_{payment.pk}", now=now)
     payment.refresh_from_db()
     return payment
 
@@ -210,7 +227,7 @@ def test_the_database_refuses_a_second_active_booking_for_the_same_attendee(
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
     # A cancelled place does not count: the same person may book again.
-    services.booking_cancel(booking=first, actor=practitioner, now=EARLY)
+    booking_cancel(booking=first, actor=practitioner, now=EARLY)
     again = only_booking(book(june_session, practitioner, agency=school, now=EARLY))
     assert again.status == BookingStatus.CONFIRMED
 
@@ -361,17 +378,15 @@ def test_holds_release_expired_releases_the_place_and_offers_it_to_the_waiting_l
         method=PaymentMethod.CARD,
         now=booked_at,
     )
-    payment = services.payment_start(
-        order=order, success_url="/ok/", cancel_url="/no/", now=booked_at
-    )
-    entry = services.waitlist_join(
+    payment = payment_start(order=order, success_url="/ok/", cancel_url="/no/", now=booked_at)
+    entry = waitlist_join(
         session=session, person=practitioner, now=booked_at + dt.timedelta(minutes=1)
     )
 
     # Nothing is released before its time.
-    assert services.holds_release_expired(now=booked_at + dt.timedelta(minutes=1)) == 0
+    assert holds_release_expired(now=booked_at + dt.timedelta(minutes=1)) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        released = services.holds_release_expired(now=now)
+        released = holds_release_expired(now=now)
 
     assert released == 1
     booking = only_booking(order)
@@ -383,7 +398,7 @@ def test_holds_release_expired_releases_the_place_and_offers_it_to_the_waiting_l
     assert entry.offer_expires_at is not None and entry.offer_expires_at > now
     assert emails("waitlist_offer") == ["teacher@example.org"]
     # Running it again finds nothing more to do.
-    assert services.holds_release_expired(now=now) == 0
+    assert holds_release_expired(now=now) == 0
 
 
 def test_a_hold_whose_payment_is_processing_is_not_released(
@@ -391,10 +406,10 @@ def test_a_hold_whose_payment_is_processing_is_not_released(
 ) -> None:
     session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
     order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
-    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
-    services.payment_pending(payment=payment, now=EARLY + dt.timedelta(minutes=5))
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    payment_pending(payment=payment, now=EARLY + dt.timedelta(minutes=5))
 
-    assert services.holds_release_expired(now=EARLY + dt.timedelta(hours=2)) == 0
+    assert holds_release_expired(now=EARLY + dt.timedelta(hours=2)) == 0
     assert only_booking(order).status == BookingStatus.HELD
     assert places_taken(session.pk, EARLY + dt.timedelta(hours=2)) == 1
 
@@ -413,7 +428,7 @@ def test_a_subsidised_place_is_free_and_records_the_price_forgone_as_in_kind_val
     assert (booking.price, booking.in_kind_value) == (Decimal("0.00"), Decimal("65.00"))
     assert booking.payment_method == PaymentMethod.SUBSIDISED
     assert not order.invoices.exists() and not order.payments.exists()
-    assert services.subsidised_places_left(school, JUNE_SESSION_STARTS.date()) == 1
+    assert subsidised_places_left(school, JUNE_SESSION_STARTS.date()) == 1
 
 
 def test_the_subsidised_allowance_is_counted_per_financial_year(
@@ -432,9 +447,9 @@ def test_the_subsidised_allowance_is_counted_per_financial_year(
         book(same_year, guest(2), agency=school, method=PaymentMethod.SUBSIDISED, now=now)
     order = book(first_day, guest(3), agency=school, method=PaymentMethod.SUBSIDISED, now=now)
     assert only_booking(order).payment_method == PaymentMethod.SUBSIDISED
-    assert services.subsidised_places_left(school, dt.date(2031, 3, 31)) == 0
-    assert services.subsidised_places_left(school, dt.date(2031, 4, 1)) == 0
-    assert services.subsidised_places_left(school, dt.date(2032, 4, 1)) == 1
+    assert subsidised_places_left(school, dt.date(2031, 3, 31)) == 0
+    assert subsidised_places_left(school, dt.date(2031, 4, 1)) == 0
+    assert subsidised_places_left(school, dt.date(2032, 4, 1)) == 1
 
 
 def test_the_subsidised_allowance_never_goes_below_zero(
@@ -461,7 +476,7 @@ def test_the_subsidised_allowance_never_goes_below_zero(
     # The administrator lowering the allowance below what was used leaves none, not minus one.
     school.subsidised_places_per_year = 0
     school.save()
-    assert services.subsidised_places_left(school, JUNE_SESSION_STARTS.date()) == 0
+    assert subsidised_places_left(school, JUNE_SESSION_STARTS.date()) == 0
     assert Booking.objects.filter(payment_method=PaymentMethod.SUBSIDISED).count() == 1
 
 
@@ -561,7 +576,7 @@ def test_invoice_numbers_are_gapless_and_sequential_even_when_a_booking_fails(
     def broken_outbox(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("mail outbox unavailable")
 
-    monkeypatch.setattr(services, "emails_queue", broken_outbox)
+    monkeypatch.setattr(booking_module, "emails_queue", broken_outbox)
     with pytest.raises(RuntimeError):
         book(june_session, guest(3), agency=school, now=EARLY)
     monkeypatch.undo()
@@ -577,12 +592,8 @@ def test_the_administrator_marks_an_invoice_paid_once(
 ) -> None:
     invoice = book(june_session, guest(1), agency=school, now=EARLY).invoices.get()
     paid_on = dt.date(2030, 5, 20)
-    assert services.invoice_mark_paid(
-        invoice=invoice, paid_on=paid_on, actor=training_admin, now=EARLY
-    )
-    assert not services.invoice_mark_paid(
-        invoice=invoice, paid_on=paid_on, actor=training_admin, now=EARLY
-    )
+    assert invoice_mark_paid(invoice=invoice, paid_on=paid_on, actor=training_admin, now=EARLY)
+    assert not invoice_mark_paid(invoice=invoice, paid_on=paid_on, actor=training_admin, now=EARLY)
     invoice.refresh_from_db()
     assert (invoice.status, invoice.paid_on) == (InvoiceStatus.PAID, paid_on)
     entry = AuditEntry.objects.get(object_type="bookings.invoice", action="status issued → paid")
@@ -618,7 +629,7 @@ def test_cancelling_a_card_booking_before_the_cut_off_refunds_it_through_the_gat
     booking = only_booking(order)
     assert booking.status == BookingStatus.CONFIRMED
 
-    services.booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
+    booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert booking.cancelled_at == CUTOFF_DAY
@@ -628,14 +639,14 @@ def test_cancelling_a_card_booking_before_the_cut_off_refunds_it_through_the_gat
     assert refund.status == RefundStatus.PENDING
 
     # The background task sends it to the gateway (here the development gateway).
-    services.refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
+    refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert refund.gateway_refund_id == f"re_dev_{refund.pk}"
     assert emails("refund_issued") == ["teacher@example.org"]
     assert emails("booking_cancelled") == ["teacher@example.org"]
     # A second run (a retried task) changes nothing.
-    services.refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
+    refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
     assert Refund.objects.count() == 1
     assert emails("refund_issued") == ["teacher@example.org"]
 
@@ -649,7 +660,7 @@ def test_cancelling_invoice_places_before_the_cut_off_raises_credit_notes(
     invoice = order.invoices.get()
     first, second = order.bookings.order_by("pk")
 
-    services.booking_cancel(booking=first, actor=agency_booker, now=CUTOFF_DAY)
+    booking_cancel(booking=first, actor=agency_booker, now=CUTOFF_DAY)
     note = Invoice.objects.get(kind=InvoiceKind.CREDIT_NOTE)
     assert note.number == "CN-000001"
     assert note.credits == invoice
@@ -659,7 +670,7 @@ def test_cancelling_invoice_places_before_the_cut_off_raises_credit_notes(
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.ISSUED, "half the invoice is still owed"
 
-    services.booking_cancel(booking=second, actor=agency_booker, now=CUTOFF_DAY)
+    booking_cancel(booking=second, actor=agency_booker, now=CUTOFF_DAY)
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 2
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.CREDITED
@@ -682,7 +693,7 @@ def test_cancelling_after_the_cut_off_keeps_the_fee(
     invoice_order = book(june_session, guest(2), agency=school, booked_by=agency_booker, now=EARLY)
 
     for order in (card_order, invoice_order):
-        cancelled = services.booking_cancel(
+        cancelled = booking_cancel(
             booking=only_booking(order), actor=agency_booker, now=AFTER_CUTOFF
         )
         assert cancelled.status == BookingStatus.CANCELLED
@@ -699,7 +710,7 @@ def test_a_booking_cannot_be_cancelled_once_the_session_has_started(
 ) -> None:
     booking = only_booking(book(june_session, guest(1), agency=school, now=EARLY))
     with pytest.raises(BookingError, match="has started"):
-        services.booking_cancel(
+        booking_cancel(
             booking=booking, actor=practitioner, now=JUNE_SESSION_STARTS + dt.timedelta(minutes=5)
         )
     booking.refresh_from_db()
@@ -710,9 +721,9 @@ def test_a_cancelled_booking_cannot_be_cancelled_again(
     june_session: Session, school: Agency, practitioner: Any
 ) -> None:
     booking = only_booking(book(june_session, guest(1), agency=school, now=EARLY))
-    services.booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
+    booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
     with pytest.raises(BookingError, match="not active"):
-        services.booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
+        booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
 
 
@@ -727,7 +738,7 @@ def test_a_place_can_be_transferred_to_a_colleague_and_the_reminder_follows_them
     assert reminder.to == "teacher@example.org"
 
     # After the cancellation cut-off the fee stands, but the place can still be handed on.
-    services.booking_transfer(
+    booking_transfer(
         booking=booking,
         to_name="Dee Lead",
         to_email=" DSL@example.org",
@@ -753,7 +764,7 @@ def test_a_place_cannot_be_transferred_to_someone_registered_with_another_agency
 ) -> None:
     booking = only_booking(book(june_session, practitioner, agency=school, now=EARLY))
     with pytest.raises(BookingError, match="not registered with Blackdown Primary School"):
-        services.booking_transfer(
+        booking_transfer(
             booking=booking,
             to_name="Olly Other",
             to_email="manager@acorns.example.org",
@@ -770,7 +781,7 @@ def test_a_place_cannot_be_transferred_after_the_session_starts(
 ) -> None:
     booking = only_booking(book(june_session, practitioner, agency=school, now=EARLY))
     with pytest.raises(BookingError, match="no longer be transferred"):
-        services.booking_transfer(
+        booking_transfer(
             booking=booking,
             to_name="New Person",
             to_email="new@example.org",
@@ -812,13 +823,11 @@ def test_cancelling_a_session_cancels_and_refunds_everyone_even_after_the_cut_of
     )
 
     with pytest.raises(BookingError, match="reason"):
-        services.session_cancel(
-            session=june_session, actor=training_admin, now=AFTER_CUTOFF, reason=" "
-        )
+        session_cancel(session=june_session, actor=training_admin, now=AFTER_CUTOFF, reason=" ")
     mail.outbox.clear()
     # The mail and refund tasks run after commit, as they would after the admin's request.
     with django_capture_on_commit_callbacks(execute=True):
-        count = services.session_cancel(
+        count = session_cancel(
             session=june_session, actor=training_admin, now=AFTER_CUTOFF, reason="Trainer unwell"
         )
 
@@ -866,11 +875,9 @@ def test_cancelling_a_session_tells_someone_who_is_paying_and_closes_their_check
         now=EARLY,
         booked_by=practitioner,
     )
-    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
 
-    services.session_cancel(
-        session=june_session, actor=training_admin, now=EARLY, reason="Trainer unwell"
-    )
+    session_cancel(session=june_session, actor=training_admin, now=EARLY, reason="Trainer unwell")
 
     held = only_booking(order)
     payment.refresh_from_db()
@@ -885,8 +892,8 @@ def test_cancelling_a_session_closes_its_waiting_list(
 ) -> None:
     session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
     book(session, guest(1), agency=school, now=EARLY)
-    entry = services.waitlist_join(session=session, person=practitioner, now=EARLY)
-    services.session_cancel(session=session, actor=training_admin, now=EARLY, reason="Flood")
+    entry = waitlist_join(session=session, person=practitioner, now=EARLY)
+    session_cancel(session=session, actor=training_admin, now=EARLY, reason="Flood")
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.LEFT
 
@@ -907,14 +914,14 @@ def nurse(nursery: Agency) -> Any:
 
 
 def test_a_person_joins_a_waiting_list_once(full_session: Session, practitioner: Any) -> None:
-    entry = services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    entry = waitlist_join(session=full_session, person=practitioner, now=EARLY)
     assert (entry.status, entry.email, entry.name) == (
         WaitlistStatus.WAITING,
         "teacher@example.org",
         "Tess Teacher",
     )
     with pytest.raises(BookingError, match="already on the waiting list"):
-        services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
+        waitlist_join(session=full_session, person=practitioner, now=EARLY)
     assert WaitingListEntry.objects.count() == 1
 
 
@@ -923,23 +930,21 @@ def test_someone_already_booked_cannot_join_the_waiting_list(
 ) -> None:
     book(june_session, practitioner, agency=school, now=EARLY)
     with pytest.raises(BookingError, match="already have a place"):
-        services.waitlist_join(session=june_session, person=practitioner, now=EARLY)
+        waitlist_join(session=june_session, person=practitioner, now=EARLY)
 
 
 def test_a_freed_place_is_offered_to_the_first_in_line_and_held_for_them(
     full_session: Session, practitioner: Any, nurse: Any, school: Agency, agency_booker: Any
 ) -> None:
-    first = services.waitlist_join(
+    first = waitlist_join(
         session=full_session, person=practitioner, now=EARLY + dt.timedelta(minutes=1)
     )
-    second = services.waitlist_join(
-        session=full_session, person=nurse, now=EARLY + dt.timedelta(minutes=2)
-    )
-    assert services.waitlist_offer_next(session=full_session, now=EARLY) == []
+    second = waitlist_join(session=full_session, person=nurse, now=EARLY + dt.timedelta(minutes=2))
+    assert waitlist_offer_next(session=full_session, now=EARLY) == []
 
-    services.booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
+    booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
     offer_time = EARLY + dt.timedelta(minutes=10)
-    assert services.waitlist_offer_next(session=full_session, now=offer_time) == [first]
+    assert waitlist_offer_next(session=full_session, now=offer_time) == [first]
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -951,7 +956,7 @@ def test_a_freed_place_is_offered_to_the_first_in_line_and_held_for_them(
     with pytest.raises(SessionFull, match=FULL_MESSAGE):
         book(full_session, guest(9), agency=school, now=offer_time + dt.timedelta(hours=1))
     # And offering again does not offer the same place twice.
-    assert services.waitlist_offer_next(session=full_session, now=offer_time) == []
+    assert waitlist_offer_next(session=full_session, now=offer_time) == []
 
 
 def test_a_lapsed_offer_passes_to_the_next_person_who_can_claim_the_place(
@@ -962,15 +967,13 @@ def test_a_lapsed_offer_passes_to_the_next_person_who_can_claim_the_place(
     nursery: Agency,
     agency_booker: Any,
 ) -> None:
-    first = services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
-    second = services.waitlist_join(
-        session=full_session, person=nurse, now=EARLY + dt.timedelta(minutes=1)
-    )
-    services.booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
-    services.waitlist_offer_next(session=full_session, now=EARLY)
+    first = waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    second = waitlist_join(session=full_session, person=nurse, now=EARLY + dt.timedelta(minutes=1))
+    booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
+    waitlist_offer_next(session=full_session, now=EARLY)
 
     lapse = EARLY + dt.timedelta(hours=settings.WAITLIST_OFFER_HOURS)
-    assert services.waitlist_lapse_offers(now=lapse) == 1
+    assert waitlist_lapse_offers(now=lapse) == 1
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == WaitlistStatus.LAPSED
@@ -1002,13 +1005,13 @@ def test_a_lapsed_offer_passes_to_the_next_person_who_can_claim_the_place(
 def test_the_administrator_can_offer_a_place_by_hand_out_of_turn(
     full_session: Session, practitioner: Any, nurse: Any, training_admin: Any
 ) -> None:
-    services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
-    later = services.waitlist_join(session=full_session, person=nurse, now=EARLY)
+    waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    later = waitlist_join(session=full_session, person=nurse, now=EARLY)
     with pytest.raises(BookingError, match="no free place"):
-        services.waitlist_offer_by_hand(entry=later, actor=training_admin, now=EARLY)
+        waitlist_offer_by_hand(entry=later, actor=training_admin, now=EARLY)
 
     Session.objects.filter(pk=full_session.pk).update(capacity=2)
-    services.waitlist_offer_by_hand(entry=later, actor=training_admin, now=EARLY)
+    waitlist_offer_by_hand(entry=later, actor=training_admin, now=EARLY)
     later.refresh_from_db()
     assert later.status == WaitlistStatus.OFFERED
     audit = AuditEntry.objects.get(
@@ -1018,12 +1021,12 @@ def test_the_administrator_can_offer_a_place_by_hand_out_of_turn(
 
 
 def test_leaving_the_waiting_list(full_session: Session, practitioner: Any) -> None:
-    entry = services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
-    services.waitlist_leave(entry=entry, actor=practitioner, now=EARLY)
+    entry = waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    waitlist_leave(entry=entry, actor=practitioner, now=EARLY)
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.LEFT
     # Having left, the person may join again.
-    services.waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    waitlist_join(session=full_session, person=practitioner, now=EARLY)
 
 
 # --- payments arriving late -------------------------------------------------------------------
@@ -1041,13 +1044,13 @@ def test_a_payment_for_a_hold_already_released_is_refunded_and_the_booker_told(
         method=PaymentMethod.CARD,
         now=EARLY,
     )
-    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
     expired = EARLY + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
-    assert services.holds_release_expired(now=expired) == 1
+    assert holds_release_expired(now=expired) == 1
     # Someone else takes the place meanwhile.
     book(session, guest(2), agency=school, now=expired)
 
-    confirmed = services.payment_succeeded(
+    confirmed = payment_succeeded(
         payment=payment, payment_intent_id="pi_late", now=expired + dt.timedelta(minutes=2)
     )
     assert confirmed == []
@@ -1060,7 +1063,7 @@ def test_a_payment_for_a_hold_already_released_is_refunded_and_the_booker_told(
     assert emails("payment_refunded_place_gone") == ["colleague1@example.org", "dsl@example.org"]
     assert not OutgoingEmail.objects.filter(kind="booking_confirmed", booking=booking).exists()
     # The same news twice does not refund twice.
-    services.payment_succeeded(payment=payment, payment_intent_id="pi_late", now=expired)
+    payment_succeeded(payment=payment, payment_intent_id="pi_late", now=expired)
     assert Refund.objects.count() == 1
 
 
@@ -1069,10 +1072,10 @@ def test_a_late_payment_still_confirms_a_hold_whose_place_nobody_took(
 ) -> None:
     session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
     order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
-    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
     # The hold ran out but the expiry task has not run yet, and the place is still free.
     late = EARLY + dt.timedelta(hours=1)
-    assert services.payment_succeeded(payment=payment, payment_intent_id="pi_1", now=late) == [
+    assert payment_succeeded(payment=payment, payment_intent_id="pi_1", now=late) == [
         only_booking(order)
     ]
     assert only_booking(order).status == BookingStatus.CONFIRMED
@@ -1095,9 +1098,9 @@ def test_every_state_change_writes_an_audit_entry_with_actor_and_changes(
     )
     payment = pay(order, now=EARLY + dt.timedelta(minutes=5))
     booking = only_booking(order)
-    services.booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
+    booking_cancel(booking=booking, actor=practitioner, now=CUTOFF_DAY)
     refund = Refund.objects.get()
-    services.refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
+    refund_process(refund_id=refund.pk, now=CUTOFF_DAY)
 
     def trail(obj: Any) -> list[AuditEntry]:
         return list(

@@ -25,7 +25,6 @@ import stripe
 from django.test import override_settings
 from django.utils import timezone
 
-from bookings import services
 from bookings.models import (
     BookingStatus,
     Order,
@@ -35,8 +34,11 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
-from bookings.payments import STRIPE_MINIMUM_CHECKOUT, GatewayError
-from bookings.services import AttendeeSpec
+from bookings.money.gateways import STRIPE_MINIMUM_CHECKOUT, GatewayError
+from bookings.money.payments import payment_start, payment_succeeded
+from bookings.money.refunds import refund_create, refund_process
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel
 from tests.conftest import make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -121,7 +123,7 @@ def session(course: Course, venue: Venue) -> Session:
 
 
 def card_order(session: Session, agency: Agency, booker: Any, *emails: str) -> Order:
-    return services.booking_create(
+    return booking_create(
         session=session,
         attendees=[AttendeeSpec(name=e.split("@")[0].title(), email=e) for e in emails],
         agency=agency,
@@ -157,7 +159,7 @@ def test_a_cancellation_refund_is_made_through_stripe_with_an_idempotency_key(
     payment = Payment.objects.create(
         order=order, gateway="stripe", amount=Decimal("130.00"), checkout_session_id="cs_test_paid"
     )
-    services.payment_succeeded(payment=payment, payment_intent_id=intent.id, now=timezone.now())
+    payment_succeeded(payment=payment, payment_intent_id=intent.id, now=timezone.now())
     booking = order.bookings.order_by("pk").first()
     assert booking is not None and booking.status == BookingStatus.CONFIRMED
 
@@ -165,9 +167,9 @@ def test_a_cancellation_refund_is_made_through_stripe_with_an_idempotency_key(
     with override_settings(
         PAYMENT_GATEWAY="stripe", STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_API_BASE=localstripe_url
     ):
-        # The refund task runs after commit and calls services.refund_process.
+        # The refund task runs after commit and calls refund_process.
         with django_capture_on_commit_callbacks(execute=True):
-            services.booking_cancel(booking=booking, actor=agency_booker, now=timezone.now())
+            booking_cancel(booking=booking, actor=agency_booker, now=timezone.now())
 
     refund = Refund.objects.get()
     assert refund.status == RefundStatus.SUCCEEDED, refund.error
@@ -211,7 +213,7 @@ def test_refund_process_with_the_stripe_gateway_directly(
         status=PaymentStatus.SUCCEEDED,
         payment_intent_id=intent.id,
     )
-    refund = services.refund_create(
+    refund = refund_create(
         payment=payment,
         booking=order.bookings.get(),
         amount=Decimal("65.00"),
@@ -225,9 +227,9 @@ def test_refund_process_with_the_stripe_gateway_directly(
     with override_settings(
         PAYMENT_GATEWAY="stripe", STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_API_BASE=localstripe_url
     ):
-        processed = services.refund_process(refund_id=refund.pk, now=timezone.now())
+        processed = refund_process(refund_id=refund.pk, now=timezone.now())
         # Run again (a retried task): nothing more is sent.
-        services.refund_process(refund_id=refund.pk, now=timezone.now())
+        refund_process(refund_id=refund.pk, now=timezone.now())
 
     assert processed.status == RefundStatus.SUCCEEDED
     remote = stripe_client.v1.refunds.retrieve(processed.gateway_refund_id)
@@ -251,7 +253,7 @@ def test_a_refund_stripe_refuses_stays_pending_with_the_reason(
         status=PaymentStatus.SUCCEEDED,
         payment_intent_id="pi_unknown_to_stripe",
     )
-    refund = services.refund_create(
+    refund = refund_create(
         payment=payment,
         booking=None,
         amount=Decimal("65.00"),
@@ -264,7 +266,7 @@ def test_a_refund_stripe_refuses_stays_pending_with_the_reason(
     with override_settings(
         PAYMENT_GATEWAY="stripe", STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_API_BASE=localstripe_url
     ):
-        processed = services.refund_process(refund_id=refund.pk, now=timezone.now())
+        processed = refund_process(refund_id=refund.pk, now=timezone.now())
 
     assert processed.status == RefundStatus.PENDING
     assert processed.gateway_refund_id == ""
@@ -345,7 +347,7 @@ def test_checkout_session_is_created_with_the_places_in_pence_and_an_idempotency
 ) -> None:
     settings.BOOKING_HOLD_MINUTES = 45
     now = timezone.now().replace(microsecond=0)
-    order = services.booking_create(
+    order = booking_create(
         session=session,
         attendees=[
             AttendeeSpec(name="One", email="one@example.org"),
@@ -357,7 +359,7 @@ def test_checkout_session_is_created_with_the_places_in_pence_and_an_idempotency
         now=now,
     )
 
-    payment = services.payment_start(
+    payment = payment_start(
         order=order,
         success_url="http://127.0.0.1/paid/",
         cancel_url="http://127.0.0.1/cancelled/",
@@ -407,7 +409,7 @@ def test_a_hold_shorter_than_stripes_minimum_is_stretched_to_match_the_checkout(
     order = card_order(session, school, agency_booker, "one@example.org")
     order.bookings.update(hold_expires_at=now + dt.timedelta(minutes=10))
 
-    services.payment_start(
+    payment_start(
         order=order,
         success_url="http://127.0.0.1/paid/",
         cancel_url="http://127.0.0.1/cancelled/",
@@ -431,7 +433,7 @@ def test_a_checkout_stripe_refuses_is_reported_as_a_gateway_error(
     order = card_order(session, school, agency_booker, "one@example.org")
 
     with pytest.raises(GatewayError, match="Stripe refused the checkout"):
-        services.payment_start(
+        payment_start(
             order=order,
             success_url="http://127.0.0.1/paid/",
             cancel_url="http://127.0.0.1/cancelled/",

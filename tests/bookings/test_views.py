@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client, override_settings
@@ -18,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import services
+from bookings.capacity import places_taken
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -31,8 +32,11 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.selectors import places_taken
-from bookings.services import AttendeeSpec
+from bookings.money.payments import payment_start, payment_succeeded
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel
+from bookings.places.signals import claim_bookings_on_login
+from bookings.places.waitlist import waitlist_join, waitlist_offer_next
 from tests.conftest import PASSWORD, make_person, make_session
 from training.models import Agency, Course, CoursePrice, Session, Venue
 from training.roles import Role
@@ -67,7 +71,7 @@ def book_for(
 ) -> Order:
     agency = user.profile.agency
     attendees = [AttendeeSpec(name=p.get_full_name(), email=p.email) for p in (people or [user])]
-    return services.booking_create(
+    return booking_create(
         session=session,
         attendees=attendees,
         agency=agency,
@@ -103,7 +107,7 @@ def our_bookings(
         purchase_order_number="PO-77",
     )
     card = book_for(practitioner, session, method=PaymentMethod.CARD)
-    payment = services.payment_start(
+    payment = payment_start(
         order=card,
         success_url="http://testserver/",
         cancel_url="http://testserver/",
@@ -498,9 +502,7 @@ def test_order_status_says_waiting_until_the_webhook_confirms(
     assert "Waiting for payment confirmation" in page
     assert status_url in page  # the page polls this
 
-    services.payment_succeeded(
-        payment=our_bookings["payment"], payment_intent_id="pi_1", now=timezone.now()
-    )
+    payment_succeeded(payment=our_bookings["payment"], payment_intent_id="pi_1", now=timezone.now())
     state = client.get(status_url).json()
     assert state["waiting"] is False
     assert [b["status"] for b in state["bookings"]] == ["confirmed"]
@@ -528,7 +530,7 @@ def test_test_payment_delivers_a_signed_webhook_that_confirms_the_place(
         delivered.append(response.status_code)
         return io.BytesIO(response.content)
 
-    monkeypatch.setattr("bookings.views.urllib.request.urlopen", urlopen)
+    monkeypatch.setattr("bookings.money.views.urllib.request.urlopen", urlopen)
     client = logged_in(practitioner)
     payment = our_bookings["payment"]
     response = client.post(
@@ -595,8 +597,8 @@ def test_waiting_list_offer_can_only_be_claimed_by_its_person_and_explains_a_lap
     taken = book_for(colleague, full, method=PaymentMethod.INVOICE).bookings.get()
     client = logged_in(practitioner)
     client.post(reverse("bookings:waitlist_join", args=[full.pk]))
-    services.booking_cancel(booking=taken, actor=colleague, now=timezone.now())
-    services.waitlist_offer_next(session=full, now=timezone.now())
+    booking_cancel(booking=taken, actor=colleague, now=timezone.now())
+    waitlist_offer_next(session=full, now=timezone.now())
     entry = WaitingListEntry.objects.get(person=practitioner)
     assert entry.status == WaitlistStatus.OFFERED
     url = reverse("bookings:waitlist_claim", args=[entry.claim_token])
@@ -638,7 +640,7 @@ def test_administrator_raises_capacity_and_the_waiting_list_is_offered_the_place
 ) -> None:
     full = make_session(course, venue, starts_at=future(40), capacity=1)
     book_for(colleague, full, method=PaymentMethod.INVOICE)
-    services.waitlist_join(session=full, person=practitioner, now=timezone.now())
+    waitlist_join(session=full, person=practitioner, now=timezone.now())
     client = logged_in(training_admin)
     url = reverse("bookings:manage_session", args=[full.pk])
     lowered = client.post(url, {"action": "capacity", "capacity": "0"})
@@ -691,7 +693,7 @@ def test_administrator_marks_an_invoice_paid_and_searches_bookings(
 def test_signing_in_links_places_booked_for_that_email(
     session: Session, agency_booker: Any, school: Agency
 ) -> None:
-    order = services.booking_create(
+    order = booking_create(
         session=session,
         attendees=[AttendeeSpec(name="Liz Later", email="liz@example.org")],
         agency=school,
@@ -714,11 +716,8 @@ def test_signing_in_links_places_booked_for_that_email(
 def test_unverified_address_does_not_claim_places(
     session: Session, agency_booker: Any, school: Agency
 ) -> None:
-    from allauth.account.models import EmailAddress
 
-    from bookings.signals import claim_bookings_on_login
-
-    order = services.booking_create(
+    order = booking_create(
         session=session,
         attendees=[AttendeeSpec(name="Liz Later", email="liz@example.org")],
         agency=school,
@@ -736,18 +735,18 @@ def test_session_page_offers_booking_or_the_waiting_list(
     course: Course, venue: Venue, session: Session, practitioner: Any, colleague: Any
 ) -> None:
     client = logged_in(practitioner)
-    page = client.get(reverse("training:session", args=[session.pk])).content.decode()
+    page = client.get(reverse("bookings:session", args=[session.pk])).content.decode()
     assert reverse("bookings:book", args=[session.pk]) in page
     full = make_session(course, venue, starts_at=future(41), capacity=1)
     book_for(colleague, full, method=PaymentMethod.INVOICE)
-    page = client.get(reverse("training:session", args=[full.pk])).content.decode()
+    page = client.get(reverse("bookings:session", args=[full.pk])).content.decode()
     assert reverse("bookings:waitlist_join", args=[full.pk]) in page
     assert re.search(r"Join the waiting list", page)
     assert Group.objects.filter(name=Role.AGENCY_BOOKER).exists()
 
     # Once on the list, the page says so instead of offering to join again.
     client.post(reverse("bookings:waitlist_join", args=[full.pk]))
-    page = client.get(reverse("training:session", args=[full.pk])).content.decode()
+    page = client.get(reverse("bookings:session", args=[full.pk])).content.decode()
     assert 'data-testid="on-waiting-list"' in page
     assert reverse("bookings:waitlist_join", args=[full.pk]) not in page
     assert reverse("bookings:my_bookings") in page

@@ -18,7 +18,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import services
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -31,8 +30,9 @@ from bookings.models import (
     RefundStatus,
     WebhookEvent,
 )
-from bookings.payments import sign_payload
-from bookings.services import AttendeeSpec
+from bookings.money.gateways import sign_payload
+from bookings.money.payments import holds_release_expired, payment_start
+from bookings.places.booking import AttendeeSpec, booking_create
 from tests.conftest import make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -55,7 +55,7 @@ def session(course: Course, venue: Venue) -> Session:
 @pytest.fixture
 def order(session: Session, school: Agency, agency_booker: Any) -> Order:
     """Two colleagues held on a card booking made by their designated lead."""
-    return services.booking_create(
+    return booking_create(
         session=session,
         attendees=[
             AttendeeSpec(name="Colleague One", email="one@example.org"),
@@ -70,7 +70,7 @@ def order(session: Session, school: Agency, agency_booker: Any) -> Order:
 
 @pytest.fixture
 def payment(order: Order) -> Payment:
-    return services.payment_start(
+    return payment_start(
         order=order, success_url="/paid/", cancel_url="/cancelled/", now=timezone.now()
     )
 
@@ -332,7 +332,7 @@ def test_a_completed_but_unpaid_checkout_keeps_the_hold_until_the_async_payment_
     extended = order.bookings.first().hold_expires_at
     assert extended > original_hold + dt.timedelta(days=1)
     # The hold-expiry task leaves a processing payment alone, even past the original hold.
-    assert services.holds_release_expired(now=original_hold + dt.timedelta(minutes=1)) == 0
+    assert holds_release_expired(now=original_hold + dt.timedelta(minutes=1)) == 0
     assert statuses(order) == [BookingStatus.HELD, BookingStatus.HELD]
     assert not OutgoingEmail.objects.filter(kind="booking_confirmed").exists()
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
 
 from tests.conftest import IN_CI
 
@@ -34,7 +36,6 @@ def browser() -> Iterator[Any]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)  # only outside CI; under CI this is a failure above
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -82,7 +83,6 @@ def log_in(page: Any, email: str, password: str) -> None:
 
 def assert_accessible(page: Any, name: str) -> None:
     """axe-core on the current page: no serious or critical violations."""
-    from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
     bad = [

@@ -17,8 +17,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from bookings.attendance import attendance_record, register_close
-from bookings.certificates import add_months
+from bookings.attendance.certificates import add_months
+from bookings.attendance.registers import attendance_record, register_close
 from bookings.models import (
     Attendance,
     Booking,
@@ -28,7 +28,7 @@ from bookings.models import (
     PaymentMethod,
     Register,
 )
-from bookings.services import AttendeeSpec, booking_create
+from bookings.places.booking import AttendeeSpec, booking_create
 from tests.conftest import PASSWORD, make_session, require_tool
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from training.apps import grant_administrator_permissions

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from bookings import services
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -30,7 +30,10 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.services import AttendeeSpec
+from bookings.money.payments import payment_start, payment_succeeded
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel
+from bookings.places.waitlist import waitlist_join
 from tests.conftest import PASSWORD, make_person, make_session
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from training.models import Agency, Course, Session, Venue
@@ -72,7 +75,6 @@ def session(course: Course, venue: Venue) -> Session:
 
 def wait_for_email(kind_subject: str, to: str, timeout: float = 10.0) -> Any:
     """The outbox message to ``to`` whose subject contains ``kind_subject``."""
-    import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -195,7 +197,7 @@ def test_full_session_waiting_list_cancellation_offer_email_and_claim_on_a_phone
     page = phone_page
     full = make_session(course, venue, starts_at=future(40), capacity=1)
     other = make_person("other.teacher@example.org", agency=school, first_name="Olive")
-    taken = services.booking_create(
+    taken = booking_create(
         session=full,
         attendees=[AttendeeSpec(name="Olive Person", email=other.email)],
         agency=school,
@@ -219,7 +221,7 @@ def test_full_session_waiting_list_cancellation_offer_email_and_claim_on_a_phone
     assert entry.status == WaitlistStatus.WAITING
 
     # Someone else cancels: the freed place is offered to the first person waiting, by email.
-    services.booking_cancel(booking=taken, actor=other, now=timezone.now(), reason="Off sick")
+    booking_cancel(booking=taken, actor=other, now=timezone.now(), reason="Off sick")
     offer = wait_for_email("A place is free", practitioner.email)
     link = re.search(r"https?://\S+(/waiting-list/claim/[\w-]+/)", offer.body)
     assert link, offer.body
@@ -253,7 +255,7 @@ def test_practitioner_cancels_a_place_and_walks_away_from_a_payment_on_a_phone(
 ) -> None:
     page = phone_page
     now = timezone.now()
-    order = services.booking_create(
+    order = booking_create(
         session=session,
         attendees=[AttendeeSpec(name="Tess Teacher", email=practitioner.email)],
         agency=school,
@@ -261,8 +263,8 @@ def test_practitioner_cancels_a_place_and_walks_away_from_a_payment_on_a_phone(
         payment_method=PaymentMethod.CARD,
         now=now,
     )
-    payment = services.payment_start(order=order, success_url="/", cancel_url="/", now=now)
-    services.payment_succeeded(payment=payment, payment_intent_id="pi_test", now=now)
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=now)
+    payment_succeeded(payment=payment, payment_intent_id="pi_test", now=now)
 
     log_in(page, practitioner.email, PASSWORD)
     page.goto("/my-bookings/")
@@ -305,7 +307,7 @@ def test_administrator_raises_capacity_for_the_waiting_list_and_marks_an_invoice
     school: Agency,
 ) -> None:
     full = make_session(course, venue, starts_at=future(40), capacity=1)
-    order = services.booking_create(
+    order = booking_create(
         session=full,
         attendees=[AttendeeSpec(name="Dee Lead", email=agency_booker.email)],
         agency=school,
@@ -314,7 +316,7 @@ def test_administrator_raises_capacity_for_the_waiting_list_and_marks_an_invoice
         purchase_order_number="PO-1",
         now=timezone.now(),
     )
-    services.waitlist_join(session=full, person=practitioner, now=timezone.now())
+    waitlist_join(session=full, person=practitioner, now=timezone.now())
 
     log_in(page, training_admin.email, PASSWORD)
     page.goto(f"/manage/sessions/{full.pk}/")

@@ -16,7 +16,7 @@ from django.core import mail
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from bookings.attendance import attendance_record
+from bookings.attendance.registers import attendance_record
 from bookings.models import Attendance
 from evaluation.models import CallStatus, FollowUpCall, Moment, Response, SurveyKind
 from evaluation.selectors import applied_learning, quotable_examples

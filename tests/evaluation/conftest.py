@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import make_session
 from tests.evaluation.helpers import Clock, aware
+from training.apps import grant_administrator_permissions
 from training.models import Course, Session, Venue
 
 
@@ -17,7 +18,6 @@ def fast_passwords(settings: Any) -> None:
 @pytest.fixture
 def admin_permissions(db: Any) -> None:
     """Give the training administrator group every model permission, as migrate does."""
-    from training.apps import grant_administrator_permissions
 
     grant_administrator_permissions(sender=None)
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 
-from bookings import demo as bookings_demo
+from bookings.demo.loading import load_year_2016_17_attendance
 from bookings.events import booking_attended
 from bookings.models import (
     AuditEntry,
@@ -43,7 +43,7 @@ def load_demo_year() -> list[Session]:
     reference = training_demo.load_reference_data()
     sessions = training_demo.load_year_2016_17(reference)
     training_demo.load_demo_people()
-    bookings_demo.load_year_2016_17_attendance(sessions)
+    load_year_2016_17_attendance(sessions)
     return sessions
 
 
@@ -94,7 +94,7 @@ def attended_sessions(kind: str) -> dict[str, int]:
 
 def test_demo_year_reproduces_appendix_e_and_loads_only_once(monkeypatch: Any) -> None:
     rendered: list[int] = []
-    monkeypatch.setattr("bookings.emails.render_email", lambda email: rendered.append(email.pk))
+    monkeypatch.setattr("bookings.outbox.render_email", lambda email: rendered.append(email.pk))
     heard: list[int] = []
 
     def listener(sender: Any, *, booking: Booking, **kwargs: Any) -> None:

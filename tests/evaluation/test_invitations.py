@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from bookings.attendance import attendance_record
+from bookings.attendance.registers import attendance_record
 from bookings.models import Attendance
 from evaluation.models import FollowUpOptOut, Invitation, InvitationKind
 from evaluation.services import (

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import (
     Attendance,
@@ -34,6 +36,7 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
+from evaluation.admin_reports import TrainingCostTargetForm
 from evaluation.models import (
     Answer,
     CallDraw,
@@ -58,6 +61,7 @@ from evaluation.reports import (
     year_summary,
 )
 from tests.conftest import make_person, make_session
+from training.dates import financial_year_start
 from training.models import Agency, Course, CourseKind, SessionStatus, Venue
 from training.roles import Role
 
@@ -450,7 +454,6 @@ def test_cost_recovery_against_the_years_target(money: None) -> None:
 
 
 def test_cost_target_must_start_on_the_first_of_april() -> None:
-    from django.core.exceptions import ValidationError
 
     target = TrainingCostTarget(
         financial_year_start=dt.date(2016, 1, 1), team_cost=Decimal("1000.00")
@@ -529,9 +532,6 @@ def test_attendance_page_shows_the_table_and_chart_data(
 def test_the_default_period_is_this_financial_year_and_dates_can_be_chosen(
     client: Any, board_viewer: Any, story: Any
 ) -> None:
-    from django.utils import timezone
-
-    from training.dates import financial_year_start
 
     client.force_login(board_viewer)
     url = reverse("reports:attendance_by_sector")
@@ -887,7 +887,6 @@ def test_evaluation_scores_confidence_response_rates_codes_and_examples(impact: 
 
 
 def test_administrator_sets_a_years_cost_once_in_the_admin_form() -> None:
-    from evaluation.admin_reports import TrainingCostTargetForm
 
     form = TrainingCostTargetForm(
         data={

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Attendance
 from evaluation.models import CallDraw, CallStatus, FollowUpCall, InvitationKind
@@ -55,7 +56,6 @@ def drawn_by_sector() -> dict[str, int]:
 
 
 def draw(size: int, *, seed: int = 1, actor: Any = "test", month: dt.date = JUNE) -> CallDraw:
-    from django.utils import timezone
 
     return followup_calls_draw(
         month=month, size=size, actor=actor, now=timezone.now(), rng=random.Random(seed)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from evaluation.forms import SurveyForm
@@ -300,7 +301,6 @@ def test_the_administrator_edits_questions_inline(
 def test_a_question_with_answers_cannot_be_deleted(
     clock: Clock, march_session: Session, school: Any
 ) -> None:
-    from django.db.models import ProtectedError
 
     survey = Survey.objects.get(kind=SurveyKind.FOLLOW_UP)
     used = survey.questions.get(key="used_learning")

@@ -147,7 +147,7 @@ def test_signing_in_lands_on_the_page_of_each_persons_work(
 def test_a_page_that_asked_for_sign_in_wins_over_the_landing_page(
     client: Any, practitioner: Any
 ) -> None:
-    catalogue = reverse("training:catalogue")
+    catalogue = reverse("bookings:catalogue")
     response = client.post(
         f"{reverse('account_login')}?next={catalogue}",
         {"login": practitioner.email, "password": PASSWORD, "next": catalogue},

@@ -29,7 +29,7 @@ def add_sessions(course: Course, venue: Venue, count: int) -> None:
 
 def catalogue_query_count(client: Any) -> int:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("training:catalogue"))
+        response = client.get(reverse("bookings:catalogue"))
     assert response.status_code == 200
     return len(queries)
 
@@ -61,7 +61,7 @@ def test_catalogue_lists_only_published_future_sessions(
     make_session(course, venue, starts_at=future(21), status=SessionStatus.DRAFT)
     make_session(course, venue, starts_at=future(22), status=SessionStatus.CANCELLED)
     make_session(course, venue, starts_at=future(-2))
-    response = client.get(reverse("training:catalogue"))
+    response = client.get(reverse("bookings:catalogue"))
     assert [row["session"].pk for row in response.context["rows"]] == [shown.pk]
 
 
@@ -70,7 +70,7 @@ def test_signed_in_practitioner_sees_the_price_for_their_sector(
 ) -> None:
     make_session(course, venue, starts_at=future(20))
     client.login(username=practitioner.username, password=PASSWORD)
-    response = client.get(reverse("training:catalogue"))
+    response = client.get(reverse("bookings:catalogue"))
     body = response.content.decode()
     assert "£65.00" in body  # Schools are a statutory partner
     assert "£95.00" not in body
@@ -78,7 +78,7 @@ def test_signed_in_practitioner_sees_the_price_for_their_sector(
 
 def test_anonymous_visitor_sees_every_band_price(client: Any, course: Course, venue: Venue) -> None:
     make_session(course, venue, starts_at=future(20))
-    body = client.get(reverse("training:catalogue")).content.decode()
+    body = client.get(reverse("bookings:catalogue")).content.decode()
     for amount in ("£65.00", "£45.00", "£95.00"):
         assert amount in body
 
@@ -89,7 +89,7 @@ def test_session_price_override_wins_over_course_price(
     session = make_session(course, venue, starts_at=future(20))
     SessionPrice.objects.create(session=session, band=bands["statutory"], amount=Decimal("12.50"))
     client.login(username=practitioner.username, password=PASSWORD)
-    body = client.get(reverse("training:session", args=[session.pk])).content.decode()
+    body = client.get(reverse("bookings:session", args=[session.pk])).content.decode()
     assert "£12.50" in body
 
 
@@ -98,7 +98,7 @@ def test_mapig_sessions_are_free(client: Any, venue: Venue) -> None:
         title="MAPIG: Think Family", kind=CourseKind.MAPIG, theme="Think Family"
     )
     session = make_session(mapig, venue, starts_at=future(30))
-    body = client.get(reverse("training:session", args=[session.pk])).content.decode()
+    body = client.get(reverse("bookings:session", args=[session.pk])).content.decode()
     assert "Free" in body
 
 
@@ -125,7 +125,7 @@ def test_catalogue_filters(
     }
     if query.get("kind") == "course":
         expected = {"course", "yeovil-course"}
-    response = client.get(reverse("training:catalogue"), query)
+    response = client.get(reverse("bookings:catalogue"), query)
     shown = {row["session"].pk for row in response.context["rows"]}
     assert shown == {sessions[name].pk for name in expected}
 
@@ -134,7 +134,7 @@ def test_month_filter_keeps_only_that_month(client: Any, course: Course, venue: 
     soon = make_session(course, venue, starts_at=future(5))
     later = make_session(course, venue, starts_at=future(70))
     month = timezone.localtime(later.starts_at).strftime("%Y-%m")
-    response = client.get(reverse("training:catalogue"), {"month": month})
+    response = client.get(reverse("bookings:catalogue"), {"month": month})
     shown = {row["session"].pk for row in response.context["rows"]}
     assert later.pk in shown and soon.pk not in shown
 
@@ -164,12 +164,12 @@ def test_places_left_counts_confirmed_and_unexpired_holds_only(
     place("b@x.org", BookingStatus.HELD, hold_expires_at=now + dt.timedelta(minutes=10))
     place("c@x.org", BookingStatus.HELD, hold_expires_at=now - dt.timedelta(minutes=1))
     place("d@x.org", BookingStatus.CANCELLED)
-    response = client.get(reverse("training:session", args=[session.pk]))
+    response = client.get(reverse("bookings:session", args=[session.pk]))
     assert response.context["session"].places_left_count == 1
-    full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
+    full_filter = client.get(reverse("bookings:catalogue"), {"places": "on"})
     assert session.pk in {row["session"].pk for row in full_filter.context["rows"]}
     place("e@x.org", BookingStatus.CONFIRMED)
-    full_filter = client.get(reverse("training:catalogue"), {"places": "on"})
+    full_filter = client.get(reverse("bookings:catalogue"), {"places": "on"})
     assert session.pk not in {row["session"].pk for row in full_filter.context["rows"]}
 
 
@@ -177,14 +177,14 @@ def test_draft_session_page_is_not_found_for_the_public(
     client: Any, course: Course, venue: Venue
 ) -> None:
     session = make_session(course, venue, starts_at=future(20), status=SessionStatus.DRAFT)
-    assert client.get(reverse("training:session", args=[session.pk])).status_code == 404
+    assert client.get(reverse("bookings:session", args=[session.pk])).status_code == 404
 
 
 def test_bad_filter_values_show_the_page_not_an_error(
     client: Any, course: Course, venue: Venue
 ) -> None:
     make_session(course, venue, starts_at=future(20))
-    response = client.get(reverse("training:catalogue"), {"kind": "nonsense", "month": "13-2020"})
+    response = client.get(reverse("bookings:catalogue"), {"kind": "nonsense", "month": "13-2020"})
     assert response.status_code == 200
 
 
@@ -194,5 +194,5 @@ def test_a_session_whose_booking_has_closed_says_so_in_the_list(
     # Starts tomorrow: booking closed two working days before.
     make_session(course, venue, starts_at=future(1))
     make_session(course, venue, starts_at=future(30))
-    body = client.get(reverse("training:catalogue")).content.decode()
+    body = client.get(reverse("bookings:catalogue")).content.decode()
     assert body.count("Booking closed") == 1

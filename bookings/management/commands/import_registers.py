@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from bookings.importing import (
+from bookings.attendance.importing import (
     COLUMNS,
     RegisterFileError,
     register_file_read,

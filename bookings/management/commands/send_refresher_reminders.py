@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from bookings.certificates import refresher_reminders_queue
+from bookings.attendance.certificates import refresher_reminders_queue
 
 
 class Command(BaseCommand):

@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from bookings.tasks import tick
+from bookings.housekeeping import housekeeping_run
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            result = tick.call()
+            result = housekeeping_run(now=timezone.now())
             self.stdout.write(
                 f"holds released: {result['holds_released']}, offers lapsed: "
                 f"{result['offers_lapsed']}, refresher reminders: "

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from bookings import demo as bookings_demo
+from bookings.demo.loading import load_upcoming_bookings, load_year_2016_17_attendance
 from evaluation.demo import load_demo_evaluation
 from evaluation.reports import load_demo_cost_targets
 from training import demo as training_demo
@@ -31,9 +31,9 @@ class Command(BaseCommand):
         past = training_demo.load_year_2016_17(reference)
         upcoming = training_demo.load_upcoming_programme(reference, today)
         logins = training_demo.load_demo_people()
-        places = bookings_demo.load_year_2016_17_attendance(past)
+        places = load_year_2016_17_attendance(past)
         load_demo_cost_targets(today)
-        bookings_demo.load_upcoming_bookings(upcoming, today=today)
+        load_upcoming_bookings(upcoming, today=today)
         evaluation = load_demo_evaluation(today)
         self.stdout.write(
             f"Demo loaded: {len(past)} sessions in 2016/17 ({places} new places), "

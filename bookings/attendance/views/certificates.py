@@ -1,0 +1,110 @@
+"""Certificates and training records: download, public verification, a person's record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from bookings.attendance.certificates import (
+    certificate_filename,
+    certificate_find,
+    certificate_pdf,
+    certificate_verify_url,
+    session_dates_label,
+    training_record,
+)
+from bookings.attendance.forms import (
+    CertificateLookupForm,
+)
+from bookings.models import Attendance, Booking, BookingStatus
+from bookings.permissions import can_see_booking_documents, can_see_training_record
+from training.models import Profile
+
+
+@login_required
+@require_GET
+def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = get_object_or_404(
+        Booking.objects.filter(status=BookingStatus.CONFIRMED, attendance=Attendance.ATTENDED)
+        .select_related("session__course", "session__venue", "agency")
+        .prefetch_related("session__parts", "session__course__outcomes"),
+        pk=pk,
+    )
+    if not can_see_booking_documents(request.user, booking):
+        raise Http404("No such certificate.")
+    response = HttpResponse(certificate_pdf(booking), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{certificate_filename(booking)}"'
+    return response
+
+
+@require_GET
+def certificate_lookup(request: HttpRequest) -> HttpResponse:
+    """Public: type a code from a certificate to check it."""
+    form = CertificateLookupForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        code = "".join(char for char in form.cleaned_data["code"].upper() if char.isalnum())
+        if code:
+            return redirect("attendance:certificate_verify", code=code)
+        form.add_error("code", "Enter the letters and numbers of the code.")
+    return render(request, "bookings/attendance/certificate_lookup.html", {"form": form})
+
+
+@require_GET
+def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
+    """Public: is this certificate genuine? Name, course and date, or a clear 'not found'."""
+    booking = certificate_find(code)
+    context: dict[str, Any] = {"code": code, "booking": booking, "form": CertificateLookupForm()}
+    if booking is None:
+        return render(request, "bookings/attendance/certificate_verify.html", context, status=404)
+    context.update(
+        {
+            "dates": session_dates_label(booking),
+            "verify_url": certificate_verify_url(booking),
+        }
+    )
+    return render(request, "bookings/attendance/certificate_verify.html", context)
+
+
+def _training_record_page(request: HttpRequest, person: Any) -> HttpResponse:
+    today = timezone.localdate()
+    entries, refreshers = training_record(person, today=today)
+    downloadable = {
+        entry.booking.pk
+        for entry in entries
+        if can_see_booking_documents(request.user, entry.booking)
+    }
+    profile = Profile.objects.filter(user=person).select_related("agency__sector").first()
+    return render(
+        request,
+        "bookings/attendance/training_record.html",
+        {
+            "person": person,
+            "profile": profile,
+            "is_own": person.pk == request.user.pk,
+            "entries": entries,
+            "downloadable": downloadable,
+            "refreshers": refreshers,
+            "today": today,
+        },
+    )
+
+
+@login_required
+@require_GET
+def my_training_record(request: HttpRequest) -> HttpResponse:
+    return _training_record_page(request, request.user)
+
+
+@login_required
+@require_GET
+def person_training_record(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = get_user_model().objects.filter(pk=user_id).first()
+    if person is None or not can_see_training_record(request.user, person):
+        raise Http404("No such person.")
+    return _training_record_page(request, person)

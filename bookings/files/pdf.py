@@ -1,0 +1,18 @@
+"""HTML to PDF (WeasyPrint) for every document the product prints.
+
+Everything a document needs is inline; only ``data:`` URLs may be read, so rendering never
+waits on the network or reads a file a template happened to name, and it renders the same in
+a background task, a web request and a test.
+"""
+
+from __future__ import annotations
+
+
+def html_to_pdf(html: str) -> bytes:
+    """An A4 PDF of ``html`` (the page size is the template's ``@page`` rule)."""
+    # Imported here: loading pango is slow and most processes never print a document.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()

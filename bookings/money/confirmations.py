@@ -1,0 +1,57 @@
+"""Confirming places once they are paid for or need no payment: the emails that say so."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+from bookings.models import (
+    Booking,
+    Order,
+    OutgoingEmail,
+)
+from bookings.outbox import outgoing_email
+from training.dates import working_days_before
+from training.models import Session
+
+
+def confirmation_emails(
+    order: Order, bookings: list[Booking], *, now: dt.datetime
+) -> list[OutgoingEmail | None]:
+    """The emails that confirm an order's places: each attendee's, with a reminder before the
+    session and an invitation to claim the place for those without an account, and the
+    booker's when the booker is not one of the attendees."""
+    emails = []
+    for booking in bookings:
+        emails.append(
+            outgoing_email(kind="booking_confirmed", to=booking.attendee_email, booking=booking)
+        )
+        if booking.attendee_id is None:
+            emails.append(
+                outgoing_email(kind="claim_invitation", to=booking.attendee_email, booking=booking)
+            )
+        reminder_at = reminder_time(booking.session)
+        if reminder_at is not None and reminder_at > now:
+            emails.append(
+                outgoing_email(
+                    kind="booking_reminder",
+                    to=booking.attendee_email,
+                    booking=booking,
+                    send_after=reminder_at,
+                )
+            )
+    booker_email = getattr(order.booked_by, "email", "")
+    if booker_email and booker_email.lower() not in {b.attendee_email for b in bookings}:
+        emails.append(outgoing_email(kind="order_confirmed", to=booker_email, order=order))
+    return emails
+
+
+def reminder_time(session: Session) -> dt.datetime | None:
+    if session.starts_at is None:
+        return None
+    day = working_days_before(
+        timezone.localdate(session.starts_at), settings.BOOKING_REMINDER_WORKING_DAYS
+    )
+    return timezone.make_aware(dt.datetime(day.year, day.month, day.day, 9, 0))

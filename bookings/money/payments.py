@@ -1,0 +1,228 @@
+"""Card payments: opening a checkout, and what the gateway's answers do to the held places."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from bookings import jobs
+from bookings.audit import audit_record
+from bookings.capacity import places_taken
+from bookings.errors import BookingError
+from bookings.locking import sessions_lock
+from bookings.models import (
+    ZERO,
+    Booking,
+    BookingStatus,
+    Order,
+    Payment,
+    PaymentStatus,
+)
+from bookings.money.confirmations import confirmation_emails
+from bookings.money.gateways import get_gateway
+from bookings.money.refunds import refund_create
+from bookings.outbox import email_queue, emails_queue
+from bookings.states import booking_status_set
+from training.models import SessionStatus
+
+
+def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.datetime) -> Payment:
+    """Open a checkout for an order's held places (outside any lock: this calls the gateway)."""
+
+    held = list(order.bookings.filter(status=BookingStatus.HELD).select_related("session__course"))
+    if not held:
+        raise BookingError("There is nothing waiting for payment on this booking.")
+    gateway = get_gateway()
+    payment = Payment.objects.create(
+        order=order,
+        gateway=gateway.name,
+        amount=sum((b.price for b in held), ZERO),
+        created_at=now,
+    )
+    audit_record(
+        obj=payment,
+        action="created",
+        actor=order.booked_by,
+        now=now,
+        changes={"amount": payment.amount, "gateway": gateway.name},
+    )
+    hold_until = max(b.hold_expires_at for b in held if b.hold_expires_at)
+    checkout = gateway.create_checkout(
+        payment=payment,
+        bookings=held,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=hold_until,
+        now=now,
+    )
+    payment.checkout_session_id = checkout.session_id
+    payment.checkout_url = checkout.url
+    payment.save(update_fields=["checkout_session_id", "checkout_url"])
+    if checkout.expires_at > hold_until:
+        # Stripe wants a checkout open for at least 30 minutes; the hold follows it.
+        order.bookings.filter(status=BookingStatus.HELD).update(hold_expires_at=checkout.expires_at)
+    return payment
+
+
+def payment_succeeded(
+    *, payment: Payment, payment_intent_id: str, now: dt.datetime, actor: Any = "stripe"
+) -> list[Booking]:
+    """The gateway says the order is paid: confirm its held places, refund any already gone.
+
+    Returns the bookings confirmed by this call.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return []
+        old = payment.status
+        payment.status = PaymentStatus.SUCCEEDED
+        payment.payment_intent_id = payment_intent_id or payment.payment_intent_id
+        payment.completed_at = now
+        payment.save(update_fields=["status", "payment_intent_id", "completed_at"])
+        audit_record(
+            obj=payment,
+            action=f"status {old} → succeeded",
+            actor=actor,
+            now=now,
+            changes={"payment_intent": payment.payment_intent_id},
+        )
+        bookings = list(payment.order.bookings.select_related("session").order_by("pk"))
+        sessions = sessions_lock(b.session_id for b in bookings)
+        confirmed, gone = [], []
+        for booking in bookings:
+            if booking.status == BookingStatus.HELD:
+                session = sessions[booking.session_id]
+                # The hold may have run out while the bank was deciding: count the others.
+                others = places_taken(session.pk, now) - (
+                    1 if booking.hold_expires_at and booking.hold_expires_at > now else 0
+                )
+                if session.status == SessionStatus.PUBLISHED and others < session.capacity:
+                    booking_status_set(
+                        booking,
+                        BookingStatus.CONFIRMED,
+                        actor=actor,
+                        now=now,
+                        confirmed_at=now,
+                        hold_expires_at=None,
+                    )
+                    confirmed.append(booking)
+                    continue
+                booking_status_set(
+                    booking,
+                    BookingStatus.EXPIRED,
+                    actor=actor,
+                    now=now,
+                    cancellation_reason="Place released before payment arrived",
+                )
+                gone.append(booking)
+            elif booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED) and (
+                booking.cancelled_at is None
+            ):
+                gone.append(booking)
+        for booking in gone:
+            refund_create(
+                payment=payment,
+                booking=booking,
+                amount=booking.price,
+                reason="Payment arrived after the place was released",
+                actor=actor,
+                now=now,
+            )
+            email_queue(
+                kind="payment_refunded_place_gone", to=booking.attendee_email, booking=booking
+            )
+            booker = getattr(payment.order.booked_by, "email", "")
+            if booker and booker.lower() != booking.attendee_email:
+                email_queue(kind="payment_refunded_place_gone", to=booker, booking=booking)
+        if confirmed:
+            emails_queue(confirmation_emails(payment.order, confirmed, now=now))
+    return confirmed
+
+
+def payment_pending(*, payment: Payment, now: dt.datetime) -> None:
+    """An asynchronous method (e.g. bank debit) is processing: keep the places held meanwhile."""
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.PENDING
+        )
+        if updated:
+            audit_record(obj=payment, action="status created → pending", actor="stripe", now=now)
+            payment.order.bookings.filter(status=BookingStatus.HELD).update(
+                hold_expires_at=now + dt.timedelta(days=5)
+            )
+
+
+def payment_failed_or_expired(
+    *, payment: Payment, now: dt.datetime, status: str, actor: Any = "stripe"
+) -> list[int]:
+    """The checkout expired or the payment failed: release the order's held places."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return []
+        old = payment.status
+        if old != status:
+            payment.status = status
+            payment.save(update_fields=["status"])
+            audit_record(obj=payment, action=f"status {old} → {status}", actor=actor, now=now)
+        released = held_release(payment.order.bookings.all(), actor=actor, now=now)
+    return released
+
+
+def checkout_failed(*, order: Order, now: dt.datetime) -> list[int]:
+    """The gateway could not open a checkout (refused, unreachable or not configured): nothing
+    was charged, so release the order's held places and expire any payment started for them."""
+    started = order.payments.filter(status=PaymentStatus.CREATED).order_by("-created_at").first()
+    if started is not None:
+        return payment_failed_or_expired(
+            payment=started, now=now, status=PaymentStatus.EXPIRED, actor=None
+        )
+    with transaction.atomic():
+        return held_release(order.bookings.all(), actor=None, now=now)
+
+
+def held_release(bookings: Any, *, actor: Any, now: dt.datetime) -> list[int]:
+    held = list(bookings.filter(status=BookingStatus.HELD).order_by("pk"))
+    sessions = {b.session_id for b in held}
+    for booking in held:
+        booking_status_set(
+            booking,
+            BookingStatus.EXPIRED,
+            actor=actor,
+            now=now,
+            cancellation_reason="Not paid in time",
+        )
+    for session_id in sorted(sessions):
+        jobs.enqueue_on_commit("offer_waiting_places", session_id)
+    return sorted(sessions)
+
+
+def open_checkouts_expire(order: Order, *, actor: Any, now: dt.datetime) -> None:
+    for payment in order.payments.filter(status=PaymentStatus.CREATED):
+        payment.status = PaymentStatus.EXPIRED
+        payment.save(update_fields=["status"])
+        audit_record(obj=payment, action="status created → expired", actor=actor, now=now)
+        transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))
+
+
+def holds_release_expired(*, now: dt.datetime) -> int:
+    """Release card holds whose time ran out and whose payment is not being processed."""
+    expired_orders = (
+        Order.objects.filter(
+            bookings__status=BookingStatus.HELD, bookings__hold_expires_at__lte=now
+        )
+        .exclude(payments__status=PaymentStatus.PENDING)
+        .distinct()
+    )
+    count = 0
+    for order in expired_orders:
+        with transaction.atomic():
+            released = held_release(
+                order.bookings.filter(hold_expires_at__lte=now), actor=None, now=now
+            )
+            open_checkouts_expire(order, actor=None, now=now)
+        count += len(released)
+    return count

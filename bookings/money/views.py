@@ -1,0 +1,177 @@
+"""Money pages: the webhook endpoint, the development checkout, invoice PDFs, the invoice list."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bookings.models import (
+    BookingStatus,
+    Invoice,
+    Payment,
+    PaymentStatus,
+)
+from bookings.money import documents
+from bookings.money.forms import InvoiceFilterForm, MarkPaidForm
+from bookings.money.gateways import checkout_event, sign_payload
+from bookings.money.invoices import invoice_mark_paid
+from bookings.money.webhooks import WebhookRejected, webhook_handle
+from bookings.permissions import can_see_invoice
+from bookings.places.views.manage import PER_PAGE
+from training.roles import Role, role_required
+
+
+def _deliver_webhook(request: HttpRequest, event: dict[str, Any]) -> bool:
+    """Send a signed event to our own webhook endpoint over HTTP, as Stripe would."""
+    body = json.dumps(event).encode()
+    url = request.build_absolute_uri(reverse("bookings:stripe_webhook"))
+    outgoing = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign_payload(body, settings.STRIPE_WEBHOOK_SECRET),
+        },
+    )
+    try:
+        with urllib.request.urlopen(outgoing, timeout=20) as response:  # noqa: S310 (our own URL)
+            response.read()
+    except (urllib.error.URLError, TimeoutError) as error:
+        logger.error("Development webhook delivery to %s failed: %s", url, error)
+        return False
+    return True
+
+
+@login_required
+def dev_checkout(request: HttpRequest, checkout_id: str) -> HttpResponse:
+    """The development gateway's stand-in for Stripe Checkout (never in production)."""
+    if settings.PAYMENT_GATEWAY != "development":
+        raise Http404("No such page.")
+    payment = get_object_or_404(
+        Payment.objects.select_related("order"), checkout_session_id=checkout_id
+    )
+    order = payment.order
+    if order.booked_by_id != request.user.pk:
+        raise Http404("No such payment.")
+    open_payment = payment.status in (PaymentStatus.CREATED, PaymentStatus.PENDING)
+    if request.method == "POST":
+        if not open_payment:
+            messages.info(request, "This payment has already been dealt with.")
+            return redirect("bookings:order", order.reference)
+        if request.POST.get("action") == "pay":
+            event = checkout_event("checkout.session.completed", payment, paid=True)
+        else:
+            event = checkout_event("checkout.session.expired", payment, paid=False)
+        if not _deliver_webhook(request, event):
+            messages.error(
+                request,
+                "The test payment could not be confirmed: the webhook endpoint did not answer.",
+            )
+        # Otherwise the order page itself says what happened.
+        return redirect("bookings:order", order.reference)
+    bookings = order.bookings.filter(status=BookingStatus.HELD).select_related("session__course")
+    return render(
+        request,
+        "bookings/dev_checkout.html",
+        {"payment": payment, "order": order, "bookings": bookings, "open_payment": open_payment},
+    )
+
+
+@login_required
+def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    invoice = get_object_or_404(Invoice.objects.select_related("order", "agency"), number=number)
+    if not can_see_invoice(request.user, invoice):
+        raise Http404("No such invoice.")
+    response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
+
+
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+def manage_invoices(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    if request.method == "POST":
+        paid_form = MarkPaidForm(request.POST)
+        if paid_form.is_valid():
+            invoice = get_object_or_404(Invoice, pk=paid_form.cleaned_data["invoice"])
+            if invoice_mark_paid(
+                invoice=invoice,
+                paid_on=paid_form.cleaned_data["paid_on"],
+                actor=request.user,
+                now=now,
+            ):
+                messages.success(request, f"Invoice {invoice.number} is marked paid.")
+            else:
+                messages.info(request, f"Invoice {invoice.number} was not waiting for payment.")
+        else:
+            messages.error(request, "Enter the date the invoice was paid, like 2026-03-27.")
+        return redirect(request.get_full_path())
+    form = InvoiceFilterForm(request.GET or None)
+    invoices = (
+        Invoice.objects.select_related("agency", "order", "credits")
+        .prefetch_related("lines")
+        .order_by("-created_at")
+    )
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            invoices = invoices.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["q"]:
+            q = form.cleaned_data["q"].strip()
+            invoices = invoices.filter(
+                Q(number__iexact=q)
+                | Q(agency__name__icontains=q)
+                | Q(purchase_order_number__icontains=q)
+            )
+    page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "bookings/manage_invoices.html",
+        {
+            "form": form,
+            "page": page,
+            "today": timezone.localdate(now),
+            "querystring": query.urlencode(),
+        },
+    )
+
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request.
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        outcome = webhook_handle(
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+            now=timezone.now(),
+        )
+    except WebhookRejected as error:
+        logger.warning("Webhook rejected: %s", error)
+        return HttpResponseBadRequest("Invalid webhook")
+    logger.info("Webhook processed: %s", outcome)
+    return HttpResponse(outcome, content_type="text/plain")

@@ -1,0 +1,130 @@
+"""Changing a place: cancelling it (refunded up to the cut-off) or handing it to a colleague."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from bookings import jobs
+from bookings.audit import audit_record
+from bookings.errors import BookingError
+from bookings.locking import sessions_lock
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    OutgoingEmail,
+)
+from bookings.money.refunds import booking_refund
+from bookings.outbox import email_queue
+from bookings.states import booking_status_set
+from training.models import Profile
+
+
+def booking_cancel(
+    *, booking: Booking, actor: Any, now: dt.datetime, reason: str = "", by_unit: bool = False
+) -> Booking:
+    """Cancel a place. Before the cut-off (or when the unit cancels) it is refunded in full;
+    after it the fee stands. The freed place goes to the waiting list."""
+    with transaction.atomic():
+        sessions_lock([booking.session_id])
+        booking = Booking.objects.select_related("session__course", "order").get(pk=booking.pk)
+        if not booking.is_cancellable(now) and not by_unit:
+            if booking.status != BookingStatus.CONFIRMED:
+                raise BookingError("This booking is not active, so it cannot be cancelled.")
+            raise BookingError("This session has started; the booking can no longer be cancelled.")
+        refunded = by_unit or booking.is_free_cancellation(now)
+        booking_status_set(
+            booking,
+            BookingStatus.CANCELLED,
+            actor=actor,
+            now=now,
+            cancelled_at=now,
+            cancellation_reason=reason
+            or ("Cancelled by the training unit" if by_unit else "Cancelled by the booker"),
+            late_cancellation=not refunded,
+        )
+        if refunded:
+            booking_refund(booking, reason=booking.cancellation_reason, actor=actor, now=now)
+        OutgoingEmail.objects.filter(
+            booking=booking, kind="booking_reminder", claimed_at=None
+        ).delete()
+        context = {"refunded": refunded, "reason": booking.cancellation_reason}
+        email_queue(
+            kind="booking_cancelled", to=booking.attendee_email, booking=booking, context=context
+        )
+        booker = getattr(booking.order.booked_by, "email", "")
+        if booker and booker.lower() != booking.attendee_email:
+            email_queue(kind="booking_cancelled", to=booker, booking=booking, context=context)
+        if not by_unit:
+            jobs.enqueue_on_commit("offer_waiting_places", booking.session_id)
+    return booking
+
+
+def booking_transfer(
+    *,
+    booking: Booking,
+    to_name: str,
+    to_email: str,
+    to_job_title: str = "",
+    actor: Any,
+    now: dt.datetime,
+) -> Booking:
+    """Hand a place to a colleague of the same agency, up to the start of the session."""
+
+    to_email = to_email.strip().lower()
+    to_name = " ".join(to_name.split())
+    if not to_name or not to_email:
+        raise BookingError("Give your colleague's name and email address.")
+    User = get_user_model()
+    colleague = User.objects.filter(email__iexact=to_email).first()
+    if colleague is not None:
+        agency_id = (
+            Profile.objects.filter(user=colleague).values_list("agency_id", flat=True).first()
+        )
+        if agency_id != booking.agency_id:
+            raise BookingError(
+                f"{to_email} is not registered with {booking.agency.name}. A place can only "
+                "be handed to a colleague of the same agency."
+            )
+    with transaction.atomic():
+        sessions_lock([booking.session_id])
+        booking = Booking.objects.select_related("session", "order").get(pk=booking.pk)
+        if not booking.is_transferable(now):
+            raise BookingError("This place can no longer be transferred.")
+        if Booking.objects.filter(
+            session=booking.session, attendee_email=to_email, status__in=ACTIVE_STATUSES
+        ).exists():
+            raise BookingError(f"{to_email} already has a place on this session.")
+        old = {"attendee_name": booking.attendee_name, "attendee_email": booking.attendee_email}
+        previous_email = booking.attendee_email
+        booking.attendee = colleague
+        booking.attendee_name = to_name
+        booking.attendee_email = to_email
+        booking.attendee_job_title = to_job_title.strip()
+        booking.save(
+            update_fields=["attendee", "attendee_name", "attendee_email", "attendee_job_title"]
+        )
+        audit_record(
+            obj=booking,
+            action="transferred",
+            actor=actor,
+            now=now,
+            changes={"from": old, "to": {"attendee_name": to_name, "attendee_email": to_email}},
+        )
+        OutgoingEmail.objects.filter(
+            booking=booking, kind="booking_reminder", claimed_at=None
+        ).update(to=to_email)
+        email_queue(kind="booking_transferred_in", to=to_email, booking=booking)
+        email_queue(
+            kind="booking_transferred_out",
+            to=previous_email,
+            booking=booking,
+            context={"to_name": to_name},
+        )
+        if colleague is None:
+            email_queue(kind="claim_invitation", to=to_email, booking=booking)
+    return booking

@@ -1,0 +1,167 @@
+"""Forms for booking, changing and managing places. They only collect and check input; every
+rule is in the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms import formset_factory
+
+from bookings.models import BookingStatus, PaymentMethod
+from bookings.places.booking import AttendeeSpec
+
+PAYMENT_METHOD_LABELS = {
+    PaymentMethod.CARD: "Pay by card now",
+    PaymentMethod.INVOICE: "Invoice my agency",
+    PaymentMethod.SUBSIDISED: "Use a subsidised place",
+    PaymentMethod.FREE: "Free",
+}
+
+
+class BookingForm(forms.Form):
+    """How to pay, and for agency bookers whether they book themselves too.
+
+    The attendees of an agency booking come from ``AttendeeFormSet`` beside it.
+    """
+
+    payment_method = forms.ChoiceField(
+        label="How will you pay?", widget=forms.RadioSelect, choices=()
+    )
+    purchase_order_number = forms.CharField(
+        label="Purchase-order number", max_length=60, required=False
+    )
+    include_myself = forms.BooleanField(label="Book a place for myself too", required=False)
+    # The total the booker saw on the confirmation step; the service refuses a different one.
+    quoted_total = forms.DecimalField(
+        max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        methods: list[str],
+        purchase_order_required: bool = False,
+        for_colleagues: bool = False,
+        subsidised_left: int = 0,
+        myself: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.purchase_order_required = purchase_order_required
+        self.for_colleagues = for_colleagues
+        labels = dict(PAYMENT_METHOD_LABELS)
+        if subsidised_left:
+            labels[PaymentMethod.SUBSIDISED] = (
+                f"Use a subsidised place ({subsidised_left} left this financial year)"
+            )
+        self.fields["payment_method"].choices = [(m, labels[m]) for m in methods]
+        if len(methods) == 1:
+            self.fields["payment_method"].initial = methods[0]
+            self.fields["payment_method"].widget = forms.HiddenInput()
+        purchase_order = self.fields["purchase_order_number"]
+        purchase_order.label = "Purchase-order number for the invoice"
+        purchase_order.help_text = (
+            "Only when you choose to be invoiced. Your agency needs one on every invoice."
+            if purchase_order_required
+            else "Optional, only when you choose to be invoiced. It is printed on the invoice."
+        )
+        if not for_colleagues:
+            del self.fields["include_myself"]
+        elif myself:
+            self.fields["include_myself"].label = f"Myself ({myself})"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("payment_method") == PaymentMethod.INVOICE
+            and self.purchase_order_required
+            and not (data.get("purchase_order_number") or "").strip()
+        ):
+            self.add_error(
+                "purchase_order_number", "Enter the purchase-order number for the invoice."
+            )
+        return data
+
+
+class AttendeeForm(forms.Form):
+    name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email address")
+    job_title = forms.CharField(label="Job title", max_length=150, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["autocomplete"] = "off"
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+    def spec(self) -> AttendeeSpec:
+        return AttendeeSpec(
+            name=self.cleaned_data["name"],
+            email=self.cleaned_data["email"],
+            job_title=self.cleaned_data.get("job_title", ""),
+        )
+
+
+class BaseAttendeeFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        # Every row may stay empty: the booker fills as many as they need.
+        return {"empty_permitted": True}
+
+    def attendees(self) -> list[AttendeeSpec]:
+        """The filled-in rows; empty rows are ignored."""
+        return [form.spec() for form in self.forms if form.is_valid() and form.cleaned_data]
+
+
+AttendeeFormSet = formset_factory(
+    AttendeeForm, formset=BaseAttendeeFormSet, extra=1, max_num=30, validate_max=True
+)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you cancelling?",
+        required=False,
+        max_length=200,
+        help_text="This helps the training team. For example: 'Off sick' or 'Rota changed'.",
+    )
+
+
+class TransferForm(forms.Form):
+    name = forms.CharField(label="Colleague's full name", max_length=200)
+    email = forms.EmailField(
+        label="Colleague's email address",
+        help_text="We send them the joining details. They must work for the same agency.",
+    )
+    job_title = forms.CharField(label="Colleague's job title", max_length=150, required=False)
+
+
+class SessionCapacityForm(forms.Form):
+    capacity = forms.IntegerField(label="Places on this session", min_value=1, max_value=10_000)
+
+
+class SessionCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        max_length=200,
+        help_text="Sent to everyone booked. For example: 'The trainer is ill'.",
+    )
+
+
+class BookingSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name, email, order reference or agency", required=False, max_length=100
+    )
+    status = forms.ChoiceField(
+        label="Booking status", required=False, choices=[("", "Any status"), *BookingStatus.choices]
+    )
+    payment_method = forms.ChoiceField(
+        label="Payment method",
+        required=False,
+        choices=[("", "Any method"), *PaymentMethod.choices],
+    )
+    when = forms.ChoiceField(
+        label="Sessions",
+        required=False,
+        choices=[("", "All"), ("upcoming", "Upcoming"), ("past", "Past")],
+    )

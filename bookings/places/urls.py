@@ -1,0 +1,31 @@
+"""Addresses of the catalogue, the booking flow, a person's places and the managing pages
+(part of the "bookings" namespace: see ``bookings/urls.py``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from bookings.places.views import booking, catalogue, manage, mine
+
+urlpatterns = [
+    # The public catalogue
+    path("", catalogue.catalogue, name="catalogue"),
+    path("sessions/<int:pk>/", catalogue.session_detail, name="session"),
+    # Booking a session
+    path("sessions/<int:pk>/book/", booking.book, name="book"),
+    path("sessions/<int:pk>/waiting-list/", mine.waitlist_join, name="waitlist_join"),
+    path("waiting-list/claim/<str:token>/", mine.waitlist_claim, name="waitlist_claim"),
+    path("waiting-list/<int:pk>/leave/", mine.waitlist_leave, name="waitlist_leave"),
+    # Orders and bookings
+    path("orders/<str:reference>/", booking.order_detail, name="order"),
+    path("orders/<str:reference>/status.json", booking.order_status, name="order_status"),
+    path("bookings/<int:pk>/", mine.booking_detail, name="booking"),
+    path("bookings/<int:pk>/calendar.ics", mine.booking_ics, name="booking_ics"),
+    path("bookings/<int:pk>/cancel/", mine.booking_cancel, name="booking_cancel"),
+    path("bookings/<int:pk>/transfer/", mine.booking_transfer, name="booking_transfer"),
+    path("my-bookings/", mine.my_bookings, name="my_bookings"),
+    path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
+    # The administrator's area
+    path("manage/bookings/", manage.manage_bookings, name="manage_bookings"),
+    path("manage/sessions/<int:pk>/", manage.manage_session, name="manage_session"),
+]

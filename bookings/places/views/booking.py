@@ -1,0 +1,434 @@
+"""The booking flow: choose attendees and payment, review the price, book, then the order page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from bookings.errors import BookingError, SessionFull
+from bookings.models import (
+    BookingStatus,
+    Order,
+    PaymentMethod,
+    PaymentStatus,
+    WaitingListEntry,
+)
+from bookings.money.gateways import GatewayError
+from bookings.money.payments import checkout_failed, payment_start
+from bookings.permissions import agency_of, can_see_invoice, is_admin, order_for_or_404
+from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.forms import (
+    AttendeeFormSet,
+    BookingForm,
+)
+from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
+from bookings.places.selectors import is_on_waiting_list
+from training.auth import profile_of
+from training.models import Agency, Session, SessionStatus
+from training.roles import Role, has_role
+
+logger = logging.getLogger(__name__)
+
+
+def _attendee_self(user: Any) -> AttendeeSpec:
+    profile = profile_of(user)
+    return AttendeeSpec(
+        name=user.get_full_name() or user.email,
+        email=user.email,
+        job_title=profile.job_title if profile else "",
+    )
+
+
+class _Flow:
+    """What this person may choose when booking this session."""
+
+    def __init__(
+        self,
+        request: HttpRequest,
+        session: Session,
+        agency: Agency,
+        now: dt.datetime,
+        offer: WaitingListEntry | None,
+    ) -> None:
+        self.request = request
+        self.user: Any = request.user
+        self.session = session
+        self.agency = agency
+        self.now = now
+        self.offer = offer
+        is_booker = has_role(self.user, Role.AGENCY_BOOKER)
+        # An offer from the waiting list is one place for the person it was offered to.
+        self.for_colleagues = is_booker and offer is None
+        self.unit_quote = price_quote(
+            session=session, agency=agency, payment_method=PaymentMethod.CARD, places=1
+        )
+        self.free = self.unit_quote.payment_method == PaymentMethod.FREE
+        self.subsidised_left = 0
+        if self.free:
+            self.methods = [PaymentMethod.FREE]
+        else:
+            self.methods = [PaymentMethod.CARD]
+            if is_booker and agency.approved:
+                self.methods.append(PaymentMethod.INVOICE)
+            if is_booker and agency.subsidised_places_per_year and session.starts_at:
+                self.subsidised_left = subsidised_places_left(
+                    agency, timezone.localdate(session.starts_at)
+                )
+                if self.subsidised_left > 0:
+                    self.methods.append(PaymentMethod.SUBSIDISED)
+        # With one way to pay and only oneself to book, there is nothing to choose:
+        # the first page is already the confirmation.
+        self.has_choices = self.for_colleagues or len(self.methods) > 1
+
+    @property
+    def action_url(self) -> str:
+        if self.offer is not None:
+            return reverse("bookings:waitlist_claim", args=[self.offer.claim_token])
+        return reverse("bookings:book", args=[self.session.pk])
+
+    def booking_form(self, data: Any = None, initial: dict[str, Any] | None = None) -> BookingForm:
+        return BookingForm(
+            data,
+            initial=initial,
+            methods=self.methods,
+            purchase_order_required=self.agency.purchase_order_required,
+            for_colleagues=self.for_colleagues,
+            subsidised_left=self.subsidised_left,
+            myself=self.user.get_full_name() or self.user.email,
+        )
+
+    def formset(self, data: Any = None, initial: list[dict[str, str]] | None = None) -> Any:
+        if not self.for_colleagues:
+            return None
+        return AttendeeFormSet(data, initial=initial, prefix="attendees")
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "flow": self,
+            "session": self.session,
+            "agency": self.agency,
+            "unit_price": self.unit_quote.unit_price,
+            "band": self.unit_quote.band,
+            "me": _attendee_self(self.user),
+            "offer": self.offer,
+            "cutoff_days": settings.BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS,
+            "invoice_due_days": settings.INVOICE_DUE_DAYS,
+            **extra,
+        }
+
+
+def _rows_from_post(data: Any) -> list[dict[str, str]]:
+    try:
+        total = min(int(data.get("attendees-TOTAL_FORMS", "0")), 30)
+    except ValueError:
+        total = 0
+    return [
+        {
+            key: data.get(f"attendees-{index}-{key}", "").strip()
+            for key in ("name", "email", "job_title")
+        }
+        for index in range(total)
+    ]
+
+
+def _render_step_one(
+    flow: _Flow, *, form: BookingForm, formset: Any, status: int = 200
+) -> HttpResponse:
+    return render(
+        flow.request,
+        "bookings/book.html",
+        flow.context(form=form, formset=formset),
+        status=status,
+    )
+
+
+def _render_review(
+    flow: _Flow,
+    *,
+    form: BookingForm,
+    attendees: list[AttendeeSpec],
+    quote: Quote,
+    price_changed: str = "",
+    error: str = "",
+) -> HttpResponse:
+    data = form.cleaned_data
+    hidden: list[tuple[str, str]] = [
+        ("payment_method", data["payment_method"]),
+        ("purchase_order_number", data.get("purchase_order_number", "")),
+    ]
+    if flow.for_colleagues:
+        hidden.append(("include_myself", "on" if data.get("include_myself") else ""))
+        colleagues = attendees[1:] if data.get("include_myself") else attendees
+        hidden += [
+            ("attendees-TOTAL_FORMS", str(len(colleagues))),
+            ("attendees-INITIAL_FORMS", "0"),
+            ("attendees-MIN_NUM_FORMS", "0"),
+            ("attendees-MAX_NUM_FORMS", "30"),
+        ]
+        for index, person in enumerate(colleagues):
+            hidden += [
+                (f"attendees-{index}-name", person.name),
+                (f"attendees-{index}-email", person.email),
+                (f"attendees-{index}-job_title", person.job_title),
+            ]
+    return render(
+        flow.request,
+        "bookings/book_review.html",
+        flow.context(
+            form=form,
+            attendees=attendees,
+            quote=quote,
+            method=quote.payment_method,
+            method_label=PaymentMethod(quote.payment_method).label,
+            purchase_order_number=data.get("purchase_order_number", ""),
+            hidden=hidden,
+            price_changed=price_changed,
+            error=error,
+            invoice_to=flow.agency.invoice_contact_email or flow.user.email,
+        ),
+    )
+
+
+def _render_full(flow: _Flow, message: str) -> HttpResponse:
+    """A full session is a normal answer: say so and offer the waiting list."""
+    return render(
+        flow.request,
+        "bookings/session_full.html",
+        flow.context(message=message, on_list=is_on_waiting_list(flow.session.pk, flow.user)),
+    )
+
+
+def _collect(flow: _Flow, form: BookingForm, formset: Any) -> list[AttendeeSpec] | None:
+    """The attendees of a valid submission, or None with errors added to the form."""
+    form_ok = form.is_valid()
+    rows_ok = formset.is_valid() if formset is not None else True
+    if not (form_ok and rows_ok):
+        return None
+    if not flow.for_colleagues:
+        return [_attendee_self(flow.user)]
+    attendees = [_attendee_self(flow.user)] if form.cleaned_data.get("include_myself") else []
+    attendees += formset.attendees()
+    if not attendees:
+        form.add_error(None, "Add at least one person to book a place for.")
+        return None
+    return attendees
+
+
+def _booking_page(
+    request: HttpRequest, *, session: Session, agency: Agency, offer: WaitingListEntry | None
+) -> HttpResponse:
+    now = timezone.now()
+    try:
+        flow = _Flow(request, session, agency, now, offer)
+    except BookingError as error:
+        return render(
+            request, "bookings/book_closed.html", {"session": session, "message": str(error)}
+        )
+    if request.method != "POST":
+        if not flow.has_choices:
+            form = flow.booking_form({"payment_method": flow.methods[0]})
+            form.is_valid()
+            quote = price_quote(
+                session=session, agency=agency, payment_method=flow.methods[0], places=1
+            )
+            return _render_review(
+                flow, form=form, attendees=[_attendee_self(flow.user)], quote=quote
+            )
+        return _render_step_one(flow, form=flow.booking_form(), formset=flow.formset())
+
+    action = request.POST.get("action", "review")
+    if action in ("add", "edit") and flow.has_choices:
+        rows = _rows_from_post(request.POST)
+        if action == "edit":
+            rows = [row for row in rows if any(row.values())]
+        initial = {
+            "payment_method": request.POST.get("payment_method", ""),
+            "purchase_order_number": request.POST.get("purchase_order_number", ""),
+            "include_myself": bool(request.POST.get("include_myself")),
+        }
+        return _render_step_one(
+            flow, form=flow.booking_form(initial=initial), formset=flow.formset(initial=rows)
+        )
+
+    form = flow.booking_form(request.POST)
+    formset = flow.formset(request.POST)
+    attendees = _collect(flow, form, formset)
+    if attendees is None:
+        return _render_step_one(flow, form=form, formset=formset)
+    method = form.cleaned_data["payment_method"]
+    try:
+        quote = price_quote(
+            session=session, agency=agency, payment_method=method, places=len(attendees)
+        )
+    except BookingError as error:
+        form.add_error(None, str(error))
+        return _render_step_one(flow, form=form, formset=formset)
+    if method == PaymentMethod.SUBSIDISED and len(attendees) > flow.subsidised_left:
+        form.add_error(
+            "payment_method",
+            f"{agency.name} has {flow.subsidised_left} subsidised place"
+            f"{'s' if flow.subsidised_left != 1 else ''} left this financial year, "
+            f"not enough for {len(attendees)} people. Pay by card or invoice instead.",
+        )
+        return _render_step_one(flow, form=form, formset=formset)
+
+    if action != "confirm":
+        return _render_review(flow, form=form, attendees=attendees, quote=quote)
+
+    quoted_total = form.cleaned_data.get("quoted_total")
+    try:
+        order = booking_create(
+            session=session,
+            attendees=attendees,
+            agency=agency,
+            booked_by=request.user,
+            payment_method=method,
+            purchase_order_number=form.cleaned_data.get("purchase_order_number", ""),
+            quoted_total=quoted_total if quoted_total is not None else Decimal("-1"),
+            waitlist_offer=offer,
+            now=now,
+        )
+    except PriceChanged as changed:
+        return _render_review(
+            flow, form=form, attendees=attendees, quote=changed.quote, price_changed=str(changed)
+        )
+    except SessionFull as full:
+        return _render_full(flow, str(full))
+    except BookingError as error:
+        if flow.has_choices:
+            form.add_error(None, str(error))
+            return _render_step_one(flow, form=form, formset=formset)
+        return _render_review(flow, form=form, attendees=attendees, quote=quote, error=str(error))
+
+    if order.payment_method == PaymentMethod.CARD:  # card places are held until paid
+        return _start_payment(request, order, now)
+    # The order page's confirmation panel says it is booked; no flash message on top.
+    return redirect("bookings:order", order.reference)
+
+
+def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> HttpResponse:
+    """Open the gateway's checkout for the held places (after the booking transaction)."""
+    return_url = request.build_absolute_uri(reverse("bookings:order", args=[order.reference]))
+    try:
+        payment = payment_start(order=order, success_url=return_url, cancel_url=return_url, now=now)
+    except GatewayError as error:
+        logger.error("Checkout for %s failed: %s", order.reference, error)
+        checkout_failed(order=order, now=timezone.now())
+        messages.error(
+            request,
+            "We could not reach the card payment service, so nothing has been charged and the "
+            "places have been released. Please try again in a few minutes.",
+        )
+        return redirect("bookings:order", order.reference)
+    return HttpResponseRedirect(payment.checkout_url)
+
+
+@login_required
+def book(request: HttpRequest, pk: int) -> HttpResponse:
+    sessions = Session.objects.select_related("course").prefetch_related(
+        "price_overrides", "course__prices"
+    )
+    if request.POST.get("action") != "confirm":
+        # Only the pages show where and when; a confirmed booking answers with a redirect.
+        sessions = sessions.select_related("venue").prefetch_related("parts")
+    session = get_object_or_404(sessions, pk=pk)
+    if session.status != SessionStatus.PUBLISHED and not is_admin(request.user):
+        raise Http404("No such session.")
+    agency = agency_of(request.user)
+    if agency is None:
+        messages.info(
+            request,
+            "Tell us which agency you work for before you book: the price depends on it.",
+        )
+        return redirect("training:profile")
+    now = timezone.now()
+    if not session.is_open_for_booking(now):
+        return render(request, "bookings/book_closed.html", {"session": session, "message": ""})
+    return _booking_page(request, session=session, agency=agency, offer=None)
+
+
+def _order_state(order: Order, now: dt.datetime) -> dict[str, Any]:
+    bookings = list(order.bookings.select_related("session__course").order_by("pk"))
+    waiting = (
+        any(
+            b.status == BookingStatus.HELD and b.hold_expires_at and b.hold_expires_at > now
+            for b in bookings
+        )
+        or order.payments.filter(status=PaymentStatus.PENDING).exists()
+    )
+    return {"bookings": bookings, "waiting": waiting}
+
+
+@login_required
+def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    order = order_for_or_404(request.user, reference)
+    now = timezone.now()
+    state = _order_state(order, now)
+    payment = order.payments.order_by("-created_at").first()
+    can_pay = (
+        state["waiting"]
+        and payment is not None
+        and payment.status == PaymentStatus.CREATED
+        and order.booked_by_id == request.user.pk
+    )
+    invoices = list(order.invoices.prefetch_related("lines").order_by("created_at"))
+    show_invoices = can_see_invoice(request.user, invoices[0]) if invoices else False
+    return render(
+        request,
+        "bookings/order.html",
+        {
+            "order": order,
+            "bookings": state["bookings"],
+            "waiting": state["waiting"],
+            "payment": payment,
+            "can_pay": can_pay,
+            "invoices": invoices if show_invoices else [],
+            "hold_until": min(
+                (
+                    b.hold_expires_at
+                    for b in state["bookings"]
+                    if b.status == BookingStatus.HELD and b.hold_expires_at
+                ),
+                default=None,
+            ),
+            "confirmed_count": sum(
+                1 for b in state["bookings"] if b.status == BookingStatus.CONFIRMED
+            ),
+            "released_count": sum(
+                1
+                for b in state["bookings"]
+                if b.status == BookingStatus.EXPIRED
+                or (b.status == BookingStatus.HELD and not state["waiting"])
+            ),
+            "now": now,
+        },
+    )
+
+
+@login_required
+@require_GET
+def order_status(request: HttpRequest, reference: str) -> JsonResponse:
+    order = order_for_or_404(request.user, reference)
+    state = _order_state(order, timezone.now())
+    return JsonResponse(
+        {
+            "reference": order.reference,
+            "waiting": state["waiting"],
+            "bookings": [
+                {"id": b.pk, "status": b.status, "label": b.get_status_display()}
+                for b in state["bookings"]
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )

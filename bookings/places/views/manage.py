@@ -1,0 +1,181 @@
+"""The administrator's booking pages: every booking, and one session's places and capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Q, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from bookings.capacity import places_taken
+from bookings.errors import BookingError
+from bookings.models import (
+    Booking,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    WaitingListEntry,
+)
+from bookings.places.forms import (
+    BookingSearchForm,
+    SessionCancelForm,
+    SessionCapacityForm,
+)
+from bookings.places.sessions import session_cancel, session_capacity_set
+from bookings.places.waitlist import waitlist_offer_by_hand
+from training.models import Session
+from training.roles import Role, role_required
+
+PER_PAGE = 50
+
+
+def _payment_status_annotations() -> dict[str, Any]:
+    latest_payment = Payment.objects.filter(order=OuterRef("order")).order_by("-created_at")
+    invoice_line = InvoiceLine.objects.filter(
+        booking=OuterRef("pk"), invoice__kind=InvoiceKind.INVOICE
+    ).order_by("pk")
+    return {
+        "card_status": Subquery(latest_payment.values("status")[:1]),
+        "invoice_status": Subquery(invoice_line.values("invoice__status")[:1]),
+        "invoice_number": Subquery(invoice_line.values("invoice__number")[:1]),
+    }
+
+
+def payment_label(booking: Any) -> str:
+    if booking.payment_method == PaymentMethod.CARD:
+        status = getattr(booking, "card_status", None)
+        return PaymentStatus(status).label if status else "No payment started"
+    if booking.payment_method == PaymentMethod.INVOICE:
+        status = getattr(booking, "invoice_status", None)
+        return f"Invoice {InvoiceStatus(status).label.lower()}" if status else "No invoice"
+    return "Nothing to pay"
+
+
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+def manage_bookings(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    form = BookingSearchForm(request.GET or None)
+    bookings = (
+        Booking.objects.select_related("session__course", "agency", "order")
+        .annotate(**_payment_status_annotations())
+        .order_by("-created_at")
+    )
+    session_id = request.GET.get("session", "")
+    if session_id.isdigit():
+        bookings = bookings.filter(session_id=int(session_id))
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            q = data["q"].strip()
+            bookings = bookings.filter(
+                Q(attendee_name__icontains=q)
+                | Q(attendee_email__icontains=q)
+                | Q(order__reference__iexact=q)
+                | Q(agency__name__icontains=q)
+            )
+        if data["status"]:
+            bookings = bookings.filter(status=data["status"])
+        if data["payment_method"]:
+            bookings = bookings.filter(payment_method=data["payment_method"])
+        if data["when"] == "upcoming":
+            bookings = bookings.filter(session__starts_at__gt=now)
+        elif data["when"] == "past":
+            bookings = bookings.filter(session__starts_at__lte=now)
+    page = Paginator(bookings, PER_PAGE).get_page(request.GET.get("page"))
+    for booking in page.object_list:
+        booking.payment_label = payment_label(booking)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "bookings/manage_bookings.html",
+        {"form": form, "page": page, "querystring": query.urlencode()},
+    )
+
+
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(Session.objects.select_related("course", "venue"), pk=pk)
+    now = timezone.now()
+    capacity_form = SessionCapacityForm(initial={"capacity": session.capacity})
+    cancel_form = SessionCancelForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "offer":
+                entry = get_object_or_404(
+                    WaitingListEntry, pk=request.POST.get("entry"), session=session
+                )
+                waitlist_offer_by_hand(entry=entry, actor=request.user, now=now)
+                messages.success(request, f"A place has been offered to {entry.name} by email.")
+                return redirect("bookings:manage_session", session.pk)
+            if action == "capacity":
+                capacity_form = SessionCapacityForm(request.POST)
+                if capacity_form.is_valid():
+                    session_capacity_set(
+                        session=session,
+                        capacity=capacity_form.cleaned_data["capacity"],
+                        actor=request.user,
+                        now=now,
+                    )
+                    messages.success(
+                        request,
+                        f"The capacity has been saved: {capacity_form.cleaned_data['capacity']} "
+                        "places. Any new place is offered to the waiting list in order.",
+                    )
+                    return redirect("bookings:manage_session", session.pk)
+            elif action == "cancel":
+                cancel_form = SessionCancelForm(request.POST)
+                if cancel_form.is_valid():
+                    count = session_cancel(
+                        session=session,
+                        actor=request.user,
+                        now=now,
+                        reason=cancel_form.cleaned_data["reason"],
+                    )
+                    messages.success(
+                        request,
+                        f"The session has been cancelled. {count} booking"
+                        f"{'s were' if count != 1 else ' was'} cancelled and refunded, "
+                        "and everyone is being emailed.",
+                    )
+                    return redirect("bookings:manage_session", session.pk)
+        except BookingError as error:
+            messages.error(request, str(error))
+            if action == "capacity":
+                capacity_form.add_error("capacity", str(error))
+            elif action == "cancel":
+                cancel_form.add_error("reason", str(error))
+            elif action == "offer":
+                return redirect("bookings:manage_session", session.pk)
+    session.refresh_from_db()
+    bookings = (
+        session.bookings.select_related("agency", "order")
+        .annotate(**_payment_status_annotations())
+        .order_by("attendee_name")
+    )
+    rows = list(bookings)
+    for booking in rows:
+        booking.payment_label = payment_label(booking)
+    taken = places_taken(session.pk, now)
+    return render(
+        request,
+        "bookings/manage_session.html",
+        {
+            "session": session,
+            "bookings": rows,
+            "entries": session.waiting_list.order_by("joined_at", "pk"),
+            "taken": taken,
+            "places_left": max(0, session.capacity - taken),
+            "capacity_form": capacity_form,
+            "cancel_form": cancel_form,
+            "now": now,
+        },
+    )

@@ -1,0 +1,131 @@
+"""The waiting list: joining, offers in turn when a place frees, claiming, lapsing, leaving."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from bookings import jobs
+from bookings.audit import audit_record
+from bookings.capacity import places_taken
+from bookings.errors import BookingError
+from bookings.locking import sessions_lock
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    WaitingListEntry,
+    WaitlistStatus,
+)
+from bookings.outbox import email_queue
+from training.models import Session, SessionStatus
+
+
+def waitlist_join(*, session: Session, person: Any, now: dt.datetime) -> WaitingListEntry:
+    """Join a session's waiting list (once)."""
+    if session.status != SessionStatus.PUBLISHED or (
+        session.starts_at and session.starts_at <= now
+    ):
+        raise BookingError("This session is not taking a waiting list.")
+    email = person.email.lower()
+    if Booking.objects.filter(
+        session=session, attendee_email=email, status__in=ACTIVE_STATUSES
+    ).exists():
+        raise BookingError("You already have a place on this session.")
+    existing = WaitingListEntry.objects.filter(
+        session=session, person=person, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+    ).first()
+    if existing is not None:
+        raise BookingError("You are already on the waiting list for this session.")
+    try:
+        with transaction.atomic():
+            entry = WaitingListEntry.objects.create(
+                session=session,
+                person=person,
+                email=email,
+                name=person.get_full_name() or email,
+                joined_at=now,
+            )
+    except IntegrityError as error:
+        raise BookingError("You are already on the waiting list for this session.") from error
+    audit_record(obj=entry, action="joined waiting list", actor=person, now=now)
+    return entry
+
+
+def _offer(entry: WaitingListEntry, *, now: dt.datetime, actor: Any) -> None:
+    entry.status = WaitlistStatus.OFFERED
+    entry.offered_at = now
+    entry.offer_expires_at = now + dt.timedelta(hours=settings.WAITLIST_OFFER_HOURS)
+    entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
+    audit_record(
+        obj=entry,
+        action="offered a place",
+        actor=actor,
+        now=now,
+        changes={"offer_expires_at": entry.offer_expires_at},
+    )
+    email_queue(kind="waitlist_offer", to=entry.email, waiting_list_entry=entry)
+
+
+def waitlist_offer_next(*, session: Session, now: dt.datetime) -> list[WaitingListEntry]:
+    """Offer every free place on a session to the next people waiting, in order."""
+    with transaction.atomic():
+        locked = sessions_lock([session.pk])[session.pk]
+        if locked.status != SessionStatus.PUBLISHED or (
+            locked.starts_at and locked.starts_at <= now
+        ):
+            return []
+        # Offers that ran out pass on: mark them lapsed first.
+        for lapsed in locked.waiting_list.filter(
+            status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
+        ):
+            lapsed.status = WaitlistStatus.LAPSED
+            lapsed.save(update_fields=["status"])
+            audit_record(obj=lapsed, action="offer lapsed", actor=None, now=now)
+        free = locked.capacity - places_taken(locked.pk, now)
+        offered = []
+        if free > 0:
+            for entry in locked.waiting_list.filter(status=WaitlistStatus.WAITING).order_by(
+                "joined_at", "pk"
+            )[:free]:
+                _offer(entry, now=now, actor=None)
+                offered.append(entry)
+    return offered
+
+
+def waitlist_offer_by_hand(*, entry: WaitingListEntry, actor: Any, now: dt.datetime) -> None:
+    """The administrator offers a place to a particular person, even out of turn."""
+    with transaction.atomic():
+        locked = sessions_lock([entry.session_id])[entry.session_id]
+        entry = WaitingListEntry.objects.get(pk=entry.pk)
+        if entry.status != WaitlistStatus.WAITING:
+            raise BookingError("This person is not waiting any more.")
+        if locked.capacity - places_taken(locked.pk, now) <= 0:
+            raise BookingError(
+                "There is no free place to offer. Raise the capacity first, then offer."
+            )
+        _offer(entry, now=now, actor=actor)
+
+
+def waitlist_lapse_offers(*, now: dt.datetime) -> int:
+    """Pass on offers that ran out, session by session."""
+    session_ids = set(
+        WaitingListEntry.objects.filter(
+            status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
+        ).values_list("session_id", flat=True)
+    )
+    for session_id in sorted(session_ids):
+        waitlist_offer_next(session=Session.objects.get(pk=session_id), now=now)
+    return len(session_ids)
+
+
+def waitlist_leave(*, entry: WaitingListEntry, actor: Any, now: dt.datetime) -> None:
+    with transaction.atomic():
+        updated = WaitingListEntry.objects.filter(
+            pk=entry.pk, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+        ).update(status=WaitlistStatus.LEFT)
+        if updated:
+            audit_record(obj=entry, action="left waiting list", actor=actor, now=now)
+            jobs.enqueue_on_commit("offer_waiting_places", entry.session_id)
