@@ -58,7 +58,7 @@ system-deps:
 
 # --- tests ------------------------------------------------------------------------------------
 test: setup system-deps static
-	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql
 
@@ -74,8 +74,11 @@ test-postgresql:
 	  DATABASE_URL=postgres://postgres@127.0.0.1:$(PG_PORT)/traded_training \
 	    DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
+# The house rules: style (ruff), the layers (import-linter, contracts in pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Re-pin every package from pyproject.toml into requirements.lock.
 lock:

@@ -37,8 +37,11 @@ from bookings.money.gateways import checkout_event, sign_payload
 from bookings.money.invoices import invoice_mark_paid
 from bookings.money.webhooks import WebhookRejected, webhook_handle
 from bookings.permissions import can_see_invoice
-from bookings.places.views.manage import PER_PAGE
 from training.roles import Role, role_required
+
+logger = logging.getLogger(__name__)
+
+PER_PAGE = 50
 
 
 def _deliver_webhook(request: HttpRequest, event: dict[str, Any]) -> bool:
@@ -156,9 +159,6 @@ def manage_invoices(request: HttpRequest) -> HttpResponse:
             "querystring": query.urlencode(),
         },
     )
-
-
-logger = logging.getLogger(__name__)
 
 
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request.

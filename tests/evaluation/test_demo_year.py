@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 
-from bookings.demo.loading import load_year_2016_17_attendance
+from bookings.demo.year import load_year_2016_17_attendance
 from bookings.events import booking_attended
 from bookings.models import (
     AuditEntry,

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from bookings.demo.loading import load_upcoming_bookings, load_year_2016_17_attendance
+from bookings.demo.upcoming import load_upcoming_bookings
+from bookings.demo.year import load_year_2016_17_attendance
 from evaluation.demo import load_demo_evaluation
 from evaluation.reports import load_demo_cost_targets
 from training import demo as training_demo

@@ -1,4 +1,4 @@
-"""Demo bookings: the 2016/17 year of the annual report, and places on upcoming sessions.
+"""The demo's 2016/17 year of the annual report: its places, attendance and money.
 
 Everything is made through the real services (orders, invoices, payments, attendance,
 registers, audit entries and all); the emails those changes would send are dropped before the
@@ -24,72 +24,12 @@ from django.utils.text import slugify
 from bookings.attendance.registers import attendance_record, register_close
 from bookings.demo.names import FIRST_NAMES, LAST_NAMES
 from bookings.errors import BookingError
-from bookings.models import (
-    Attendance,
-    Booking,
-    OutgoingEmail,
-    PaymentMethod,
-)
+from bookings.models import Attendance, Booking, OutgoingEmail, PaymentMethod
 from bookings.money.payments import payment_start, payment_succeeded
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.changes import booking_cancel
 from training.demo import AGENCIES
 from training.models import Agency, CourseKind, Sector, Session, SessionStatus
-
-
-def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
-    """Fill every fourth upcoming session to within two places; others a little. Idempotent."""
-    rng = random.Random(7)
-    agencies = list(
-        Agency.objects.filter(approved=True, purchase_order_required=False).select_related(
-            "sector__price_band"
-        )
-    )
-    booker = get_user_model().objects.filter(email="admin@example.org").first()
-    now = timezone.now()
-    created = 0
-    with transaction.atomic():
-        first_new_email = (
-            OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        )
-        for index, session in enumerate(sessions):
-            if Booking.objects.filter(session=session).exists():
-                continue  # already loaded
-            target = (
-                session.capacity - 2 if index % 4 == 0 else rng.randint(0, session.capacity // 3)
-            )
-            number = 0
-            while number < target:
-                agency = agencies[(index + number) % len(agencies)]
-                group = min(target - number, rng.randint(1, 4))
-                people = [
-                    AttendeeSpec(
-                        name=f"{FIRST_NAMES[(session.pk + n) % 20]} "
-                        f"{LAST_NAMES[(session.pk * 3 + n) % 16]}",
-                        email=f"attendee.{session.pk}.{n + 1}@example.org",
-                        job_title="Practitioner",
-                    )
-                    for n in range(number, number + group)
-                ]
-                try:
-                    booking_create(
-                        session=session,
-                        attendees=people,
-                        agency=agency,
-                        booked_by=booker,
-                        payment_method=PaymentMethod.INVOICE,
-                        now=now,
-                    )
-                except BookingError:
-                    break
-                number += group
-                created += group
-        # The demo's own emails are not sent: they were never real bookings.
-        OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
-    return created
-
-
-# --- the 2016/17 year ---------------------------------------------------------------------------
 
 # Appendix E of the 2016/17 annual report, as published: attended places by course title and
 # agency sector. The demo year reproduces every cell.
@@ -109,6 +49,7 @@ Working Together,17,27,13,43,6,0,126,9,22,0,2,0,206,454
 Total,50,76,39,146,38,1,215,54,48,3,7,0,466,1093
 """  # noqa: E501
 
+
 # §11.2: 328 attendees at 12 MAPIG sessions (the report gives 112 for the four Q2 workshops)
 # and 170 at the two conferences. Attendees per session, in date order within each course.
 MAPIG_ATTENDEES_2016_17 = {
@@ -116,7 +57,10 @@ MAPIG_ATTENDEES_2016_17 = {
     "Vulnerabilities of adolescence": (28, 28, 28, 28),
     "Transitions — Choices for Life": (30, 25, 27, 26),
 }
+
+
 CONFERENCE_ATTENDEES_2016_17 = (92, 78)
+
 
 # More fictional agencies, so the busiest sectors are not a handful of very keen employers.
 EXTRA_AGENCIES: dict[str, tuple[str, ...]] = {
@@ -149,12 +93,20 @@ EXTRA_AGENCIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+
 # Places that were booked but not attended, to make the year look like a real one.
 ABSENT_EVERY_NTH_SESSION = 2  # one no-show on every second session
+
+
 EARLY_CANCELLATION_EVERY_NTH_SESSION = 3  # refunded (credit note) before the cut-off
+
+
 LATE_CANCELLATION_EVERY_NTH_SESSION = 5  # after the cut-off: the fee stands
 
+
 PEOPLE_PER_AGENCY = 24
+
+
 CARD_IN_BANDS = {"voluntary", "independent"}
 
 

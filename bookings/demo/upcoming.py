@@ -1,0 +1,68 @@
+"""Demo places on upcoming sessions, some sessions nearly full."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.demo.names import FIRST_NAMES, LAST_NAMES
+from bookings.errors import BookingError
+from bookings.models import Booking, OutgoingEmail, PaymentMethod
+from bookings.places.booking import AttendeeSpec, booking_create
+from training.models import Agency, Session
+
+
+def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
+    """Fill every fourth upcoming session to within two places; others a little. Idempotent."""
+    rng = random.Random(7)
+    agencies = list(
+        Agency.objects.filter(approved=True, purchase_order_required=False).select_related(
+            "sector__price_band"
+        )
+    )
+    booker = get_user_model().objects.filter(email="admin@example.org").first()
+    now = timezone.now()
+    created = 0
+    with transaction.atomic():
+        first_new_email = (
+            OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        )
+        for index, session in enumerate(sessions):
+            if Booking.objects.filter(session=session).exists():
+                continue  # already loaded
+            target = (
+                session.capacity - 2 if index % 4 == 0 else rng.randint(0, session.capacity // 3)
+            )
+            number = 0
+            while number < target:
+                agency = agencies[(index + number) % len(agencies)]
+                group = min(target - number, rng.randint(1, 4))
+                people = [
+                    AttendeeSpec(
+                        name=f"{FIRST_NAMES[(session.pk + n) % 20]} "
+                        f"{LAST_NAMES[(session.pk * 3 + n) % 16]}",
+                        email=f"attendee.{session.pk}.{n + 1}@example.org",
+                        job_title="Practitioner",
+                    )
+                    for n in range(number, number + group)
+                ]
+                try:
+                    booking_create(
+                        session=session,
+                        attendees=people,
+                        agency=agency,
+                        booked_by=booker,
+                        payment_method=PaymentMethod.INVOICE,
+                        now=now,
+                    )
+                except BookingError:
+                    break
+                number += group
+                created += group
+        # The demo's own emails are not sent: they were never real bookings.
+        OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
+    return created
