@@ -14,7 +14,7 @@ urlpatterns = [
     # Booking a session
     path("sessions/<int:pk>/book/", booking.book, name="book"),
     path("sessions/<int:pk>/waiting-list/", mine.waitlist_join, name="waitlist_join"),
-    path("waiting-list/claim/<str:token>/", mine.waitlist_claim, name="waitlist_claim"),
+    path("waiting-list/claim/<str:token>/", booking.waitlist_claim, name="waitlist_claim"),
     path("waiting-list/<int:pk>/leave/", mine.waitlist_leave, name="waitlist_leave"),
     # Orders and bookings
     path("orders/<str:reference>/", booking.order_detail, name="order"),

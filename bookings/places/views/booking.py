@@ -432,3 +432,24 @@ def order_status(request: HttpRequest, reference: str) -> JsonResponse:
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+@login_required
+def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
+    entry = get_object_or_404(
+        WaitingListEntry.objects.select_related("session__course", "session__venue"),
+        claim_token=token,
+    )
+    if entry.person_id != request.user.pk:
+        raise Http404("No such offer.")
+    now = timezone.now()
+    if not entry.is_open_offer(now):
+        return render(request, "bookings/waitlist_offer_gone.html", {"entry": entry, "now": now})
+    agency = agency_of(request.user)
+    if agency is None:
+        messages.info(
+            request,
+            "Tell us which agency you work for, then open the link in the email again.",
+        )
+        return redirect("training:profile")
+    return _booking_page(request, session=entry.session, agency=agency, offer=entry)

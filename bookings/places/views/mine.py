@@ -1,4 +1,4 @@
-"""A person's and an agency's places: one booking, its calendar, cancel, transfer, waiting list."""
+"""A person's and an agency's places: one booking, its calendar entry, cancel, transfer."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ from bookings.places.forms import (
     TransferForm,
 )
 from bookings.places.selectors import bookings_for_agency, bookings_for_person
-from bookings.places.views.booking import _booking_page
-from bookings.places.views.manage import PER_PAGE
 from training.models import Session, SessionStatus
 from training.roles import Role, role_required
+
+PER_PAGE = 50
 
 
 @login_required
@@ -221,24 +221,3 @@ def waitlist_leave(request: HttpRequest, pk: int) -> HttpResponse:
     waitlist.waitlist_leave(entry=entry, actor=request.user, now=timezone.now())
     messages.success(request, "You have left the waiting list.")
     return redirect("bookings:my_bookings")
-
-
-@login_required
-def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
-    entry = get_object_or_404(
-        WaitingListEntry.objects.select_related("session__course", "session__venue"),
-        claim_token=token,
-    )
-    if entry.person_id != request.user.pk:
-        raise Http404("No such offer.")
-    now = timezone.now()
-    if not entry.is_open_offer(now):
-        return render(request, "bookings/waitlist_offer_gone.html", {"entry": entry, "now": now})
-    agency = agency_of(request.user)
-    if agency is None:
-        messages.info(
-            request,
-            "Tell us which agency you work for, then open the link in the email again.",
-        )
-        return redirect("training:profile")
-    return _booking_page(request, session=entry.session, agency=agency, offer=entry)
