@@ -42,7 +42,7 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
-from evaluation.report_models import TrainingCostTarget
+from evaluation.models import TrainingCostTarget
 from training.dates import financial_year_bounds, financial_year_label, financial_year_start
 from training.models import CourseKind, Sector, Session, SessionStatus
 

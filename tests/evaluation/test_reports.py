@@ -47,8 +47,8 @@ from evaluation.models import (
     ResponseImpact,
     Survey,
     SurveyKind,
+    TrainingCostTarget,
 )
-from evaluation.report_models import TrainingCostTarget
 from evaluation.reports import (
     FEW_RESPONSES,
     Period,
