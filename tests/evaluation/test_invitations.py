@@ -14,7 +14,7 @@ from django.core.management import call_command
 from bookings.attendance import attendance_record
 from bookings.models import Attendance
 from evaluation.models import FollowUpOptOut, Invitation, InvitationKind
-from evaluation.services import (
+from evaluation.surveys.services import (
     follow_up_opt_out,
     invitation_remind,
     invitation_send,

@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bookings import demo as bookings_demo
-from evaluation.demo import load_demo_evaluation
-from evaluation.reports import load_demo_cost_targets
+from evaluation.demo.costs import load_demo_cost_targets
+from evaluation.demo.surveys import load_demo_evaluation
 from training import demo as training_demo
 
 

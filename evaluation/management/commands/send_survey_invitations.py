@@ -11,8 +11,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from evaluation.tasks import send_due_invitations
+from evaluation.surveys.services import invitations_send_due
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            result = send_due_invitations.call()
+            result = invitations_send_due(now=timezone.now())
             self.stdout.write(
                 f"survey invitations queued: {result['invitations']}, "
                 f"reminders queued: {result['reminders']}"
