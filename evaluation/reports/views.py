@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from bookings.files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from evaluation.reports.attendance import attendance_by_sector
 from evaluation.reports.exports import tables_csv, tables_xlsx
 from evaluation.reports.impact import MIN_RESPONSES_FOR_SHARE, evaluation_and_impact
@@ -27,9 +28,6 @@ from training.roles import Role, has_role, role_required
 
 REPORT_READERS = (Role.TRAINING_ADMINISTRATOR, Role.BOARD_VIEWER)
 IMPACT_READERS = (*REPORT_READERS, Role.COMMUNITY_MEMBER)
-
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # GOV.UK Frontend's palette, in an order that keeps neighbours distinguishable.
 CHART_COLOURS = [
