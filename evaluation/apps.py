@@ -16,9 +16,11 @@ class EvaluationConfig(AppConfig):
         # Imported here, not at the top: Django loads apps before their models may be used.
         from bookings.events import booking_attended
         from evaluation.receivers import schedule_surveys_on_attendance
+        from evaluation.surveys.emails import survey_emails_register
 
         # The tasks register themselves with bookings.jobs, in every process (web and worker).
         import_module("evaluation.tasks")
+        survey_emails_register()
         booking_attended.connect(
             schedule_surveys_on_attendance, dispatch_uid="evaluation.schedule_surveys"
         )

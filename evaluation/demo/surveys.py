@@ -33,10 +33,10 @@ from evaluation.models import (
     SurveyKind,
     first_of_month,
 )
+from evaluation.surveys.policy import link_lifetime
 from evaluation.surveys.services import (
     AnswerData,
     follow_up_due_at,
-    link_lifetime,
     response_flag_good_practice,
     survey_submit,
 )

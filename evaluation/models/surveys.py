@@ -160,7 +160,8 @@ class Invitation(models.Model):
     outbox*: each is set by a conditional update in the same transaction as the outbox row is
     written, so at most two emails ever go per invitation; the outbox then sends, retries and
     reports failures. ``expires_at`` counts the link's lifetime from the first email: set when
-    it is queued, and moved on if the outbox sends it later (after a retry).
+    it is queued, and moved on if the outbox sends it later (after a retry). ``last_error`` is
+    from before the outbox and no longer written: a failed send's reason is on its outbox row.
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invitations")

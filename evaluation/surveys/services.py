@@ -1,8 +1,10 @@
-"""Operations on surveys: scheduling and sending invitations, answering, opting out.
+"""Operations on surveys: scheduling invitations, queueing their emails, answering, opting out.
 
 Every function reads no clock of its own: callers pass ``now`` (tasks and views read
-``timezone.now()`` once). Emails are sent by background tasks after commit, each claimed once
-with a conditional UPDATE so two workers never send the same email.
+``timezone.now()`` once). Invitation emails go through the one outbox (``bookings.outbox``):
+an invitation is marked queued (``sent_at``, ``reminder_sent_at``) by a conditional UPDATE in
+the same transaction as its outbox row is written, so two workers never queue it twice; the
+outbox claims, sends, retries with back-off and shows failures to the administrator.
 """
 
 from __future__ import annotations
@@ -13,17 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings import jobs
 from bookings.audit import audit_record
 from bookings.models import Attendance, Booking, BookingStatus
+from bookings.outbox import emails_queue
 from evaluation.errors import EvaluationError
 from evaluation.models import (
     Answer,
@@ -37,22 +36,11 @@ from evaluation.models import (
     Response,
     Survey,
 )
+from evaluation.surveys.emails import invitation_email
+from evaluation.surveys.policy import link_lifetime, reminder_delay
 from training.models import Course
 
 logger = logging.getLogger(__name__)
-
-
-# --- policy (settings, with the defaults the unit agreed) -----------------------------------
-
-
-def link_lifetime() -> dt.timedelta:
-    """How long a survey link works after its first email: 30 days unless set."""
-    return dt.timedelta(days=int(getattr(settings, "SURVEY_LINK_DAYS", 30)))
-
-
-def reminder_delay() -> dt.timedelta:
-    """One reminder this long after the first email, if still unanswered: 7 days unless set."""
-    return dt.timedelta(days=int(getattr(settings, "SURVEY_REMINDER_DAYS", 7)))
 
 
 # --- scheduling invitations -------------------------------------------------------------------
@@ -105,11 +93,13 @@ def invitations_schedule(*, booking: Booking, now: dt.datetime) -> list[Invitati
             if was_created:
                 created.append(invitation)
                 if send_after <= now:
-                    jobs.enqueue_on_commit("send_invitation", invitation.pk)
+                    # A worker hands it to the outbox (checking it should still go); the tick
+                    # would find it too, had the task been lost.
+                    jobs.enqueue_on_commit("queue_invitation", invitation.pk)
     return created
 
 
-# --- sending ----------------------------------------------------------------------------------
+# --- handing the emails to the outbox ---------------------------------------------------------
 
 
 def _is_opted_out(booking: Booking) -> bool:
@@ -128,43 +118,16 @@ def _why_not_send(invitation: Invitation) -> str:
     return ""
 
 
-def render_invitation_email(invitation: Invitation, *, reminder: bool) -> EmailMultiAlternatives:
-    """The email trio ``evaluation/email/<kind>_invitation{_subject.txt,.txt,.html}``."""
-    booking = invitation.booking
-    session = booking.session
-    context = {
-        "invitation": invitation,
-        "booking": booking,
-        "session": session,
-        "course": session.course,
-        "reminder": reminder,
-        "survey_url": settings.SITE_URL + reverse("evaluation:survey", args=[invitation.token]),
-        "opt_out_url": settings.SITE_URL + reverse("evaluation:opt_out", args=[invitation.token]),
-        "expires_at": invitation.expires_at,
-        "UNIT_NAME": settings.UNIT_NAME,
-        "SITE_URL": settings.SITE_URL,
-    }
-    base = f"evaluation/email/{invitation.kind}_invitation"
-    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{base}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[booking.attendee_email],
-    )
-    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
-    return message
-
-
 def _load_for_email(invitation_id: int) -> Invitation:
-    return Invitation.objects.select_related(
-        "booking__session__course", "booking__session__venue", "survey"
-    ).get(pk=invitation_id)
+    return Invitation.objects.select_related("booking__session__course", "survey").get(
+        pk=invitation_id
+    )
 
 
-def invitation_send(*, invitation_id: int, now: dt.datetime) -> bool:
-    """Claim the invitation's first email and send it; False if it was not due, already
-    claimed by another worker, or should no longer go (then it is cancelled with the reason)."""
+def invitation_queue(*, invitation_id: int, now: dt.datetime) -> bool:
+    """Hand the invitation's first email to the outbox, which sends it (and retries it); False
+    if it was not due, another worker queued it, or it should no longer go (then it is
+    cancelled with the reason)."""
     invitation = _load_for_email(invitation_id)
     reason = _why_not_send(invitation)
     if reason:
@@ -173,48 +136,36 @@ def invitation_send(*, invitation_id: int, now: dt.datetime) -> bool:
         )
         return False
     expires_at = now + link_lifetime()
-    # The claim: only one worker's UPDATE matches a row whose sent_at is still empty.
-    claimed = (
-        Invitation.objects.first_email_due(now)
-        .filter(pk=invitation_id)
-        .update(sent_at=now, expires_at=expires_at)
-    )
-    if not claimed:
-        return False
-    invitation.sent_at, invitation.expires_at = now, expires_at
-    try:
-        render_invitation_email(invitation, reminder=False).send()
-    except Exception as error:
-        # Give the claim back so the next run tries again; keep the reason for the admin.
-        logger.exception("Sending survey invitation %s failed", invitation_id)
-        Invitation.objects.filter(pk=invitation_id).update(
-            sent_at=None, expires_at=None, last_error=str(error)[:2000]
+    with transaction.atomic():
+        # The claim: of two workers, only one UPDATE finds sent_at still empty, so only one
+        # writes the outbox row; a rollback undoes both.
+        claimed = (
+            Invitation.objects.first_email_due(now)
+            .filter(pk=invitation_id)
+            .update(sent_at=now, expires_at=expires_at)
         )
-        return False
-    Invitation.objects.filter(pk=invitation_id).update(last_error="")
+        if not claimed:
+            return False
+        invitation.sent_at, invitation.expires_at = now, expires_at
+        emails_queue([invitation_email(invitation, reminder=False, now=now)])
     return True
 
 
-def invitation_remind(*, invitation_id: int, now: dt.datetime) -> bool:
-    """Claim and send the one reminder; at most two emails ever go per invitation."""
+def invitation_reminder_queue(*, invitation_id: int, now: dt.datetime) -> bool:
+    """Hand the one reminder to the outbox; at most two emails ever go per invitation."""
     invitation = _load_for_email(invitation_id)
     if _why_not_send(invitation):
         return False
-    claimed = (
-        Invitation.objects.reminder_due(now, reminder_delay())
-        .filter(pk=invitation_id)
-        .update(reminder_sent_at=now)
-    )
-    if not claimed:
-        return False
-    try:
-        render_invitation_email(invitation, reminder=True).send()
-    except Exception as error:
-        logger.exception("Sending survey reminder %s failed", invitation_id)
-        Invitation.objects.filter(pk=invitation_id).update(
-            reminder_sent_at=None, last_error=str(error)[:2000]
+    with transaction.atomic():
+        # The claim, as for the first email: one outbox row, however many workers try.
+        claimed = (
+            Invitation.objects.reminder_due(now, reminder_delay())
+            .filter(pk=invitation_id)
+            .update(reminder_sent_at=now)
         )
-        return False
+        if not claimed:
+            return False
+        emails_queue([invitation_email(invitation, reminder=True, now=now)])
     return True
 
 
@@ -233,14 +184,13 @@ def invitations_due(*, now: dt.datetime, limit: int = 500) -> tuple[list[int], l
     return first, reminders
 
 
-def invitations_send_due(*, now: dt.datetime) -> dict[str, int]:
-    """The tick: hand every due invitation and reminder to a background task."""
+def invitations_queue_due(*, now: dt.datetime) -> dict[str, int]:
+    """The tick: hand every due invitation and reminder to the outbox (which sends them)."""
     first, reminders = invitations_due(now=now)
-    for invitation_id in first:
-        jobs.enqueue("send_invitation", invitation_id)
-    for invitation_id in reminders:
-        jobs.enqueue("send_reminder", invitation_id)
-    return {"invitations": len(first), "reminders": len(reminders)}
+    return {
+        "invitations": sum(invitation_queue(invitation_id=pk, now=now) for pk in first),
+        "reminders": sum(invitation_reminder_queue(invitation_id=pk, now=now) for pk in reminders),
+    }
 
 
 # --- answering --------------------------------------------------------------------------------
