@@ -94,7 +94,7 @@ def attended_sessions(kind: str) -> dict[str, int]:
 
 def test_demo_year_reproduces_appendix_e_and_loads_only_once(monkeypatch: Any) -> None:
     rendered: list[int] = []
-    monkeypatch.setattr("bookings.emails.render_email", lambda email: rendered.append(email.pk))
+    monkeypatch.setattr("bookings.outbox.render_email", lambda email: rendered.append(email.pk))
     heard: list[int] = []
 
     def listener(sender: Any, *, booking: Booking, **kwargs: Any) -> None:
