@@ -7,7 +7,7 @@ admin.site.site_title = "Training unit administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("reports/", include("evaluation.urls_reports")),
+    path("reports/", include("evaluation.reports.urls")),
     path("", include("bookings.urls")),
     path("", include("bookings.attendance.urls")),
     path("", include("evaluation.urls")),

@@ -1,3 +1,9 @@
+"""The evaluation app: surveys, 'test and check' calls and the board's reports."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -7,9 +13,14 @@ class EvaluationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django loads apps before their models may be used.
         from bookings.events import booking_attended
         from evaluation.receivers import schedule_surveys_on_attendance
+        from evaluation.surveys.emails import survey_emails_register
 
+        # The tasks register themselves with bookings.jobs, in every process (web and worker).
+        import_module("evaluation.tasks")
+        survey_emails_register()
         booking_attended.connect(
             schedule_surveys_on_attendance, dispatch_uid="evaluation.schedule_surveys"
         )

@@ -1,34 +1,27 @@
-"""Background work for surveys. Each task reads the clock once and calls a service; the
-services claim their row first, so several workers can run these side by side."""
+"""Background work for surveys: thin ``@task`` wrappers, registered with ``bookings.jobs``.
+
+Each reads the clock once and calls a service. The emails themselves are sent by the outbox's
+own task (``send_emails``, registered by bookings).
+"""
 
 from __future__ import annotations
 
 from django.tasks import task
 from django.utils import timezone
 
+from bookings import jobs
+from evaluation.surveys.services import invitation_queue, invitations_queue_due
 
+
+@jobs.register
 @task
-def send_invitation(invitation_id: int) -> bool:
-    from evaluation.services import invitation_send
-
-    return invitation_send(invitation_id=invitation_id, now=timezone.now())
-
-
-@task
-def send_reminder(invitation_id: int) -> bool:
-    from evaluation.services import invitation_remind
-
-    return invitation_remind(invitation_id=invitation_id, now=timezone.now())
+def queue_invitation(invitation_id: int) -> bool:
+    """Hand an invitation that is due now (a place just marked attended) to the outbox."""
+    return invitation_queue(invitation_id=invitation_id, now=timezone.now())
 
 
+@jobs.register
 @task
 def send_due_invitations() -> dict[str, int]:
-    """Periodic: queue every survey invitation and reminder that is due."""
-    from evaluation.services import invitations_due
-
-    first, reminders = invitations_due(now=timezone.now())
-    for invitation_id in first:
-        send_invitation.enqueue(invitation_id)
-    for invitation_id in reminders:
-        send_reminder.enqueue(invitation_id)
-    return {"invitations": len(first), "reminders": len(reminders)}
+    """Periodic: hand every survey invitation and reminder that is due to the outbox."""
+    return invitations_queue_due(now=timezone.now())

@@ -1,14 +1,12 @@
-from django.urls import path
+"""The attendees' survey pages and the community members' call pages, under one namespace."""
 
-from evaluation import views
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+from evaluation.calls import urls as calls_urls
+from evaluation.surveys import urls as surveys_urls
 
 app_name = "evaluation"
 
-urlpatterns = [
-    path("survey/<str:token>/", views.survey, name="survey"),
-    path("survey/<str:token>/thanks/", views.survey_thanks, name="survey_thanks"),
-    path("survey/<str:token>/opt-out/", views.opt_out, name="opt_out"),
-    path("calls/", views.call_list, name="call_list"),
-    path("calls/<int:pk>/", views.call_detail, name="call"),
-    path("calls/<int:pk>/script/", views.call_script, name="call_script"),
-]
+urlpatterns: list[URLPattern] = [*surveys_urls.urlpatterns, *calls_urls.urlpatterns]

@@ -123,3 +123,82 @@ def spreadsheet_response(
     safe_name = "".join(char if char.isalnum() or char in "-_." else "-" for char in filename)
     response["Content-Disposition"] = f'attachment; filename="{safe_name}.{file_format}"'
     return response
+
+
+# --- several tables in one file (the board's reports) ----------------------------------------
+
+# One table of a multi-table export: its title, its header row and its rows.
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
+
+
+def _csv_value(value: Any) -> Any:
+    value = _plain(safe_cell(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def _csv_table(headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([safe_cell(header) for header in headers])
+    writer.writerows([_csv_value(value) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
+def sheets_to_csv(sheets: Sequence[Sheet]) -> str:
+    """Several tables as one CSV text (``\\n`` line ends, no byte-order mark): each after a line
+    with its title, a blank line between them; a single table is written without its title."""
+    if len(sheets) == 1:
+        _title, headers, rows = sheets[0]
+        return _csv_table(headers, rows)
+    return "\n".join(
+        _csv_table([title], []) + _csv_table(headers, rows) for title, headers, rows in sheets
+    )
+
+
+def sheets_to_xlsx(sheets: Sequence[Sheet], *, heading: str = "") -> bytes:
+    """An Excel workbook with a sheet per table, each under ``heading`` when one is given;
+    every text cell is stored as text, never a formula."""
+    # openpyxl is imported only when a workbook is written: it is slow to import.
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used: set[str] = set()
+    top = 1 if heading else 0
+    for title, headers, rows in sheets:
+        name, number = _sheet_title(title), 2
+        while name in used:
+            name = f"{_sheet_title(title)[:28]} {number}"
+            number += 1
+        used.add(name)
+        sheet = workbook.create_sheet(name)
+        if heading:
+            sheet.append([safe_cell(heading)])
+        sheet.append([safe_cell(header) for header in headers])
+        for row_cells in sheet.iter_rows(max_row=top + 1):
+            for cell in row_cells:
+                cell.font = Font(bold=True)
+        for row in rows:
+            values = [_plain(safe_cell(value)) for value in row]
+            # Control characters make openpyxl refuse the whole workbook.
+            sheet.append(
+                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
+            )
+        for row_cells in sheet.iter_rows():
+            for cell in row_cells:
+                if isinstance(cell.value, str):
+                    # Text stays text: openpyxl would otherwise store "=…" as a formula.
+                    cell.data_type = "s"
+                elif isinstance(cell.value, dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+        for column in sheet.columns:
+            width = max((len(str(cell.value or "")) for cell in column[top:]), default=8)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 50)
+        sheet.freeze_panes = "B3" if heading else "A2"
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

@@ -18,9 +18,9 @@ from playwright.sync_api import expect
 
 from bookings.attendance.registers import attendance_record
 from bookings.models import Attendance
+from evaluation.calls.services import followup_calls_draw
 from evaluation.models import CallStatus, FollowUpCall, Moment, Response, SurveyKind
-from evaluation.selectors import applied_learning, quotable_examples
-from evaluation.services import followup_calls_draw
+from evaluation.surveys.selectors import applied_learning, quotable_examples
 from tests.conftest import PASSWORD, make_session
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from tests.evaluation.helpers import Clock, aware, place

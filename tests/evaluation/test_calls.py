@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from evaluation.calls.services import call_attempt_record, call_complete
+from evaluation.errors import EvaluationError
 from evaluation.models import (
     CallDraw,
     CallStatus,
@@ -18,14 +20,8 @@ from evaluation.models import (
     Survey,
     SurveyKind,
 )
-from evaluation.selectors import impact_code_counts, quotable_examples
-from evaluation.services import (
-    AnswerData,
-    EvaluationError,
-    call_attempt_record,
-    call_complete,
-    survey_submit,
-)
+from evaluation.surveys.selectors import impact_code_counts, quotable_examples
+from evaluation.surveys.services import AnswerData, survey_submit
 from tests.evaluation.helpers import Clock, person, place, sent_invitation
 from training.models import Session
 

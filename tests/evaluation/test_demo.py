@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from evaluation.demo import load_demo_evaluation
+from evaluation.demo.surveys import load_demo_evaluation
 from evaluation.models import CallStatus, FollowUpCall, Invitation, Response, ResponseImpact
-from evaluation.selectors import quotable_examples
+from evaluation.surveys.selectors import quotable_examples
 from tests.conftest import make_person, make_session
 from tests.evaluation.helpers import agency_in, aware, place
 from training.models import Course, Sector, Venue

@@ -36,7 +36,6 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
-from evaluation.admin_reports import TrainingCostTargetForm
 from evaluation.models import (
     Answer,
     CallDraw,
@@ -50,16 +49,13 @@ from evaluation.models import (
     ResponseImpact,
     Survey,
     SurveyKind,
+    TrainingCostTarget,
 )
-from evaluation.report_models import TrainingCostTarget
-from evaluation.reports import (
-    FEW_RESPONSES,
-    Period,
-    attendance_by_sector,
-    evaluation_and_impact,
-    income_and_cost_recovery,
-    year_summary,
-)
+from evaluation.reports.attendance import attendance_by_sector
+from evaluation.reports.impact import FEW_RESPONSES, evaluation_and_impact
+from evaluation.reports.income import income_and_cost_recovery
+from evaluation.reports.periods import Period
+from evaluation.reports.summary import year_summary
 from tests.conftest import make_person, make_session
 from training.dates import financial_year_start
 from training.models import Agency, Course, CourseKind, SessionStatus, Venue
@@ -887,6 +883,7 @@ def test_evaluation_scores_confidence_response_rates_codes_and_examples(impact: 
 
 
 def test_administrator_sets_a_years_cost_once_in_the_admin_form() -> None:
+    from evaluation.reports.admin import TrainingCostTargetForm
 
     form = TrainingCostTargetForm(
         data={

@@ -16,16 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Attendance
-from evaluation.models import CallDraw, CallStatus, FollowUpCall, InvitationKind
-from evaluation.services import (
-    EvaluationError,
+from evaluation.calls.services import (
     allocate_by_sector,
     call_assign,
     call_attempt_record,
-    follow_up_opt_out,
     followup_calls_draw,
-    survey_submit,
 )
+from evaluation.errors import EvaluationError
+from evaluation.models import CallDraw, CallStatus, FollowUpCall, InvitationKind
+from evaluation.surveys.services import follow_up_opt_out, survey_submit
 from tests.conftest import make_person, make_session
 from tests.evaluation.helpers import Clock, agency_in, aware, person, place, sent_invitation
 from training.models import Course, Sector, Session, Venue

@@ -8,15 +8,10 @@ from typing import Any
 
 import pytest
 
-from evaluation import selectors
+from evaluation.calls.services import call_attempt_record, call_complete
 from evaluation.models import CallDraw, FollowUpCall, InvitationKind, Moment, Survey, SurveyKind
-from evaluation.services import (
-    AnswerData,
-    call_attempt_record,
-    call_complete,
-    response_flag_good_practice,
-    survey_submit,
-)
+from evaluation.surveys import selectors
+from evaluation.surveys.services import AnswerData, response_flag_good_practice, survey_submit
 from tests.conftest import make_session
 from tests.evaluation.helpers import Clock, agency_in, aware, person, place, sent_invitation
 from training.models import Course, Sector, Session, Venue

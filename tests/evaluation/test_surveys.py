@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from evaluation.forms import SurveyForm
 from evaluation.models import (
     Answer,
     InvitationKind,
@@ -20,7 +19,8 @@ from evaluation.models import (
     Survey,
     SurveyKind,
 )
-from evaluation.services import survey_submit
+from evaluation.surveys.forms import SurveyForm
+from evaluation.surveys.services import survey_submit
 from tests.conftest import make_session
 from tests.evaluation.helpers import Clock, aware, person, place, sent_invitation
 from training.models import Course, Session, Venue

@@ -1,0 +1,1 @@
+"""draw_calls, send_survey_invitations, report and demo."""

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from bookings.demo.upcoming import load_upcoming_bookings
 from bookings.demo.year import load_year_2016_17_attendance
-from evaluation.demo import load_demo_evaluation
-from evaluation.reports import load_demo_cost_targets
+from evaluation.demo.costs import load_demo_cost_targets
+from evaluation.demo.surveys import load_demo_evaluation
 from training import demo as training_demo
 
 

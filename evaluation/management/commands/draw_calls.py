@@ -3,7 +3,7 @@
     python manage.py draw_calls --month 2025-06 --size 20
 
 The sample is stratified by sector in proportion to attendance, with at least one call for
-every sector that has anyone eligible (see ``evaluation.services.allocate_by_sector`` for the
+every sector that has anyone eligible (see ``evaluation.calls.services.allocate_by_sector`` for the
 rounding rule). Running it again for the same month tops the sample up to ``--size``
 (replacing calls closed unreached) and never draws anyone twice.
 """
@@ -17,7 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from evaluation.services import EvaluationError, followup_calls_draw
+from evaluation.calls.services import followup_calls_draw
+from evaluation.errors import EvaluationError
 
 
 def parse_month(value: str) -> dt.date:

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evaluation.reports import Period, attendance_by_sector, table_csv, tables_xlsx
+from evaluation.reports.attendance import attendance_by_sector
+from evaluation.reports.exports import table_csv, tables_xlsx
+from evaluation.reports.periods import Period
 from training.models import CourseKind
 
 REPORTS = ("attendance-by-sector",)

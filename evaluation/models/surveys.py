@@ -1,17 +1,6 @@
-"""Evaluation and impact: surveys, survey invitations, opt-outs, and 'test and check' calls.
+"""The surveys: questions, personal invitations, opt-outs, and the responses and answers.
 
-Answers are stored one row per answered item (``Answer``), with the question's type deciding
-which value column is filled, so reports count with one ``GROUP BY`` each:
-
-- a 1–5 scale fills ``scale``; a question asked "before and after, per learning outcome" gives
-  two rows per outcome (``moment`` before/after, ``outcome`` set);
-- yes/no fills ``yes_no``; single choice fills ``choice``; multiple choice gives one row per
-  option ticked; free text fills ``text``.
-
-Each ``Response`` copies the course, the booking's sector (as at booking time) and the session
-date from the booking, so reports group and filter on its own columns. Reports find the
-questions they need by ``Question.key`` (``used_learning``, ``confidence``…), which stays put
-when the administrator rewords a question.
+How answers are stored (one row per answered item) is told in ``evaluation.models``.
 """
 
 from __future__ import annotations
@@ -28,23 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
-
-# The reports' own model lives beside the surveys; importing it here registers it with the app.
-from evaluation.report_models import TrainingCostTarget  # noqa: F401
 from training.models import Course, LearningOutcome, Sector
-from training.roles import Role
-
-# Attempts a community member may make on one call before it closes as unreachable.
-MAX_CALL_ATTEMPTS = 3
 
 
 def new_survey_token() -> str:
     # 256 bits from the OS's CSPRNG: a link nobody can guess, and the only key to the survey.
     return secrets.token_urlsafe(32)
-
-
-def first_of_month(day: dt.date) -> dt.date:
-    return day.replace(day=1)
 
 
 # --- surveys ----------------------------------------------------------------------------------
@@ -177,8 +155,13 @@ class InvitationQuerySet(models.QuerySet["Invitation"]):
 class Invitation(models.Model):
     """A personal link to one survey about one booking: used once, then closed; it expires.
 
-    The row is its own outbox: ``sent_at`` and ``reminder_sent_at`` are claimed by a
-    conditional update before each email goes, so at most two emails ever go per invitation.
+    Its emails go through the one outbox (``bookings.outbox``). ``sent_at`` and
+    ``reminder_sent_at`` say when the first email and the reminder were *handed to the
+    outbox*: each is set by a conditional update in the same transaction as the outbox row is
+    written, so at most two emails ever go per invitation; the outbox then sends, retries and
+    reports failures. ``expires_at`` counts the link's lifetime from the first email: set when
+    it is queued, and moved on if the outbox sends it later (after a retry). ``last_error`` is
+    from before the outbox and no longer written: a failed send's reason is on its outbox row.
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invitations")
@@ -400,141 +383,3 @@ class ResponseImpact(models.Model):
 
     def __str__(self) -> str:
         return self.get_code_display()
-
-
-# --- 'test and check' calls ------------------------------------------------------------------
-
-
-class CallDraw(models.Model):
-    """One run of the monthly draw: what was asked for and what it drew."""
-
-    month = models.DateField(help_text="The first day of the month the calls are for.")
-    size = models.PositiveIntegerField(help_text="The sample size asked for.")
-    drawn_at = models.DateTimeField(default=timezone.now)
-    drawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    eligible = models.PositiveIntegerField(default=0, help_text="People who could be drawn.")
-    drawn = models.PositiveIntegerField(default=0, help_text="Calls this run added.")
-    allocation = models.JSONField(
-        default=dict, blank=True, help_text="Calls per sector after this run (sector: number)."
-    )
-
-    class Meta:
-        ordering = ["-drawn_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"Draw for {self.month:%B %Y} at {timezone.localtime(self.drawn_at):%d %b %H:%M}"
-
-
-class CallStatus(models.TextChoices):
-    OPEN = "open", "To call"
-    COMPLETED = "completed", "Completed"
-    DECLINED = "declined", "Declined"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    UNREACHABLE = "unreachable", "No answer after 3 attempts"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-# Closed calls that did not happen: a redraw may replace them.
-UNSUCCESSFUL_CALL_STATUSES = (
-    CallStatus.DECLINED,
-    CallStatus.WRONG_NUMBER,
-    CallStatus.UNREACHABLE,
-    CallStatus.CANCELLED,
-)
-
-
-class FollowUpCall(models.Model):
-    """A 'test and check' call to one past attendee about one attended place."""
-
-    draw = models.ForeignKey(CallDraw, on_delete=models.PROTECT, related_name="calls")
-    month = models.DateField()
-    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="follow_up_calls")
-    person = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="follow_up_calls_received",
-    )
-    sector = models.ForeignKey(Sector, on_delete=models.PROTECT, related_name="+")
-    phone = models.CharField(max_length=30, help_text="From the person's details when drawn.")
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="follow_up_calls",
-        limit_choices_to={"groups__name": Role.COMMUNITY_MEMBER},
-    )
-    status = models.CharField(max_length=20, choices=CallStatus.choices, default=CallStatus.OPEN)
-    call_back_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    close_reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["-month", "status", "call_back_at", "pk"]
-        verbose_name = "follow-up call"
-        constraints = [
-            # A place is drawn once, ever; a person is never on two open calls at once. These
-            # hold even if two draws run at the same moment.
-            models.UniqueConstraint(fields=["booking"], name="one_call_per_booking"),
-            models.UniqueConstraint(
-                fields=["person"], condition=Q(status="open"), name="one_open_call_per_person"
-            ),
-        ]
-        indexes = [models.Index(fields=["assigned_to", "status"])]
-
-    def __str__(self) -> str:
-        return f"Call to {self.booking.attendee_name} ({self.month:%B %Y})"
-
-    def get_absolute_url(self) -> str:
-        return reverse("evaluation:call", args=[self.pk])
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == CallStatus.OPEN
-
-
-class AttemptOutcome(models.TextChoices):
-    REACHED = "reached", "Reached"
-    NO_ANSWER = "no_answer", "No answer"
-    WRONG_NUMBER = "wrong_number", "Wrong number"
-    DECLINED = "declined", "Declined"
-    CALL_BACK = "call_back", "Call back at a time"
-
-
-class CallAttempt(models.Model):
-    call = models.ForeignKey(FollowUpCall, on_delete=models.CASCADE, related_name="attempts")
-    number = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_CALL_ATTEMPTS)]
-    )
-    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
-    call_back_at = models.DateTimeField(null=True, blank=True)
-    attempted_at = models.DateTimeField(default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    class Meta:
-        ordering = ["call", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["call", "number"], name="attempt_numbers_unique"),
-            models.CheckConstraint(
-                condition=Q(number__gte=1, number__lte=MAX_CALL_ATTEMPTS),
-                name="at_most_three_attempts",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Attempt {self.number}: {self.get_outcome_display()}"

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
 
-from evaluation.report_models import TrainingCostTarget
+from evaluation.models import TrainingCostTarget
 from training.dates import financial_year_label, financial_year_start
 
 

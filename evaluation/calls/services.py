@@ -1,35 +1,28 @@
-"""Operations on surveys, invitations and 'test and check' calls.
+"""Operations on 'test and check' calls: the monthly draw, sharing calls out, recording them.
 
-Every function reads no clock of its own: callers pass ``now`` (tasks and views read
-``timezone.now()`` once). Emails are sent by background tasks after commit, each claimed once
-with a conditional UPDATE so two workers never send the same email.
+Every function reads no clock of its own: callers pass ``now``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from bookings.audit import audit_record
 from bookings.models import Attendance, Booking, BookingStatus
+from evaluation.errors import EvaluationError
 from evaluation.models import (
     MAX_CALL_ATTEMPTS,
     UNSUCCESSFUL_CALL_STATUSES,
-    Answer,
     AttemptOutcome,
     CallAttempt,
     CallDraw,
@@ -38,389 +31,22 @@ from evaluation.models import (
     FollowUpCall,
     FollowUpOptOut,
     ImpactCode,
-    Invitation,
-    InvitationKind,
-    Moment,
     Response,
     ResponseImpact,
     Survey,
     SurveyKind,
     first_of_month,
 )
+from evaluation.surveys.services import AnswerData, answers_by_key, response_write
 from training.models import Course, Sector
 from training.roles import Role
 
-logger = logging.getLogger(__name__)
-
-
-class EvaluationError(Exception):
-    """A survey or call could not be recorded; the message tells the person what to do."""
-
-
 # --- policy (settings, with the defaults the unit agreed) -----------------------------------
-
-
-def link_lifetime() -> dt.timedelta:
-    """How long a survey link works after its first email: 30 days unless set."""
-    return dt.timedelta(days=int(getattr(settings, "SURVEY_LINK_DAYS", 30)))
-
-
-def reminder_delay() -> dt.timedelta:
-    """One reminder this long after the first email, if still unanswered: 7 days unless set."""
-    return dt.timedelta(days=int(getattr(settings, "SURVEY_REMINDER_DAYS", 7)))
 
 
 def call_window_months() -> int:
     """A follow-up that fell due longer ago than this is too old to be drawn for a call."""
     return int(getattr(settings, "CALL_DRAW_WINDOW_MONTHS", 6))
-
-
-# --- scheduling invitations -------------------------------------------------------------------
-
-
-def _local_morning(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(day.year, day.month, day.day, 9, 0))
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-
-
-def follow_up_due_at(*, session_start: dt.datetime, follow_up_weeks: int) -> dt.datetime:
-    """09:00 (local) on the session's date plus the course's follow-up weeks."""
-    day = timezone.localdate(session_start) + dt.timedelta(weeks=follow_up_weeks)
-    return _local_morning(day)
-
-
-def invitations_schedule(*, booking: Booking, now: dt.datetime) -> list[Invitation]:
-    """Schedule the evaluation (now) and the follow-up (session date + the course's follow-up
-    weeks) for an attended place. Idempotent: one invitation of each kind per booking.
-
-    An invitation whose link would already have expired, had it gone on time, is not
-    scheduled: marking old registers (or importing them) must not email people about training
-    they had years ago. A course with 0 follow-up weeks has no follow-up survey.
-    """
-    booking = Booking.objects.select_related("session__course").get(pk=booking.pk)
-    if booking.attendance != Attendance.ATTENDED or booking.session.starts_at is None:
-        return []
-    course: Course = booking.session.course
-    surveys = {survey.kind: survey for survey in Survey.objects.all()}
-    wanted: list[tuple[str, dt.datetime]] = []
-    if now - booking.session.starts_at < link_lifetime():
-        wanted.append((InvitationKind.EVALUATION, now))
-    if course.follow_up_weeks > 0:
-        due = follow_up_due_at(
-            session_start=booking.session.starts_at, follow_up_weeks=course.follow_up_weeks
-        )
-        if now - due < link_lifetime():
-            wanted.append((InvitationKind.FOLLOW_UP, max(due, now)))
-    created: list[Invitation] = []
-    with transaction.atomic():
-        for kind, send_after in wanted:
-            survey = surveys.get(kind)
-            if survey is None:
-                logger.warning("No %s survey; no invitation for booking %s", kind, booking.pk)
-                continue
-            invitation, was_created = Invitation.objects.get_or_create(
-                booking=booking,
-                kind=kind,
-                defaults={"survey": survey, "send_after": send_after, "created_at": now},
-            )
-            if was_created:
-                created.append(invitation)
-                if send_after <= now:
-                    transaction.on_commit(lambda pk=invitation.pk: _enqueue_send(pk))
-    return created
-
-
-def _enqueue_send(invitation_id: int) -> None:
-    from evaluation.tasks import send_invitation
-
-    send_invitation.enqueue(invitation_id)
-
-
-# --- sending ----------------------------------------------------------------------------------
-
-
-def _is_opted_out(booking: Booking) -> bool:
-    query = Q(email=booking.attendee_email.lower())
-    if booking.attendee_id:
-        query |= Q(user_id=booking.attendee_id)
-    return FollowUpOptOut.objects.filter(query).exists()
-
-
-def _why_not_send(invitation: Invitation) -> str:
-    booking = invitation.booking
-    if booking.status != BookingStatus.CONFIRMED or booking.attendance != Attendance.ATTENDED:
-        return "The place is no longer marked attended."
-    if invitation.kind == InvitationKind.FOLLOW_UP and _is_opted_out(booking):
-        return "The person opted out of follow-ups."
-    return ""
-
-
-def render_invitation_email(invitation: Invitation, *, reminder: bool) -> EmailMultiAlternatives:
-    """The email trio ``evaluation/email/<kind>_invitation{_subject.txt,.txt,.html}``."""
-    booking = invitation.booking
-    session = booking.session
-    context = {
-        "invitation": invitation,
-        "booking": booking,
-        "session": session,
-        "course": session.course,
-        "reminder": reminder,
-        "survey_url": settings.SITE_URL + reverse("evaluation:survey", args=[invitation.token]),
-        "opt_out_url": settings.SITE_URL + reverse("evaluation:opt_out", args=[invitation.token]),
-        "expires_at": invitation.expires_at,
-        "UNIT_NAME": settings.UNIT_NAME,
-        "SITE_URL": settings.SITE_URL,
-    }
-    base = f"evaluation/email/{invitation.kind}_invitation"
-    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{base}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[booking.attendee_email],
-    )
-    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
-    return message
-
-
-def _load_for_email(invitation_id: int) -> Invitation:
-    return Invitation.objects.select_related(
-        "booking__session__course", "booking__session__venue", "survey"
-    ).get(pk=invitation_id)
-
-
-def invitation_send(*, invitation_id: int, now: dt.datetime) -> bool:
-    """Claim the invitation's first email and send it; False if it was not due, already
-    claimed by another worker, or should no longer go (then it is cancelled with the reason)."""
-    invitation = _load_for_email(invitation_id)
-    reason = _why_not_send(invitation)
-    if reason:
-        Invitation.objects.filter(pk=invitation_id, sent_at=None, cancelled_at=None).update(
-            cancelled_at=now, cancel_reason=reason
-        )
-        return False
-    expires_at = now + link_lifetime()
-    # The claim: only one worker's UPDATE matches a row whose sent_at is still empty.
-    claimed = (
-        Invitation.objects.first_email_due(now)
-        .filter(pk=invitation_id)
-        .update(sent_at=now, expires_at=expires_at)
-    )
-    if not claimed:
-        return False
-    invitation.sent_at, invitation.expires_at = now, expires_at
-    try:
-        render_invitation_email(invitation, reminder=False).send()
-    except Exception as error:
-        # Give the claim back so the next run tries again; keep the reason for the admin.
-        logger.exception("Sending survey invitation %s failed", invitation_id)
-        Invitation.objects.filter(pk=invitation_id).update(
-            sent_at=None, expires_at=None, last_error=str(error)[:2000]
-        )
-        return False
-    Invitation.objects.filter(pk=invitation_id).update(last_error="")
-    return True
-
-
-def invitation_remind(*, invitation_id: int, now: dt.datetime) -> bool:
-    """Claim and send the one reminder; at most two emails ever go per invitation."""
-    invitation = _load_for_email(invitation_id)
-    if _why_not_send(invitation):
-        return False
-    claimed = (
-        Invitation.objects.reminder_due(now, reminder_delay())
-        .filter(pk=invitation_id)
-        .update(reminder_sent_at=now)
-    )
-    if not claimed:
-        return False
-    try:
-        render_invitation_email(invitation, reminder=True).send()
-    except Exception as error:
-        logger.exception("Sending survey reminder %s failed", invitation_id)
-        Invitation.objects.filter(pk=invitation_id).update(
-            reminder_sent_at=None, last_error=str(error)[:2000]
-        )
-        return False
-    return True
-
-
-def invitations_due(*, now: dt.datetime, limit: int = 500) -> tuple[list[int], list[int]]:
-    """Ids of invitations whose first email, and whose reminder, is due."""
-    first = list(
-        Invitation.objects.first_email_due(now)
-        .order_by("send_after", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    reminders = list(
-        Invitation.objects.reminder_due(now, reminder_delay())
-        .order_by("sent_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return first, reminders
-
-
-# --- answering --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerData:
-    """One answered item, as the form cleaned it."""
-
-    question_id: int
-    outcome_id: int | None = None
-    moment: str = Moment.NONE
-    scale: int | None = None
-    yes_no: bool | None = None
-    choice: str = ""
-    text: str = ""
-
-
-def _answers_by_key(survey: Survey, answers: Sequence[AnswerData]) -> dict[str, AnswerData]:
-    keys = dict(survey.questions.exclude(key="").values_list("pk", "key"))
-    return {keys[a.question_id]: a for a in answers if a.question_id in keys}
-
-
-def _check_answers(survey: Survey, answers: Sequence[AnswerData]) -> None:
-    allowed = set(survey.questions.values_list("pk", flat=True))
-    if any(answer.question_id not in allowed for answer in answers):
-        raise EvaluationError("Some answers are for questions of another survey.")
-
-
-def _write_response(
-    *,
-    survey: Survey,
-    booking: Booking,
-    answers: Sequence[AnswerData],
-    channel: str,
-    now: dt.datetime,
-    invitation: Invitation | None = None,
-    call: FollowUpCall | None = None,
-    recorded_by: Any = None,
-    good_practice: bool = False,
-) -> Response:
-    _check_answers(survey, answers)
-    session = booking.session
-    by_key = _answers_by_key(survey, answers)
-    consent = by_key.get("quote_consent")
-    example = by_key.get("example")
-    quote_consent = bool(consent and consent.yes_no)
-    response = Response.objects.create(
-        survey=survey,
-        booking=booking,
-        invitation=invitation,
-        call=call,
-        channel=channel,
-        course_id=session.course_id,
-        sector_id=booking.sector_id,
-        session_date=timezone.localdate(session.starts_at),
-        submitted_at=now,
-        recorded_by=recorded_by,
-        good_practice=good_practice,
-        quote_consent=quote_consent,
-        # The example question asks for no names; the administrator can still edit the quote.
-        quote=example.text.strip() if (example and good_practice and quote_consent) else "",
-    )
-    Answer.objects.bulk_create(
-        Answer(
-            response=response,
-            question_id=a.question_id,
-            outcome_id=a.outcome_id,
-            moment=a.moment,
-            scale=a.scale,
-            yes_no=a.yes_no,
-            choice=a.choice,
-            text=a.text,
-        )
-        for a in answers
-    )
-    return response
-
-
-def survey_submit(
-    *, invitation: Invitation, answers: Sequence[AnswerData], now: dt.datetime
-) -> Response:
-    """Store the answers to an invitation's survey. The link works once: the first submission
-    closes it, and a second (or one after expiry) is refused."""
-    with transaction.atomic():
-        # The claim: of two submissions racing, only one UPDATE finds responded_at empty.
-        closed = Invitation.objects.filter(
-            pk=invitation.pk,
-            sent_at__isnull=False,
-            responded_at=None,
-            cancelled_at=None,
-            expires_at__gt=now,
-        ).update(responded_at=now)
-        if not closed:
-            raise EvaluationError("This survey link has already been used or has expired.")
-        invitation = Invitation.objects.select_related("booking__session", "survey").get(
-            pk=invitation.pk
-        )
-        response = _write_response(
-            survey=invitation.survey,
-            booking=invitation.booking,
-            answers=answers,
-            channel=Channel.ONLINE,
-            now=now,
-            invitation=invitation,
-        )
-        if invitation.kind == InvitationKind.FOLLOW_UP:
-            # Answered online: nobody needs to phone them about this course now.
-            for call in FollowUpCall.objects.filter(
-                booking=invitation.booking, status=CallStatus.OPEN, attempts__isnull=True
-            ):
-                _close_call(
-                    call, CallStatus.CANCELLED, "Answered the follow-up online", actor=None, now=now
-                )
-    return response
-
-
-def follow_up_opt_out(
-    *, email: str, user: Any = None, now: dt.datetime, source: str = ""
-) -> FollowUpOptOut:
-    """No more follow-up emails or calls for this person: unsent follow-ups are cancelled and
-    calls not yet started are withdrawn."""
-    email = email.strip().lower()
-    if not email:
-        raise EvaluationError("Give an email address to opt out.")
-    with transaction.atomic():
-        opt_out, created = FollowUpOptOut.objects.get_or_create(
-            email=email, defaults={"user": user, "created_at": now, "source": source}
-        )
-        bookings = Booking.objects.filter(attendee_email=email)
-        if user is not None:
-            bookings = Booking.objects.filter(Q(attendee_email=email) | Q(attendee=user))
-        Invitation.objects.filter(
-            booking__in=bookings, kind=InvitationKind.FOLLOW_UP, sent_at=None, cancelled_at=None
-        ).update(cancelled_at=now, cancel_reason="The person opted out of follow-ups.")
-        for call in FollowUpCall.objects.filter(booking__in=bookings, status=CallStatus.OPEN):
-            _close_call(call, CallStatus.CANCELLED, "The person opted out", actor=None, now=now)
-        if created:
-            audit_record(
-                obj=opt_out,
-                action="opted out of follow-ups",
-                actor=user,
-                now=now,
-                changes={"source": source},
-            )
-    return opt_out
-
-
-def response_flag_good_practice(*, response: Response, actor: Any, now: dt.datetime) -> None:
-    """The administrator marks an online answer as a good-practice example."""
-    with transaction.atomic():
-        response = Response.objects.select_for_update().get(pk=response.pk)
-        if response.good_practice:
-            return
-        response.good_practice = True
-        if not response.quote and response.quote_consent:
-            example = response.answers.filter(question__key="example").first()
-            response.quote = example.text.strip() if example else ""
-        response.save(update_fields=["good_practice", "quote"])
-        audit_record(obj=response, action="flagged as good practice", actor=actor, now=now)
 
 
 # --- the monthly draw -------------------------------------------------------------------------
@@ -436,6 +62,10 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
     return dt.date(year, month + 1, 1)
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime(day.year, day.month, day.day))
 
 
 def follow_up_due_q(*, due_from: dt.date, due_to: dt.date) -> Q:
@@ -704,11 +334,7 @@ def call_assign(*, call: FollowUpCall, member: Any, actor: Any, now: dt.datetime
 def _close_call(
     call: FollowUpCall, status: str, reason: str, *, actor: Any, now: dt.datetime
 ) -> None:
-    call.status = status
-    call.closed_at = now
-    call.close_reason = reason
-    call.call_back_at = None
-    call.save(update_fields=["status", "closed_at", "close_reason", "call_back_at"])
+    call.close(status=status, reason=reason, now=now)
     audit_record(
         obj=call, action=f"closed: {status}", actor=actor, now=now, changes={"reason": reason}
     )
@@ -819,10 +445,10 @@ def call_complete(
         if last is None or last.outcome != AttemptOutcome.REACHED:
             raise EvaluationError("Record that you reached the person before the call script.")
         if good_practice:
-            example = _answers_by_key(survey, answers).get("example")
+            example = answers_by_key(survey, answers).get("example")
             if example is None or not example.text.strip():
                 raise EvaluationError("Write down the example before flagging it as good practice.")
-        response = _write_response(
+        response = response_write(
             survey=survey,
             booking=call.booking,
             answers=answers,

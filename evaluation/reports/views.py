@@ -14,28 +14,20 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from evaluation.reports import (
-    KIND_LABELS,
-    MIN_RESPONSES_FOR_SHARE,
-    Period,
-    Table,
-    attendance_by_sector,
-    evaluation_and_impact,
-    financial_years_with_sessions,
-    income_and_cost_recovery,
-    tables_csv,
-    tables_xlsx,
-    year_summary,
-)
+from bookings.files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from evaluation.reports.attendance import attendance_by_sector
+from evaluation.reports.exports import tables_csv, tables_xlsx
+from evaluation.reports.impact import MIN_RESPONSES_FOR_SHARE, evaluation_and_impact
+from evaluation.reports.income import income_and_cost_recovery
+from evaluation.reports.periods import Period, financial_years_with_sessions
+from evaluation.reports.summary import year_summary
+from evaluation.reports.tables import KIND_LABELS, Table
 from training.dates import financial_year_label, financial_year_start
 from training.models import CourseKind
 from training.roles import Role, has_role, role_required
 
 REPORT_READERS = (Role.TRAINING_ADMINISTRATOR, Role.BOARD_VIEWER)
 IMPACT_READERS = (*REPORT_READERS, Role.COMMUNITY_MEMBER)
-
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # GOV.UK Frontend's palette, in an order that keeps neighbours distinguishable.
 CHART_COLOURS = [

@@ -1,5 +1,6 @@
-"""Demo evaluation data: answered surveys and 'test and check' calls for the demo's attended
-places. Called by ``manage.py demo``; idempotent, and does nothing without attended places.
+"""Demo surveys and calls: answered evaluations and follow-ups, and 'test and check' calls.
+
+Called by ``manage.py demo``; idempotent, and does nothing without attended places.
 
 No email is sent: the invitations are written as already sent (when the survey would have
 gone) and answered through the real service, at the time they would have been answered.
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Attendance, Booking, BookingStatus
+from evaluation.calls.services import call_attempt_record, call_complete
 from evaluation.models import (
     AttemptOutcome,
     CallDraw,
@@ -31,12 +33,10 @@ from evaluation.models import (
     SurveyKind,
     first_of_month,
 )
-from evaluation.services import (
+from evaluation.surveys.policy import link_lifetime
+from evaluation.surveys.services import (
     AnswerData,
-    call_attempt_record,
-    call_complete,
     follow_up_due_at,
-    link_lifetime,
     response_flag_good_practice,
     survey_submit,
 )

@@ -1,8 +1,4 @@
-"""What the reports need that the administrator sets: the training team's cost per year.
-
-Imported by ``evaluation.models`` so Django finds the model; kept apart because it belongs to
-the reports, not to the surveys.
-"""
+"""The reports' own setting: the training team's cost per year, and the share to recover."""
 
 from __future__ import annotations
 
@@ -14,8 +10,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from training.dates import financial_year_label
-
-__all__ = ["TrainingCostTarget"]
 
 
 class TrainingCostTarget(models.Model):

@@ -1,4 +1,4 @@
-"""Reads of evaluation and impact that reports and pages share.
+"""Reads of survey answers and impact that reports and pages share.
 
 Each function returns a ``values()`` queryset the database counts with one ``GROUP BY``; rows
 are plain dicts, ordered for display. Periods are inclusive dates compared with the session's
@@ -20,8 +20,6 @@ from django.db.models.functions import Lower
 
 from evaluation.models import (
     Answer,
-    CallStatus,
-    FollowUpCall,
     Invitation,
     Moment,
     Response,
@@ -259,15 +257,3 @@ def quotable_examples(
         )
         .order_by("-session_date", Lower("course__title"), "pk")
     )
-
-
-def call_outcomes(*, month: dt.date | None = None) -> QuerySet:
-    """Calls per status (for the month, or all): rows status, calls."""
-    calls = FollowUpCall.objects.all()
-    if month is not None:
-        calls = calls.filter(month=month.replace(day=1))
-    return calls.values("status").annotate(calls=Count("pk")).order_by("status")
-
-
-def open_calls_for(member_id: int) -> QuerySet[FollowUpCall]:
-    return FollowUpCall.objects.filter(assigned_to_id=member_id, status=CallStatus.OPEN)

@@ -1,0 +1,1 @@
+"""The 'test and check' calls: the monthly draw, the community members' lists and records."""

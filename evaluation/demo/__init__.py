@@ -1,0 +1,5 @@
+"""The evaluation app's demo data, loaded by ``manage.py demo`` (idempotent).
+
+``surveys.load_demo_evaluation`` answers surveys and gives the demo community member calls;
+``costs.load_demo_cost_targets`` sets the training team's costs the income report compares with.
+"""

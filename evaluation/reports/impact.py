@@ -1,0 +1,192 @@
+"""Evaluation and impact: scores, confidence, response rates, applied learning and examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q
+
+from evaluation.models import Channel, ImpactCode, InvitationKind, SurveyKind
+from evaluation.reports.periods import Period
+from evaluation.reports.tables import Table, percent, sorted_by_title
+from evaluation.surveys import selectors
+
+# A share of fewer responses than this is given as counts only: "2 of 3" is not "67%".
+MIN_RESPONSES_FOR_SHARE = 5
+FEW_RESPONSES = f"Fewer than {MIN_RESPONSES_FOR_SHARE} responses: no share given"
+
+
+def _two_places(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _share(applied: int, responses: int) -> tuple[Decimal | None, str]:
+    if responses < MIN_RESPONSES_FOR_SHARE:
+        return None, FEW_RESPONSES
+    return percent(applied, responses), ""
+
+
+@dataclass
+class ImpactReport:
+    period: Period
+    responses: Table
+    scores: Table
+    confidence: Table
+    applied_by_course: Table
+    applied_by_sector: Table
+    impact_codes: Table
+    examples: Table
+
+    def tables(self) -> list[Table]:
+        return [
+            self.responses,
+            self.scores,
+            self.confidence,
+            self.applied_by_course,
+            self.applied_by_sector,
+            self.impact_codes,
+            self.examples,
+        ]
+
+
+def evaluation_and_impact(period: Period) -> ImpactReport:
+    """Evaluation scores, confidence before and after, follow-up response rates, who applied
+    the learning (by course and by sector, with the counts behind each share), impact codes
+    and the quotable good-practice examples. Aggregates only: no names, agencies or contacts.
+    Built on the evaluation selectors: eight grouped queries."""
+    dates = {"date_from": period.start, "date_to": period.end}
+
+    invitations: dict[int, dict[str, int]] = {}
+    titles: dict[int, str] = {}
+    for row in selectors.invitation_response_rates(**dates):
+        titles[row["course_id"]] = row["course_title"]
+        invitations.setdefault(row["course_id"], {})[row["kind"]] = row["sent"]
+        invitations[row["course_id"]][f"{row['kind']}_answered"] = row["answered"]
+    counts: dict[int, dict[str, int]] = {}
+    # What selectors.response_counts(by="course") gives, written out here because that
+    # selector's values(course_id=…) clashes with Response.course_id on Django 6.1.
+    for row in (
+        selectors.responses_in_period(**dates)
+        .order_by()
+        .values("course_id", course_name=F("course__title"))
+        .annotate(
+            evaluations=Count("pk", filter=Q(survey__kind=SurveyKind.EVALUATION)),
+            follow_ups_online=Count("pk", filter=Q(survey__kind=SurveyKind.FOLLOW_UP)),
+            calls=Count("pk", filter=Q(survey__kind=SurveyKind.CALL_SCRIPT)),
+        )
+    ):
+        titles[row["course_id"]] = row["course_name"]
+        counts[row["course_id"]] = row
+    response_rows = []
+    for course_id, title in titles.items():
+        sent = invitations.get(course_id, {})
+        done = counts.get(course_id, {})
+        follow_ups_sent = sent.get(InvitationKind.FOLLOW_UP, 0)
+        response_rows.append(
+            [
+                title,
+                sent.get(InvitationKind.EVALUATION, 0),
+                done.get("evaluations", 0),
+                follow_ups_sent,
+                done.get("follow_ups_online", 0),
+                percent(sent.get(f"{InvitationKind.FOLLOW_UP}_answered", 0), follow_ups_sent),
+                done.get("calls", 0),
+            ]
+        )
+    responses = Table(
+        title="Responses by course",
+        headers=[
+            "course_title",
+            "evaluations_sent",
+            "evaluations_answered",
+            "follow_ups_sent",
+            "follow_ups_answered_online",
+            "follow_up_response_percent",
+            "calls_completed",
+        ],
+        rows=sorted_by_title(response_rows, key=lambda row: row[0]),
+    )
+    scores = Table(
+        title="Evaluation scores (1 to 5)",
+        headers=["course_title", "question", "responses", "average_score"],
+        rows=sorted_by_title(
+            (
+                [
+                    row["course_title"],
+                    row["question_text"],
+                    row["responses"],
+                    _two_places(row["average"]),
+                ]
+                for row in selectors.evaluation_scores(**dates)
+            ),
+            key=lambda row: row[0],
+        ),
+    )
+    confidence = Table(
+        title="Confidence before and after the course (1 to 5)",
+        headers=["course_title", "responses", "before", "after", "change"],
+        rows=sorted_by_title(
+            (
+                [
+                    row["course_title"],
+                    row["responses"],
+                    _two_places(row["before"]),
+                    _two_places(row["after"]),
+                    _two_places(row["change"]),
+                ]
+                for row in selectors.confidence_change(by_outcome=False, **dates)
+            ),
+            key=lambda row: row[0],
+        ),
+    )
+
+    def applied_table(by: str, title: str, first: str) -> Table:
+        rows = []
+        for row in selectors.applied_learning(by=by, **dates):  # type: ignore[arg-type]
+            share, note = _share(row["applied"], row["responses"])
+            rows.append([row[f"{by}_name"], row["responses"], row["applied"], share, note])
+        return Table(
+            title=title,
+            headers=[first, "responses", "applied", "applied_percent", "note"],
+            rows=rows,
+        )
+
+    applied_by_course = applied_table("course", "Applied the learning, by course", "course_title")
+    applied_by_course.rows = sorted_by_title(applied_by_course.rows, key=lambda row: row[0])
+    applied_by_sector = applied_table("sector", "Applied the learning, by sector", "sector")
+    impact_codes = Table(
+        title="Impact codes from calls and surveys",
+        headers=["impact", "responses"],
+        rows=[
+            [str(ImpactCode(row["code"]).label), row["responses"]]
+            for row in selectors.impact_code_counts(**dates)
+        ],
+    )
+    examples = Table(
+        title="Good-practice examples (anonymised, quoted with consent)",
+        headers=["example", "course_title", "sector", "month", "how"],
+        rows=[
+            [
+                row["quote"],
+                row["course_title"],
+                row["sector_name"],
+                f"{row['session_date']:%B %Y}",
+                str(Channel(row["channel"]).label),
+            ]
+            for row in selectors.quotable_examples(**dates)
+        ],
+    )
+    return ImpactReport(
+        period=period,
+        responses=responses,
+        scores=scores,
+        confidence=confidence,
+        applied_by_course=applied_by_course,
+        applied_by_sector=applied_by_sector,
+        impact_codes=impact_codes,
+        examples=examples,
+    )

@@ -1,0 +1,123 @@
+"""A report's tables, as pages show them and exports write them, and the helpers that fill them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+
+from bookings.models import Attendance, BookingStatus
+from training.models import CourseKind, Sector, SessionStatus
+
+ZERO = Decimal("0.00")
+KIND_LABELS = {
+    CourseKind.COURSE: "Courses",
+    CourseKind.MAPIG: "MAPIG sessions",
+    CourseKind.CONFERENCE: "Conferences",
+}
+
+HEADER_LABELS = {
+    "course_title": "Course title",
+    "number_of_courses": "Number of courses",
+    "places_booked": "Places booked",
+    "no_shows": "No-shows",
+    "late_cancellations": "Late cancellations",
+    "fill_rate_percent": "Fill rate (%)",
+    "no_show_percent": "No-shows (%)",
+    "fees": "Fees (£)",
+    "refunded_or_credited": "Refunded or credited (£)",
+    "non_attendance_charges": "Non-attendance charges (£)",
+    "income": "Income (£)",
+    "in_kind_value": "In-kind value (£)",
+    "amount": "Amount",
+    "evaluations_sent": "Evaluations sent",
+    "evaluations_answered": "Evaluations answered",
+    "follow_ups_sent": "Follow-ups sent",
+    "follow_ups_answered_online": "Follow-ups answered online",
+    "follow_up_response_percent": "Follow-up response rate (%)",
+    "calls_completed": "Calls completed",
+    "average_score": "Average score",
+    "applied_percent": "Applied (%)",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    numeric: bool
+
+
+def display(value: Any) -> Cell:
+    """How a page shows one value: thousands separators, a dash for 'not applicable'."""
+    if value is None:
+        return Cell("–", True)
+    if isinstance(value, bool):
+        return Cell("Yes" if value else "No", False)
+    if isinstance(value, int | Decimal):
+        return Cell(f"{value:,}", True)
+    return Cell(str(value), False)
+
+
+@dataclass
+class Table:
+    """One table of a report: what a page shows, a CSV holds and an Excel sheet holds."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+    footer: list[list[Any]] = field(default_factory=list)  # e.g. the Total row
+
+    def all_rows(self) -> list[list[Any]]:
+        return [*self.rows, *self.footer]
+
+    def header_cells(self) -> list[Cell]:
+        numeric = [
+            any(display(row[index]).numeric for row in self.all_rows() if row[index] is not None)
+            for index in range(len(self.headers))
+        ]
+        return [
+            Cell(
+                HEADER_LABELS.get(
+                    header,
+                    header.replace("_", " ").capitalize()
+                    if "_" in header or header.islower()
+                    else header,
+                ),
+                index > 0 and numeric[index],
+            )
+            for index, header in enumerate(self.headers)
+        ]
+
+    def display_rows(self) -> list[list[Cell]]:
+        return [[display(value) for value in row] for row in self.rows]
+
+    def display_footer(self) -> list[list[Cell]]:
+        return [[display(value) for value in row] for row in self.footer]
+
+
+def attended_q(prefix: str = "") -> Q:
+    return Q(
+        **{
+            f"{prefix}attendance": Attendance.ATTENDED,
+            f"{prefix}status": BookingStatus.CONFIRMED,
+        }
+    ) & ~Q(**{f"{prefix}session__status": SessionStatus.CANCELLED})
+
+
+def sorted_by_title(rows: Iterable[Any], key: Any) -> list[Any]:
+    # Sorted here, not in SQL: databases' collations disagree on case and punctuation.
+    return sorted(rows, key=lambda row: (key(row).casefold(), key(row)))
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def sector_columns() -> list[tuple[int, str]]:
+    """The sectors in their seeded order (the annual report's column order)."""
+    return list(Sector.objects.order_by("order", "name").values_list("pk", "name"))

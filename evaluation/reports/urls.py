@@ -1,0 +1,21 @@
+"""The report pages' URLs, included from config.urls at ``reports/``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from evaluation.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path(
+        "attendance-by-sector/",
+        views.attendance_by_sector_page,
+        name="attendance_by_sector",
+    ),
+    path("year-summary/", views.year_summary_page, name="year_summary"),
+    path("income/", views.income_page, name="income"),
+    path("evaluation-and-impact/", views.impact_page, name="impact"),
+]

@@ -1,0 +1,1 @@
+"""Evaluation and follow-up surveys, and the invitations that carry their links."""

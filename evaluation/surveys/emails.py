@@ -1,0 +1,80 @@
+"""The survey emails as kinds of the one outbox: evaluation and follow-up invitations and
+their reminders.
+
+Each is a trio ``evaluation/email/<survey kind>_invitation{_subject.txt,.txt,.html}``; the
+reminder uses its invitation's trio with ``reminder`` set. The outbox row belongs to the
+booking and keeps ``invitation_id`` and ``reminder`` in its JSON context (the outbox has no
+foreign key to an invitation: bookings never imports evaluation), and the context function
+loads the invitation again when the email is rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from bookings.models import OutgoingEmail
+from bookings.outbox import outgoing_email, register_kind
+from evaluation.models import Invitation, InvitationKind
+from evaluation.surveys.policy import link_lifetime
+
+
+def email_kind(survey_kind: str, *, reminder: bool) -> str:
+    """The outbox kind, e.g. ``follow_up_invitation`` or ``follow_up_invitation_reminder``."""
+    return f"{survey_kind}_invitation" + ("_reminder" if reminder else "")
+
+
+def invitation_email(
+    invitation: Invitation, *, reminder: bool, now: dt.datetime
+) -> OutgoingEmail | None:
+    """The unsaved outbox email of an invitation's first email or its reminder, due now."""
+    return outgoing_email(
+        kind=email_kind(invitation.kind, reminder=reminder),
+        to=invitation.booking.attendee_email,
+        booking=invitation.booking,
+        context={"invitation_id": invitation.pk, "reminder": reminder},
+        send_after=now,
+    )
+
+
+def _context(email: OutgoingEmail) -> dict[str, Any]:
+    invitation = Invitation.objects.select_related(
+        "booking__session__course", "booking__session__venue", "survey"
+    ).get(pk=email.context["invitation_id"])
+    session = invitation.booking.session
+    return {
+        "invitation": invitation,
+        "booking": invitation.booking,
+        "session": session,
+        "course": session.course,
+        "reminder": bool(email.context.get("reminder")),
+        "survey_url": settings.SITE_URL + reverse("evaluation:survey", args=[invitation.token]),
+        "opt_out_url": settings.SITE_URL + reverse("evaluation:opt_out", args=[invitation.token]),
+        "expires_at": invitation.expires_at,
+    }
+
+
+def _first_email_sent(email: OutgoingEmail, now: dt.datetime) -> None:
+    # The link works link_lifetime() from the first email the person got: if the outbox sent
+    # it late (after retries), its end moves on; it never moves back.
+    Invitation.objects.filter(
+        pk=email.context["invitation_id"], expires_at__lt=now + link_lifetime()
+    ).update(expires_at=now + link_lifetime())
+
+
+def survey_emails_register() -> None:
+    """Tell the outbox how to render the survey emails (from ``EvaluationConfig.ready``)."""
+    for survey_kind in InvitationKind.values:
+        template_base = f"evaluation/email/{survey_kind}_invitation"
+        register_kind(
+            email_kind(survey_kind, reminder=False),
+            template_base=template_base,
+            context=_context,
+            on_sent=_first_email_sent,
+        )
+        register_kind(
+            email_kind(survey_kind, reminder=True), template_base=template_base, context=_context
+        )
