@@ -20,10 +20,10 @@ from training.models import (
     Session,
     SessionPart,
     SessionPrice,
-    SessionStatus,
     Trainer,
     Venue,
 )
+from training.services import session_change_problems
 
 
 class SectorInline(admin.TabularInline):
@@ -151,40 +151,6 @@ class SessionPriceInline(admin.TabularInline):
     model = SessionPrice
     extra = 0
     verbose_name = "price override"
-
-
-def session_change_problems(
-    session_id: int | None, *, capacity: Any, status: str
-) -> dict[str, str]:
-    """Changes to a session that must go through its Manage bookings page, by field.
-
-    Cancelling refunds and emails everyone booked, and a capacity is never set below the
-    places taken while new places go to the waiting list: the admin form and the spreadsheet
-    import only create sessions and publish or unpublish them.
-    """
-    before = None
-    if session_id is not None:
-        before = Session.objects.filter(pk=session_id).values("capacity", "status").first()
-    if before is None:
-        if status == SessionStatus.CANCELLED:
-            return {"status": "A new session cannot start cancelled."}
-        return {}
-    problems = {}
-    if before["status"] != SessionStatus.CANCELLED and status == SessionStatus.CANCELLED:
-        problems["status"] = (
-            "Cancel a session from its Manage bookings page: that cancels and refunds every "
-            "booking and emails everyone."
-        )
-    elif before["status"] == SessionStatus.CANCELLED and status != SessionStatus.CANCELLED:
-        problems["status"] = (
-            "A cancelled session stays cancelled: its bookings were refunded. Add a new session."
-        )
-    if capacity != before["capacity"]:
-        problems["capacity"] = (
-            "Change the capacity on the session's Manage bookings page: it never goes below the "
-            "places taken, and new places are offered to the waiting list."
-        )
-    return problems
 
 
 class SessionAdminForm(forms.ModelForm):
