@@ -74,11 +74,13 @@ test-postgresql:
 	  DATABASE_URL=postgres://postgres@127.0.0.1:$(PG_PORT)/traded_training \
 	    DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
-# The house rules: style (ruff), the layers (import-linter, contracts in pyproject.toml).
+# The house rules: style (ruff), the layers (import-linter, contracts in pyproject.toml) and
+# the types (mypy reads the files to check from [tool.mypy] in pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 # Re-pin every package from pyproject.toml into requirements.lock.
 lock:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 
 from bookings.models import (
@@ -34,7 +35,9 @@ def _count_subquery(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def places_taken_expression(now: dt.datetime, *, except_offer_id: int | None = None) -> Coalesce:
+def places_taken_expression(
+    now: dt.datetime, *, except_offer_id: int | None = None
+) -> CombinedExpression:
     """For a Session queryset: confirmed places, unexpired holds and open waiting-list offers
     (without the offer ``except_offer_id``, which is being claimed)."""
     offers = WaitingListEntry.objects.filter(open_offers_q(now))
@@ -63,7 +66,7 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
         f" AND {quote('status')} = %s AND {quote('offer_expires_at')} > %s"
         f" AND {quote('id')} <> %s)"
     )
-    params = [
+    params: list[int | str | None] = [
         session_id,
         BookingStatus.CONFIRMED.value,
         BookingStatus.HELD.value,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -57,6 +57,7 @@ class ViewOnlyRowsMixin:
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None:
             return False
+        # A mixin: the ModelAdmin it is mixed into has the method.
         return super().has_change_permission(request)  # type: ignore[misc]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -83,4 +84,5 @@ class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
     show_change_link = True
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or [])
+        # Read-only inlines list plain field names, never fieldset groups.
+        return list(cast("list[str]", self.fields or []))

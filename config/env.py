@@ -34,6 +34,7 @@ def env_str(name: str, default: str | object = _UNSET) -> str:
     if value is None or value == "":
         if default is _UNSET:
             raise ImproperlyConfigured(f"The environment variable {name} is required.")
+        # Any default other than the _UNSET sentinel is a str.
         return default  # type: ignore[return-value]
     return value
 

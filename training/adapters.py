@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
@@ -23,7 +23,8 @@ class AccountAdapter(DefaultAccountAdapter):
             return
         email = (user.email or "").lower()
         user_model = get_user_model()
-        max_length = user_model._meta.get_field("username").max_length
+        # The username column is a CharField, which always has a max_length.
+        max_length = cast(int, user_model._meta.get_field("username").max_length)
         if (
             email
             and len(email) <= max_length

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
@@ -76,7 +78,7 @@ class AgencyAdmin(ImportExportModelAdmin):
     actions = ["approve"]
 
     @admin.action(description="Approve the selected proposed agencies")
-    def approve(self, request, queryset):  # type: ignore[no-untyped-def]
+    def approve(self, request: HttpRequest, queryset: QuerySet[Agency]) -> None:
         updated = queryset.filter(approved=False).update(approved=True)
         self.message_user(request, f"{updated} agencies approved.")
 
@@ -157,7 +159,7 @@ class SessionAdminForm(forms.ModelForm):
     """The admin's session form (ModelAdmin supplies the model and fields)."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # ModelForm.clean() returns cleaned_data
         problems = session_change_problems(
             self.instance.pk, capacity=cleaned.get("capacity"), status=cleaned.get("status", "")
         )

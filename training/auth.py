@@ -25,6 +25,7 @@ class _UserWithProfile:
             user = user_model._default_manager.select_related(WITH_PROFILE).get(pk=user_id)
         except user_model.DoesNotExist:
             return None
+        # A mixin: the backend class it is mixed into has user_can_authenticate.
         return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 

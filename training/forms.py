@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
@@ -22,14 +22,16 @@ class CatalogueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, themes: list[str], today: dt.date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["theme"].choices = [("", "All themes")] + [(t, t) for t in themes]
+        cast(forms.ChoiceField, self.fields["theme"]).choices = [("", "All themes")] + [
+            (t, t) for t in themes
+        ]
         months = []
         year, month = today.year, today.month
         for _ in range(12):
             first = dt.date(year, month, 1)
             months.append((first.strftime("%Y-%m"), first.strftime("%B %Y")))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        self.fields["month"].choices = [("", "Any month"), *months]
+        cast(forms.ChoiceField, self.fields["month"]).choices = [("", "Any month"), *months]
 
     def month_start(self) -> dt.date | None:
         value = self.cleaned_data.get("month")
@@ -79,18 +81,20 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Approved agencies, plus the one this person proposed and is waiting on.
-        self.fields["agency"].queryset = (
+        agency_field = cast("forms.ModelChoiceField[Agency]", self.fields["agency"])
+        agency_field.queryset = (
             Agency.objects.filter(Q(approved=True) | Q(proposed_by=user))
             .select_related("sector")
             .order_by("name")
         )
-        self.fields["agency"].label_from_instance = lambda agency: (
+        # Replaces the method on this one field instance, so the function takes no self.
+        agency_field.label_from_instance = lambda agency: (  # type: ignore[method-assign,assignment]
             f"{agency.name} ({agency.sector.name})"
             + ("" if agency.approved else " – awaiting approval")
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean() returns cleaned_data
         if not data.get("agency"):
             if not data.get("new_agency_name"):
                 self.add_error(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -186,10 +186,10 @@ class Course(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.slug:
             self.slug = slugify(self.title)[:200]
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     @property
     def is_free(self) -> bool:
@@ -390,6 +390,7 @@ class Profile(models.Model):
 
     @property
     def sector(self) -> Sector | None:
+        # mypy does not tie agency_id to agency: with agency_id set, agency is not None.
         return self.agency.sector if self.agency_id else None  # type: ignore[union-attr]
 
     @property

@@ -13,10 +13,11 @@ preview (every bad row with its line number and reason, or the places that will 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -115,7 +116,7 @@ class NonAttendanceChargeAdmin(admin.ModelAdmin):
         "waive_reason",
         "register",
     ]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # charges are raised by closing a register, never by hand
@@ -194,8 +195,8 @@ class NonAttendanceChargeAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "charges": standing,
             "form": form,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "bookings/attendance/admin_waive.html", context)
 
@@ -243,7 +244,7 @@ class HistoricalRegisterResource(resources.Resource):
 
     @classmethod
     def get_display_name(cls) -> str:
-        return cls._meta.name  # type: ignore[attr-defined,no-any-return]
+        return cls._meta.name
 
     def import_data(
         self,
@@ -271,7 +272,7 @@ def import_result(report: ImportResult) -> Result:
     """The service's report in the shape django-import-export's preview page shows."""
     result = Result()
     result.diff_headers = list(COLUMNS)
-    result.register_import = report  # type: ignore[attr-defined]
+    result.register_import = report
     if report.problems:
         by_line: dict[int, list[Any]] = defaultdict(list)
         for problem in report.problems:
@@ -280,7 +281,10 @@ def import_result(report: ImportResult) -> Result:
             errors: dict[str, list[str]] = defaultdict(list)
             for problem in problems:
                 errors[problem.column or NON_FIELD_ERRORS].append(problem.reason)
-            values = dict(zip(COLUMNS, problems[0].values, strict=False))
+            # The name is reused below for a preview row's cells.
+            values: dict[str, Any] | tuple[str, ...] = dict(
+                zip(COLUMNS, problems[0].values, strict=False)
+            )
             result.append_invalid_row(
                 number=line, row=values, validation_error=ValidationError(errors)
             )
@@ -311,7 +315,7 @@ class RegisterAdmin(ImportMixin, admin.ModelAdmin):
     search_fields = ["session__course__title", "session__venue__name"]
     ordering = ["-session__starts_at"]
     fields = ["session", "closed_at", "closed_by", "open_register"]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -335,13 +339,13 @@ class RegisterAdmin(ImportMixin, admin.ModelAdmin):
         return format_html('<a href="{}">Open</a>', url)
 
     def add_success_message(self, result: Result, request: HttpRequest) -> None:
-        report: ImportResult = result.register_import  # type: ignore[attr-defined]
+        report: ImportResult = result.register_import
         messages.success(request, report.summary())
 
     def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
         if result.has_validation_errors():
             # The data changed between preview and confirm; nothing was written.
-            report: ImportResult = result.register_import  # type: ignore[attr-defined]
+            report: ImportResult = result.register_import
             for problem in report.problems[:20]:
                 messages.error(request, str(problem))
             messages.error(request, report.summary())

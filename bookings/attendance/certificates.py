@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -220,6 +220,7 @@ def refresher_reminders_queue(*, now: dt.datetime) -> int:
     today = timezone.localdate(now)
     horizon = today + dt.timedelta(days=REFRESHER_REMINDER_DAYS)
     due: list[tuple[Booking, dt.date]] = []
+    latest: dt.date | None  # first the window's last day, then a person's latest place
     for course in Course.objects.filter(refresh_interval_months__isnull=False):
         months = course.refresh_interval_months or 0
         # Attended between (today - interval) and (horizon - interval), give or take month ends.
@@ -248,6 +249,8 @@ def refresher_reminders_queue(*, now: dt.datetime) -> int:
             .filter(Q(attendance=Attendance.ATTENDED) | Q(session__starts_at__gt=now))
             .values_list("attendee_email", "session__starts_at")
         ):
+            # A session with places has its parts, so its start is set.
+            starts_at = cast(dt.datetime, starts_at)
             if email not in later or starts_at > later[email]:
                 later[email] = starts_at
         for booking in candidates:
@@ -255,7 +258,7 @@ def refresher_reminders_queue(*, now: dt.datetime) -> int:
             if not today <= due_on <= horizon:
                 continue
             latest = later.get(booking.attendee_email)
-            if latest is not None and latest > booking.session.starts_at:
+            if latest is not None and latest > cast(dt.datetime, booking.session.starts_at):
                 continue  # refreshed since, or booked on a coming session
             due.append((booking, due_on))
     sent = 0

@@ -540,6 +540,7 @@ def _plan(rows: list[RegisterRow]) -> _Plan:
         session_keys.setdefault((course_key, row.starts_at), row)
         starts.add(row.starts_at)
     sessions: dict[tuple[str, dt.datetime], Session] = {}
+    session: Session | None  # both loops below use the name; the second may find none
     existing_course_ids = {courses[key].pk: key for key, _start in session_keys if key in courses}
     if existing_course_ids and starts:
         candidates = Session.objects.filter(

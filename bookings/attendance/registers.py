@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -180,7 +180,10 @@ def _charges_raise(
             actor=actor,
         )
         for line in invoice.lines.all():
-            NonAttendanceCharge.objects.filter(booking_id=line.booking_id).update(invoice_line=line)
+            # Every line of this invoice was raised for a booking, so booking_id is set.
+            NonAttendanceCharge.objects.filter(booking_id=cast(int, line.booking_id)).update(
+                invoice_line=line
+            )
             if line.booking_id in by_booking:
                 by_booking[line.booking_id].invoice_line = line
     return charges

@@ -14,6 +14,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -242,6 +243,7 @@ class _Plan:
 def _plans(sessions: list[Session], sector_names: list[str]) -> Iterator[_Plan]:
     rng = random.Random(201617)
     _, table = appendix_e_2016_17()
+    # The demo sessions all have their parts, so each has a start (the casts below).
     by_course: dict[str, list[Session]] = defaultdict(list)
     for session in sessions:
         by_course[session.course.title].append(session)
@@ -265,7 +267,9 @@ def _plans(sessions: list[Session], sector_names: list[str]) -> Iterator[_Plan]:
         return absent, early, late
 
     for title, (courses, places) in table.items():
-        course_sessions = sorted(by_course.get(title, []), key=lambda s: s.starts_at)
+        course_sessions = sorted(
+            by_course.get(title, []), key=lambda s: cast(dt.datetime, s.starts_at)
+        )
         if len(course_sessions) != courses:
             raise BookingError(
                 f"The demo year needs {courses} sessions of '{title}', "
@@ -278,11 +282,13 @@ def _plans(sessions: list[Session], sector_names: list[str]) -> Iterator[_Plan]:
 
     mapigs = [s for s in sessions if s.course.kind == CourseKind.MAPIG]
     conferences = sorted(
-        (s for s in sessions if s.course.kind == CourseKind.CONFERENCE), key=lambda s: s.starts_at
+        (s for s in sessions if s.course.kind == CourseKind.CONFERENCE),
+        key=lambda s: cast(dt.datetime, s.starts_at),
     )
     for theme, counts in MAPIG_ATTENDEES_2016_17.items():
         theme_sessions = sorted(
-            (s for s in mapigs if s.course.theme == theme), key=lambda s: s.starts_at
+            (s for s in mapigs if s.course.theme == theme),
+            key=lambda s: cast(dt.datetime, s.starts_at),
         )
         for index, (session, count) in enumerate(zip(theme_sessions, counts, strict=True)):
             hand = _deal(_apportion(count, weights), 1, rng)[0]

@@ -15,10 +15,14 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpResponse
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.worksheet import Worksheet
 
 DANGEROUS_FIRST_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,7 +72,8 @@ def rows_to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=False)
-    sheet = workbook.active
+    # A new read-write workbook always has one (worksheet) sheet.
+    sheet = cast("Worksheet", workbook.active)
     sheet.title = _sheet_title(title)
     sheet.append([safe_cell(header) for header in headers])
     for cell in sheet[1]:
@@ -89,7 +94,8 @@ def rows_to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title
                 cell.number_format = "yyyy-mm-dd hh:mm"
     for column in sheet.columns:
         width = max((len(str(cell.value or "")) for cell in column), default=8)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
+        first = cast("Cell", column[0])  # nothing here merges cells
+        sheet.column_dimensions[first.column_letter].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
     output = io.BytesIO()
     workbook.save(output)
@@ -166,7 +172,7 @@ def sheets_to_xlsx(sheets: Sequence[Sheet], *, heading: str = "") -> bytes:
     from openpyxl.styles import Font
 
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])
     used: set[str] = set()
     top = 1 if heading else 0
     for title, headers, rows in sheets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import cast
 
 from django.contrib import admin, messages
 from django.db.models import DecimalField, QuerySet, Sum, Value
@@ -59,7 +60,7 @@ class PaymentAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
         "completed_at",
         "history",
     ]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     inlines = [RefundInline]
 
     @admin.display(description="history")
@@ -177,7 +178,7 @@ class InvoiceAdmin(ViewOnlyRowsMixin, ExportMixin, admin.ModelAdmin):
         "paid_on",
         "history",
     ]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     inlines = [InvoiceLineInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invoice]:
@@ -228,7 +229,7 @@ class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["event_id", "outcome"]
     date_hierarchy = "received_at"
     fields = ["event_id", "event_type", "received_at", "processed_at", "outcome", "payload_json"]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
 
     @admin.display(description="payload")
     def payload_json(self, event: WebhookEvent) -> str:

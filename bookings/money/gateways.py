@@ -13,7 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import stripe
 from django.conf import settings
@@ -21,6 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking, Payment, Refund
+
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class StripeGateway:
         # Stripe keeps a checkout open for at least 30 minutes; the hold is stretched to match.
         expires_at = max(expires_at, now + STRIPE_MINIMUM_CHECKOUT)
         order = payment.order
-        params: dict[str, Any] = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {

@@ -205,7 +205,8 @@ def open_checkouts_expire(order: Order, *, actor: Any, now: dt.datetime) -> None
         payment.status = PaymentStatus.EXPIRED
         payment.save(update_fields=["status"])
         audit_record(obj=payment, action="status created → expired", actor=actor, now=now)
-        transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))
+        # The default binds this loop's payment; mypy cannot infer a lambda's defaulted argument.
+        transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))  # type: ignore[misc]
 
 
 def holds_release_expired(*, now: dt.datetime) -> int:

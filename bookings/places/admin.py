@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import Count, DecimalField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -64,7 +66,7 @@ class OrderAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
         "purchase_order_number",
         "created_at",
     ]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     inlines = [BookingInline, PaymentInline, InvoiceInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
@@ -238,7 +240,7 @@ class WaitingListEntryAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
         "offer_expires_at",
         "history",
     ]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     actions = ["offer_place_now"]
 
     @admin.display(description="history")

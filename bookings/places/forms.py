@@ -4,7 +4,8 @@ rule is in the services.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -41,7 +42,7 @@ class BookingForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        methods: list[str],
+        methods: Sequence[PaymentMethod],
         purchase_order_required: bool = False,
         for_colleagues: bool = False,
         subsidised_left: int = 0,
@@ -56,7 +57,9 @@ class BookingForm(forms.Form):
             labels[PaymentMethod.SUBSIDISED] = (
                 f"Use a subsidised place ({subsidised_left} left this financial year)"
             )
-        self.fields["payment_method"].choices = [(m, labels[m]) for m in methods]
+        cast(forms.ChoiceField, self.fields["payment_method"]).choices = [
+            (m, labels[m]) for m in methods
+        ]
         if len(methods) == 1:
             self.fields["payment_method"].initial = methods[0]
             self.fields["payment_method"].widget = forms.HiddenInput()
@@ -73,7 +76,7 @@ class BookingForm(forms.Form):
             self.fields["include_myself"].label = f"Myself ({myself})"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean() returns cleaned_data
         if (
             data.get("payment_method") == PaymentMethod.INVOICE
             and self.purchase_order_required

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import F, Prefetch, QuerySet
 
@@ -14,6 +14,18 @@ from bookings.models import (
     WaitlistStatus,
 )
 from training.models import Course, CoursePrice, PriceBand, Session, SessionStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class PlacesAnnotations(TypedDict):
+    places_taken: int
+    places_left_count: int
+
+
+# A session read through sessions_with_places(), with its places counted.
+type SessionWithPlaces = WithAnnotations[Session, PlacesAnnotations]
 
 
 def is_on_waiting_list(session_id: int, user: Any) -> bool:
@@ -51,7 +63,7 @@ def _places_taken(now: dt.datetime) -> Any:
     return places_taken_expression(now)
 
 
-def sessions_with_places(now: dt.datetime) -> QuerySet[Session]:
+def sessions_with_places(now: dt.datetime) -> QuerySet[SessionWithPlaces]:
     """Sessions annotated with ``places_taken`` and ``places_left_count``."""
     return Session.objects.annotate(places_taken=_places_taken(now)).annotate(
         places_left_count=F("capacity") - F("places_taken")
@@ -66,7 +78,7 @@ def catalogue_sessions(
     area: str = "",
     month: dt.date | None = None,
     with_places_only: bool = False,
-) -> QuerySet[Session]:
+) -> QuerySet[SessionWithPlaces]:
     """Published sessions that have not started, with everything the list shows prefetched."""
     sessions = (
         sessions_with_places(now)

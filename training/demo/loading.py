@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db import transaction
 
@@ -41,6 +42,17 @@ from training.models import (
     Trainer,
     Venue,
 )
+
+
+class ReferenceData(TypedDict):
+    """What load_reference_data() made, for the loaders of sessions."""
+
+    venues: list[Venue]
+    agencies: list[Agency]
+    trainers: list[Trainer]
+    courses: list[Course]
+    mapigs: list[Course]
+    conference: Course
 
 
 def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -85,7 +97,7 @@ def _session(
 
 
 @transaction.atomic
-def load_reference_data() -> dict[str, object]:
+def load_reference_data() -> ReferenceData:
     """Venues, agencies, trainers and courses with prices and outcomes."""
     bands = {band.slug: band for band in PriceBand.objects.all()}
     sectors = {sector.name: sector for sector in Sector.objects.all()}
@@ -205,14 +217,14 @@ def _spread_dates(start: dt.date, end: dt.date, count: int, rng: random.Random) 
 
 
 @transaction.atomic
-def load_year_2016_17(reference: dict[str, object]) -> list[Session]:
+def load_year_2016_17(reference: ReferenceData) -> list[Session]:
     """The sessions of the 2016/17 programme: 50 courses, 12 MAPIGs, 2 conferences."""
     rng = random.Random(2016)
-    venues: list[Venue] = reference["venues"]  # type: ignore[assignment]
-    trainers: list[Trainer] = reference["trainers"]  # type: ignore[assignment]
+    venues: list[Venue] = reference["venues"]
+    trainers: list[Trainer] = reference["trainers"]
     year_start, year_end = dt.date(2016, 4, 4), dt.date(2017, 3, 24)
     sessions = []
-    for spec, course in zip(COURSES, reference["courses"], strict=True):  # type: ignore[call-overload]
+    for spec, course in zip(COURSES, reference["courses"], strict=True):
         for index, day in enumerate(
             _spread_dates(year_start, year_end, spec.sessions_2016_17, rng)
         ):
@@ -227,7 +239,7 @@ def load_year_2016_17(reference: dict[str, object]) -> list[Session]:
             )
     # MAPIG themes by quarter (Q1..Q3 of the year), each repeated in the four areas.
     quarter_starts = (dt.date(2016, 6, 6), dt.date(2016, 10, 3), dt.date(2017, 1, 16))
-    for course, quarter_start in zip(reference["mapigs"], quarter_starts, strict=True):  # type: ignore[call-overload]
+    for course, quarter_start in zip(reference["mapigs"], quarter_starts, strict=True):
         for index, area in enumerate(MAPIG_AREAS):
             venue = next(v for v in venues if v.area == area)
             day = _next_working_day(quarter_start + dt.timedelta(days=index * 7))
@@ -237,7 +249,7 @@ def load_year_2016_17(reference: dict[str, object]) -> list[Session]:
     for day, venue in ((dt.date(2016, 7, 12), venues[0]), (dt.date(2017, 2, 7), venues[2])):
         sessions.append(
             _session(
-                course=reference["conference"],  # type: ignore[arg-type]
+                course=reference["conference"],
                 venue=venue,
                 day=day,
                 capacity=100,
@@ -249,13 +261,13 @@ def load_year_2016_17(reference: dict[str, object]) -> list[Session]:
 
 @transaction.atomic
 def load_upcoming_programme(
-    reference: dict[str, object], today: dt.date, weeks: int = 17
+    reference: ReferenceData, today: dt.date, weeks: int = 17
 ) -> list[Session]:
     """Bookable sessions over the coming ``weeks`` (at least three months)."""
-    venues: list[Venue] = reference["venues"]  # type: ignore[assignment]
-    trainers: list[Trainer] = reference["trainers"]  # type: ignore[assignment]
-    courses: list[Course] = reference["courses"]  # type: ignore[assignment]
-    mapigs: list[Course] = reference["mapigs"]  # type: ignore[assignment]
+    venues: list[Venue] = reference["venues"]
+    trainers: list[Trainer] = reference["trainers"]
+    courses: list[Course] = reference["courses"]
+    mapigs: list[Course] = reference["mapigs"]
     sessions = []
     first_monday = today - dt.timedelta(days=today.weekday())
     for week in range(weeks + 1):
@@ -293,7 +305,7 @@ def load_upcoming_programme(
     conference_day = _next_working_day(first_monday + dt.timedelta(weeks=10, days=2))
     sessions.append(
         _session(
-            course=reference["conference"],  # type: ignore[arg-type]
+            course=reference["conference"],
             venue=venues[0],
             day=conference_day,
             capacity=120,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -416,7 +416,8 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                # An ErrorList yields each error's message text.
+                messages.error(request, cast(str, error))
         return redirect("attendance:registers")
     start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     bookings = (

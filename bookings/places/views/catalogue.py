@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from bookings.places.selectors import (
+    SessionWithPlaces,
     catalogue_sessions,
     catalogue_themes,
     is_on_waiting_list,
@@ -77,7 +78,8 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
-    session = get_object_or_404(
+    # Annotated: get_object_or_404 drops the annotations from the type django-stubs infers.
+    session: SessionWithPlaces = get_object_or_404(
         sessions_with_places(now)
         .select_related("course", "venue")
         .prefetch_related(

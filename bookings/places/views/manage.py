@@ -90,7 +90,8 @@ def manage_bookings(request: HttpRequest) -> HttpResponse:
             bookings = bookings.filter(session__starts_at__lte=now)
     page = Paginator(bookings, PER_PAGE).get_page(request.GET.get("page"))
     for booking in page.object_list:
-        booking.payment_label = payment_label(booking)
+        # Set on the instance for the template only.
+        booking.payment_label = payment_label(booking)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -163,7 +164,8 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
     )
     rows = list(bookings)
     for booking in rows:
-        booking.payment_label = payment_label(booking)
+        # Set on the instance for the template only.
+        booking.payment_label = payment_label(booking)  # type: ignore[attr-defined]
     taken = places_taken(session.pk, now)
     return render(
         request,

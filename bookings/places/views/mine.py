@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,6 +35,9 @@ from bookings.places.forms import (
 from bookings.places.selectors import bookings_for_agency, bookings_for_person
 from training.models import Session, SessionStatus
 from training.roles import Role, role_required
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PER_PAGE = 50
 
@@ -146,7 +150,8 @@ def booking_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 def _split_by_time(
     bookings: QuerySet[Booking], now: dt.datetime
 ) -> tuple[list[Booking], list[Booking]]:
-    upcoming, past = [], []
+    upcoming: list[Booking] = []
+    past: list[Booking] = []
     for booking in bookings:
         starts = booking.session.starts_at
         (upcoming if starts is None or starts > now else past).append(booking)
@@ -157,10 +162,11 @@ def _split_by_time(
 @login_required
 def my_bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    upcoming, past = _split_by_time(bookings_for_person(request.user.pk), now)
+    user = cast("User", request.user)  # login_required: never anonymous here
+    upcoming, past = _split_by_time(bookings_for_person(user.pk), now)
     entries = (
         WaitingListEntry.objects.filter(
-            person=request.user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
+            person=user, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
         )
         .select_related("session__course", "session__venue")
         .order_by("session__starts_at")
