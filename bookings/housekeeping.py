@@ -3,27 +3,74 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+
+from django.db import DatabaseError
 
 from bookings import jobs
 from bookings.attendance.certificates import refresher_reminders_queue
-from bookings.money.payments import holds_release_expired
+from bookings.errors import BookingError
+from bookings.money.payments import expired_hold_orders, order_holds_release
 from bookings.outbox import emails_due
-from bookings.places.waitlist import waitlist_lapse_offers
+from bookings.places.waitlist import lapsed_offer_sessions, waitlist_offer_next
+from training.models import Session
+
+logger = logging.getLogger(__name__)
 
 # Due emails are handed to workers in batches this size: the tick's backlog spread over
 # several workers.
 EMAIL_BATCH = 20
 
 
+def _each[T](what: str, items: Iterable[T], work: Callable[[T], int]) -> int:
+    """Run ``work`` on each item (each in a transaction of its own, opened by ``work``); one
+    that fails in the database (a deadlock, a lost connection) is logged and left for the
+    next round, and the others still run."""
+    done = 0
+    for item in items:
+        try:
+            done += work(item)
+        except (DatabaseError, BookingError):
+            logger.exception("Housekeeping: %s %r failed; the next round tries again.", what, item)
+    return done
+
+
+def _offers_pass_on(session_id: int, *, now: dt.datetime) -> int:
+    waitlist_offer_next(session=Session.objects.get(pk=session_id), now=now)
+    return 1
+
+
+def _refresher_reminders(now: dt.datetime) -> int:
+    return refresher_reminders_queue(now=now)
+
+
+def _emails_hand_out(batch: list[int]) -> int:
+    jobs.enqueue("send_emails", batch)
+    return len(batch)
+
+
 def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
     """Release expired holds, pass on lapsed offers, queue refresher reminders and hand the
-    due emails to workers; returns how many of each."""
-    released = holds_release_expired(now=now)
-    lapsed = waitlist_lapse_offers(now=now)
-    refreshers = refresher_reminders_queue(now=now)
+    due emails to workers; returns how many of each. Every order, session and batch is its
+    own item: one failing does not stop the rest."""
+    released = _each(
+        "releasing the expired holds of order",
+        expired_hold_orders(now=now),
+        lambda order_id: order_holds_release(order_id=order_id, now=now),
+    )
+    lapsed = _each(
+        "passing on the lapsed offers of session",
+        lapsed_offer_sessions(now=now),
+        lambda session_id: _offers_pass_on(session_id, now=now),
+    )
+    refreshers = _each("queueing refresher reminders at", [now], _refresher_reminders)
     due = emails_due(now)
-    for start in range(0, len(due), EMAIL_BATCH):
-        jobs.enqueue("send_emails", due[start : start + EMAIL_BATCH])
+    _each(
+        "handing out due emails",
+        [due[start : start + EMAIL_BATCH] for start in range(0, len(due), EMAIL_BATCH)],
+        _emails_hand_out,
+    )
     return {
         "holds_released": released,
         "offers_lapsed": lapsed,

@@ -1,10 +1,92 @@
-"""Row locks for capacity, in one global order."""
+"""Row locks, taken in one global order so that no two operations can deadlock.
+
+The order, written once here and followed on every path:
+
+    payments → sessions → agencies → waiting-list offers
+
+and within each kind by primary key. ``lock_rows`` takes them in that order, whatever order the
+caller names them in, so a path that needs a payment and a session cannot take them the other
+way round. A path that locks in two steps (say a session now, an agency later) must still only
+move forward through the list.
+
+Bookings are not locked themselves: a booking's status changes only under its session's lock
+and as a conditional update (``bookings.states.booking_status_set``), so the session row
+stands for its bookings and a stale copy of a booking can never overwrite a fresh one.
+
+The payments to lock are often found through the rows locked after them (the payments of the
+orders on a session). Such a path reads their ids without a lock, locks in order, then reads
+the ids again under the locks (``locked_rows_check``); if one appeared meanwhile it starts
+again (``in_lock_order``) rather than lock it out of order.
+
+On SQLite ``select_for_update`` does nothing: every transaction takes the database's write lock
+at ``BEGIN IMMEDIATE``, so the same code is serialised there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from training.models import Session
+from django.db import transaction
+from django.db.models import Model, QuerySet
+
+from bookings.errors import BookingError
+from bookings.models import Payment, WaitingListEntry
+from training.models import Agency, Session
+
+# How often an operation starts again when a payment appears while it takes its locks.
+LOCK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class LockedRows:
+    """The rows locked by ``lock_rows``, read fresh under their locks, by primary key."""
+
+    payments: dict[int, Payment]
+    sessions: dict[int, Session]
+    agencies: dict[int, Agency]
+    offers: dict[int, WaitingListEntry]
+
+
+def _lock[M: Model](queryset: QuerySet[M], ids: Iterable[int], **of: Any) -> dict[int, M]:
+    wanted = set(ids)
+    if not wanted:
+        return {}  # no statement for a kind the caller does not need
+    return {
+        row.pk: row for row in queryset.select_for_update(**of).filter(pk__in=wanted).order_by("pk")
+    }
+
+
+def lock_rows(
+    *,
+    payments: Iterable[int] = (),
+    sessions: Iterable[int] = (),
+    agencies: Iterable[int] = (),
+    offers: Iterable[int] = (),
+) -> LockedRows:
+    """Lock these rows until the transaction ends, in the global order, and return them fresh.
+
+    Sessions come with their course, read but not locked (``FOR UPDATE OF`` the session only):
+    locking the course too would make every session of a course wait for one booking.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "Rows can only be locked inside a transaction: outside one the lock would end "
+            "with the statement that took it."
+        )
+    # One statement per kind, in the global order; the order of the keyword arguments
+    # above does not matter.
+    locked_payments = _lock(Payment.objects.all(), payments)
+    locked_sessions = _lock(Session.objects.select_related("course"), sessions, of=("self",))
+    locked_agencies = _lock(Agency.objects.all(), agencies)
+    locked_offers = _lock(WaitingListEntry.objects.all(), offers)
+    return LockedRows(
+        payments=locked_payments,
+        sessions=locked_sessions,
+        agencies=locked_agencies,
+        offers=locked_offers,
+    )
 
 
 def session_lock_for_booking(session_id: int) -> Session:
@@ -13,16 +95,32 @@ def session_lock_for_booking(session_id: int) -> Session:
     The lock serialises every booking of this session: count, then insert. Only the session's
     own row is locked: locking its course too would make every session of a course wait.
     """
-    return (
-        Session.objects.select_for_update(of=("self",)).select_related("course").get(pk=session_id)
-    )
+    session = lock_rows(sessions=[session_id]).sessions.get(session_id)
+    if session is None:
+        raise Session.DoesNotExist(f"No session {session_id}")
+    return session
 
 
-def sessions_lock(session_ids: Iterable[int]) -> dict[int, Session]:
-    # Several sessions are locked in primary-key order so two operations cannot deadlock.
-    return {
-        session.pk: session
-        for session in Session.objects.select_for_update()
-        .filter(pk__in=set(session_ids))
-        .order_by("pk")
-    }
+class LockedRowsChanged(Exception):
+    """A row that had to be locked earlier in the order appeared after its id was read."""
+
+
+def locked_rows_check(locked: Collection[int], current: Iterable[int]) -> None:
+    """Raise ``LockedRowsChanged`` if ``current`` (read again under the later locks) holds an
+    id that is not in ``locked``: locking it now would break the global order."""
+    if set(current) - set(locked):
+        raise LockedRowsChanged
+
+
+def in_lock_order[T](work: Callable[[], T], *, attempts: int = LOCK_ATTEMPTS) -> T:
+    """Run ``work`` in a transaction of its own, and again from the start (up to ``attempts``
+    times) if it finds that a row it had to lock first appeared while it was locking."""
+    for _ in range(attempts):
+        try:
+            # What ``work`` locks is held to the end of this transaction; a retry lets go of
+            # everything and reads the ids afresh.
+            with transaction.atomic():
+                return work()
+        except LockedRowsChanged:
+            continue
+    raise BookingError("Someone is paying for one of these places right now. Try again shortly.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from bookings import jobs
 from bookings.audit import audit_record
 from bookings.capacity import places_taken
 from bookings.errors import BookingError
-from bookings.locking import sessions_lock
+from bookings.locking import in_lock_order, lock_rows, locked_rows_check
 from bookings.models import (
     ZERO,
     Booking,
@@ -66,6 +67,11 @@ def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.da
     return payment
 
 
+def _order_session_ids(order_id: int) -> set[int]:
+    # Read without a lock: a booking never moves to another session, so these stay right.
+    return set(Booking.objects.filter(order_id=order_id).values_list("session_id", flat=True))
+
+
 def payment_succeeded(
     *, payment: Payment, payment_intent_id: str, now: dt.datetime, actor: Any = "stripe"
 ) -> list[Booking]:
@@ -74,7 +80,10 @@ def payment_succeeded(
     Returns the bookings confirmed by this call.
     """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        # The payment, then its places' sessions (the global order): nothing may release,
+        # cancel or take these places while this decides whether each is still there.
+        locked = lock_rows(payments=[payment.pk], sessions=_order_session_ids(payment.order_id))
+        payment = locked.payments[payment.pk]
         if payment.status == PaymentStatus.SUCCEEDED:
             return []
         old = payment.status
@@ -89,36 +98,41 @@ def payment_succeeded(
             now=now,
             changes={"payment_intent": payment.payment_intent_id},
         )
+        # Read under the session locks, so these are the places as they are now.
         bookings = list(payment.order.bookings.select_related("session").order_by("pk"))
-        sessions = sessions_lock(b.session_id for b in bookings)
         confirmed, gone = [], []
         for booking in bookings:
             if booking.status == BookingStatus.HELD:
-                session = sessions[booking.session_id]
+                session = locked.sessions[booking.session_id]
                 # The hold may have run out while the bank was deciding: count the others.
                 others = places_taken(session.pk, now) - (
                     1 if booking.hold_expires_at and booking.hold_expires_at > now else 0
                 )
                 if session.status == SessionStatus.PUBLISHED and others < session.capacity:
-                    booking_status_set(
+                    if booking_status_set(
                         booking,
                         BookingStatus.CONFIRMED,
+                        expected=BookingStatus.HELD,
                         actor=actor,
                         now=now,
                         confirmed_at=now,
                         hold_expires_at=None,
-                    )
-                    confirmed.append(booking)
-                    continue
-                booking_status_set(
+                    ):
+                        confirmed.append(booking)
+                        continue
+                elif booking_status_set(
                     booking,
                     BookingStatus.EXPIRED,
+                    expected=BookingStatus.HELD,
                     actor=actor,
                     now=now,
                     cancellation_reason="Place released before payment arrived",
-                )
-                gone.append(booking)
-            elif booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED) and (
+                ):
+                    gone.append(booking)
+                    continue
+                # Changed by someone else after all: go by what it is now.
+                booking.refresh_from_db()
+            if booking.status in (BookingStatus.EXPIRED, BookingStatus.CANCELLED) and (
                 booking.cancelled_at is None
             ):
                 gone.append(booking)
@@ -145,6 +159,9 @@ def payment_succeeded(
 def payment_pending(*, payment: Payment, now: dt.datetime) -> None:
     """An asynchronous method (e.g. bank debit) is processing: keep the places held meanwhile."""
     with transaction.atomic():
+        # The payment, then its places' sessions: a hold is lengthened only while nothing
+        # else can release or count it.
+        lock_rows(payments=[payment.pk], sessions=_order_session_ids(payment.order_id))
         updated = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
             status=PaymentStatus.PENDING
         )
@@ -160,7 +177,10 @@ def payment_failed_or_expired(
 ) -> list[int]:
     """The checkout expired or the payment failed: release the order's held places."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        # The payment (so a success cannot land half-way), then the sessions of the places
+        # this releases.
+        locked = lock_rows(payments=[payment.pk], sessions=_order_session_ids(payment.order_id))
+        payment = locked.payments[payment.pk]
         if payment.status == PaymentStatus.SUCCEEDED:
             return []
         old = payment.status
@@ -181,49 +201,87 @@ def checkout_failed(*, order: Order, now: dt.datetime) -> list[int]:
             payment=started, now=now, status=PaymentStatus.EXPIRED, actor=None
         )
     with transaction.atomic():
+        # No payment to lock: the sessions alone guard the places being released.
+        lock_rows(sessions=_order_session_ids(order.pk))
         return held_release(order.bookings.all(), actor=None, now=now)
 
 
 def held_release(bookings: Any, *, actor: Any, now: dt.datetime) -> list[int]:
+    """Release the held places among ``bookings``; returns the sessions that got places back.
+
+    The caller holds the locks of these places' sessions (``lock_rows``), so the held places
+    read here are current; each release is still conditional on the place being held.
+    """
     held = list(bookings.filter(status=BookingStatus.HELD).order_by("pk"))
-    sessions = {b.session_id for b in held}
+    sessions = set()
     for booking in held:
-        booking_status_set(
+        if booking_status_set(
             booking,
             BookingStatus.EXPIRED,
+            expected=BookingStatus.HELD,
             actor=actor,
             now=now,
             cancellation_reason="Not paid in time",
-        )
+        ):
+            sessions.add(booking.session_id)
     for session_id in sorted(sessions):
         jobs.enqueue_on_commit("offer_waiting_places", session_id)
     return sorted(sessions)
 
 
-def open_checkouts_expire(order: Order, *, actor: Any, now: dt.datetime) -> None:
-    for payment in order.payments.filter(status=PaymentStatus.CREATED):
-        payment.status = PaymentStatus.EXPIRED
-        payment.save(update_fields=["status"])
-        audit_record(obj=payment, action="status created → expired", actor=actor, now=now)
-        # The default binds this loop's payment; mypy cannot infer a lambda's defaulted argument.
-        transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))  # type: ignore[misc]
+def open_checkouts_expire(
+    order: Order, *, payment_ids: Collection[int], actor: Any, now: dt.datetime
+) -> None:
+    """Close the order's checkouts still waiting for the booker, among ``payment_ids`` (the
+    payments the caller has locked: one opened since is left to expire at the gateway, and a
+    payment for it that still arrives is refunded by ``payment_succeeded``)."""
+    for payment in order.payments.filter(pk__in=payment_ids, status=PaymentStatus.CREATED):
+        # Conditional, like every change of status: a success that got in first stands.
+        if Payment.objects.filter(pk=payment.pk, status=PaymentStatus.CREATED).update(
+            status=PaymentStatus.EXPIRED
+        ):
+            payment.status = PaymentStatus.EXPIRED
+            audit_record(obj=payment, action="status created → expired", actor=actor, now=now)
+            # The default binds this loop's payment (mypy cannot infer a lambda's default).
+            transaction.on_commit(lambda p=payment: get_gateway().expire_checkout(payment=p))  # type: ignore[misc]
 
 
-def holds_release_expired(*, now: dt.datetime) -> int:
-    """Release card holds whose time ran out and whose payment is not being processed."""
-    expired_orders = (
+def expired_hold_orders(*, now: dt.datetime) -> list[int]:
+    """The orders with card holds whose time ran out and whose payment is not processing."""
+    return list(
         Order.objects.filter(
             bookings__status=BookingStatus.HELD, bookings__hold_expires_at__lte=now
         )
         .exclude(payments__status=PaymentStatus.PENDING)
         .distinct()
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    count = 0
-    for order in expired_orders:
-        with transaction.atomic():
-            released = held_release(
-                order.bookings.filter(hold_expires_at__lte=now), actor=None, now=now
-            )
-            open_checkouts_expire(order, actor=None, now=now)
-        count += len(released)
-    return count
+
+
+def order_holds_release(*, order_id: int, now: dt.datetime) -> int:
+    """Release one order's expired holds (in a transaction of its own); returns how many
+    sessions got places back."""
+    return in_lock_order(lambda: _order_holds_release_locked(order_id=order_id, now=now))
+
+
+def _order_holds_release_locked(*, order_id: int, now: dt.datetime) -> int:
+    order = Order.objects.get(pk=order_id)
+    payment_ids = set(order.payments.values_list("pk", flat=True))
+    # The order's payments, then its sessions (the global order): a late "paid" webhook
+    # either lands before this (and the place is confirmed) or after (and is refunded).
+    locked = lock_rows(payments=payment_ids, sessions=_order_session_ids(order_id))
+    locked_rows_check(locked.payments, order.payments.values_list("pk", flat=True))
+    # Read again under the locks: a payment may have started processing meanwhile.
+    if any(p.status == PaymentStatus.PENDING for p in locked.payments.values()):
+        return 0
+    released = held_release(order.bookings.filter(hold_expires_at__lte=now), actor=None, now=now)
+    open_checkouts_expire(order, payment_ids=locked.payments.keys(), actor=None, now=now)
+    return len(released)
+
+
+def holds_release_expired(*, now: dt.datetime) -> int:
+    """Release card holds whose time ran out and whose payment is not being processed."""
+    return sum(
+        order_holds_release(order_id=order_id, now=now) for order_id in expired_hold_orders(now=now)
+    )

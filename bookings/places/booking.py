@@ -22,7 +22,7 @@ from django.utils import timezone
 from bookings.audit import audit_entry, audit_record
 from bookings.capacity import places_taken
 from bookings.errors import BookingError, SessionFull
-from bookings.locking import session_lock_for_booking
+from bookings.locking import lock_rows, session_lock_for_booking
 from bookings.models import (
     ACTIVE_STATUSES,
     ZERO,
@@ -154,14 +154,22 @@ def _booking_create_locked(
     waitlist_offer: WaitingListEntry | None,
     now: dt.datetime,
 ) -> Order:
+    # The session lock serialises the count and the insert (see bookings.locking).
     locked = session_lock_for_booking(session.pk)
     closed = _session_closed_message(locked, now)
     if closed:
         raise BookingError(closed)
+    subsidised = quote.payment_method == PaymentMethod.SUBSIDISED
+    # Then, moving on in the global order: the agency, so two bookers cannot both take its
+    # last subsidised place, and the offer being claimed, so it is claimed once.
+    rows = lock_rows(
+        agencies=[agency.pk] if subsidised else [],
+        offers=[waitlist_offer.pk] if waitlist_offer is not None else [],
+    )
     offer_id = None
     if waitlist_offer is not None:
-        offer = WaitingListEntry.objects.select_for_update().get(pk=waitlist_offer.pk)
-        if not offer.is_open_offer(now) or offer.session_id != locked.pk:
+        offer = rows.offers.get(waitlist_offer.pk)
+        if offer is None or not offer.is_open_offer(now) or offer.session_id != locked.pk:
             raise BookingError("This waiting-list offer has expired or been used.")
         offer_id = offer.pk
     taken = places_taken(locked.pk, now, except_offer_id=offer_id)
@@ -187,23 +195,23 @@ def _booking_create_locked(
             and ran_out
             and not existing.order.payments.filter(status=PaymentStatus.PENDING).exists()
         ):
-            booking_status_set(
+            if booking_status_set(
                 existing,
                 BookingStatus.EXPIRED,
+                expected=BookingStatus.HELD,
                 actor=None,
                 now=now,
                 cancellation_reason="Not paid in time",
-            )
-        else:
-            already.append(existing.attendee_email)
+            ):
+                continue
+        already.append(existing.attendee_email)
     if already:
         raise BookingError(f"Already booked on this session: {', '.join(sorted(already))}.")
 
-    if quote.payment_method == PaymentMethod.SUBSIDISED:
-        # Lock the agency row (after the session: a fixed order) so two bookers cannot both
-        # take the last subsidised place.
-        locked_agency = Agency.objects.select_for_update().get(pk=agency.pk)
-        left = subsidised_places_left(locked_agency, timezone.localdate(locked.starts_at))
+    if subsidised:
+        left = subsidised_places_left(
+            rows.agencies[agency.pk], timezone.localdate(locked.starts_at)
+        )
         if left < len(people):
             raise BookingError(
                 f"{agency.name} has {left} subsidised place{'s' if left != 1 else ''} left this "
@@ -263,7 +271,9 @@ def _booking_create_locked(
         for booking in bookings
     ]
     if offer_id is not None:
-        WaitingListEntry.objects.filter(pk=offer_id).update(status=WaitlistStatus.CLAIMED)
+        WaitingListEntry.objects.filter(pk=offer_id, status=WaitlistStatus.OFFERED).update(
+            status=WaitlistStatus.CLAIMED
+        )
     emails: list[OutgoingEmail | None] = []
     if quote.payment_method == PaymentMethod.INVOICE:
         _, invoice_audit, invoice_email = order_invoice_write(

@@ -11,12 +11,13 @@ from django.db import transaction
 from bookings import jobs
 from bookings.audit import audit_record
 from bookings.errors import BookingError
-from bookings.locking import sessions_lock
+from bookings.locking import in_lock_order, lock_rows, locked_rows_check
 from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
     BookingStatus,
     OutgoingEmail,
+    Payment,
 )
 from bookings.money.refunds import booking_refund
 from bookings.outbox import email_queue
@@ -29,38 +30,67 @@ def booking_cancel(
 ) -> Booking:
     """Cancel a place. Before the cut-off (or when the unit cancels) it is refunded in full;
     after it the fee stands. The freed place goes to the waiting list."""
-    with transaction.atomic():
-        sessions_lock([booking.session_id])
-        booking = Booking.objects.select_related("session__course", "order").get(pk=booking.pk)
-        if not booking.is_cancellable(now) and not by_unit:
-            if booking.status != BookingStatus.CONFIRMED:
-                raise BookingError("This booking is not active, so it cannot be cancelled.")
-            raise BookingError("This session has started; the booking can no longer be cancelled.")
-        refunded = by_unit or booking.is_free_cancellation(now)
-        booking_status_set(
-            booking,
-            BookingStatus.CANCELLED,
+    return in_lock_order(
+        lambda: _booking_cancel_locked(
+            booking_id=booking.pk,
+            order_id=booking.order_id,
+            session_id=booking.session_id,
             actor=actor,
             now=now,
-            cancelled_at=now,
-            cancellation_reason=reason
-            or ("Cancelled by the training unit" if by_unit else "Cancelled by the booker"),
-            late_cancellation=not refunded,
+            reason=reason,
+            by_unit=by_unit,
         )
-        if refunded:
-            booking_refund(booking, reason=booking.cancellation_reason, actor=actor, now=now)
-        OutgoingEmail.objects.filter(
-            booking=booking, kind="booking_reminder", claimed_at=None
-        ).delete()
-        context = {"refunded": refunded, "reason": booking.cancellation_reason}
-        email_queue(
-            kind="booking_cancelled", to=booking.attendee_email, booking=booking, context=context
-        )
-        booker = getattr(booking.order.booked_by, "email", "")
-        if booker and booker.lower() != booking.attendee_email:
-            email_queue(kind="booking_cancelled", to=booker, booking=booking, context=context)
-        if not by_unit:
-            jobs.enqueue_on_commit("offer_waiting_places", booking.session_id)
+    )
+
+
+def _booking_cancel_locked(
+    *,
+    booking_id: int,
+    order_id: int,
+    session_id: int,
+    actor: Any,
+    now: dt.datetime,
+    reason: str,
+    by_unit: bool,
+) -> Booking:
+    def payment_ids() -> set[int]:
+        return set(Payment.objects.filter(order_id=order_id).values_list("pk", flat=True))
+
+    # The order's payments (a refund is taken from one of them), then the session (the
+    # global order): the place and what was paid for it change together or not at all.
+    locked = lock_rows(payments=payment_ids(), sessions=[session_id])
+    locked_rows_check(locked.payments, payment_ids())
+    booking = Booking.objects.select_related("session__course", "order").get(pk=booking_id)
+    if not booking.is_cancellable(now) and not (by_unit and booking.is_active):
+        if booking.status != BookingStatus.CONFIRMED:
+            raise BookingError("This booking is not active, so it cannot be cancelled.")
+        raise BookingError("This session has started; the booking can no longer be cancelled.")
+    refunded = by_unit or booking.is_free_cancellation(now)
+    if not booking_status_set(
+        booking,
+        BookingStatus.CANCELLED,
+        expected=booking.status,
+        actor=actor,
+        now=now,
+        cancelled_at=now,
+        cancellation_reason=reason
+        or ("Cancelled by the training unit" if by_unit else "Cancelled by the booker"),
+        late_cancellation=not refunded,
+    ):
+        # Read under the session lock, so nothing should have changed it; if it did, say so.
+        raise BookingError("This booking changed while it was being cancelled. Look again.")
+    if refunded:
+        booking_refund(booking, reason=booking.cancellation_reason, actor=actor, now=now)
+    OutgoingEmail.objects.filter(booking=booking, kind="booking_reminder", claimed_at=None).delete()
+    context = {"refunded": refunded, "reason": booking.cancellation_reason}
+    email_queue(
+        kind="booking_cancelled", to=booking.attendee_email, booking=booking, context=context
+    )
+    booker = getattr(booking.order.booked_by, "email", "")
+    if booker and booker.lower() != booking.attendee_email:
+        email_queue(kind="booking_cancelled", to=booker, booking=booking, context=context)
+    if not by_unit:
+        jobs.enqueue_on_commit("offer_waiting_places", booking.session_id)
     return booking
 
 
@@ -91,7 +121,9 @@ def booking_transfer(
                 "be handed to a colleague of the same agency."
             )
     with transaction.atomic():
-        sessions_lock([booking.session_id])
+        # The session lock: no other place for this person lands between the check and the
+        # hand-over, and the place is not cancelled meanwhile.
+        lock_rows(sessions=[booking.session_id])
         booking = Booking.objects.select_related("session", "order").get(pk=booking.pk)
         if not booking.is_transferable(now):
             raise BookingError("This place can no longer be transferred.")

@@ -11,11 +11,12 @@ from bookings import jobs
 from bookings.audit import audit_record
 from bookings.capacity import places_taken
 from bookings.errors import BookingError
-from bookings.locking import sessions_lock
+from bookings.locking import in_lock_order, lock_rows, locked_rows_check
 from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
     BookingStatus,
+    Payment,
     WaitlistStatus,
 )
 from bookings.money.payments import held_release, open_checkouts_expire
@@ -24,54 +25,73 @@ from bookings.places.changes import booking_cancel
 from training.models import Session, SessionStatus
 
 
+def _session_payment_ids(session_id: int) -> set[int]:
+    # The payments of the orders that still have a place on this session.
+    return set(
+        Payment.objects.filter(
+            order__bookings__session_id=session_id, order__bookings__status__in=ACTIVE_STATUSES
+        ).values_list("pk", flat=True)
+    )
+
+
 def session_cancel(*, session: Session, actor: Any, now: dt.datetime, reason: str) -> int:
     """The unit cancels a session: every place is cancelled and refunded in full."""
     if not reason.strip():
         raise BookingError("Give a reason: it is sent to everyone booked.")
-    with transaction.atomic():
-        locked = sessions_lock([session.pk])[session.pk]
-        old = locked.status
-        locked.status = SessionStatus.CANCELLED
-        locked.save(update_fields=["status"])
-        audit_record(
-            obj=locked,
-            action=f"status {old} → cancelled",
+    return in_lock_order(
+        lambda: _session_cancel_locked(session_id=session.pk, actor=actor, now=now, reason=reason)
+    )
+
+
+def _session_cancel_locked(*, session_id: int, actor: Any, now: dt.datetime, reason: str) -> int:
+    # The payments of the session's orders before the session itself (the global order): a
+    # late "paid" webhook either confirms its place first (and it is refunded below) or
+    # finds it released (and refunds it itself). Read without a lock, then checked under it.
+    payment_ids = _session_payment_ids(session_id)
+    rows = lock_rows(payments=payment_ids, sessions=[session_id])
+    locked_rows_check(rows.payments, _session_payment_ids(session_id))
+    locked = rows.sessions[session_id]
+    old = locked.status
+    locked.status = SessionStatus.CANCELLED
+    locked.save(update_fields=["status"])
+    audit_record(
+        obj=locked,
+        action=f"status {old} → cancelled",
+        actor=actor,
+        now=now,
+        changes={"reason": reason},
+    )
+    bookings = list(locked.bookings.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
+    for booking in bookings:
+        if booking.status == BookingStatus.HELD:
+            # Someone is paying right now: release the place, close their checkout and
+            # tell them; a payment that still arrives is refunded by payment_succeeded.
+            if not held_release(Booking.objects.filter(pk=booking.pk), actor=actor, now=now):
+                continue
+            open_checkouts_expire(
+                booking.order, payment_ids=rows.payments.keys(), actor=actor, now=now
+            )
+            context = {
+                "refunded": False,
+                "unpaid": True,
+                "reason": f"Session cancelled: {reason}",
+            }
+            for address in {
+                booking.attendee_email,
+                getattr(booking.order.booked_by, "email", "").lower(),
+            } - {""}:
+                email_queue(kind="booking_cancelled", to=address, booking=booking, context=context)
+            continue
+        booking_cancel(
+            booking=booking,
             actor=actor,
             now=now,
-            changes={"reason": reason},
+            reason=f"Session cancelled: {reason}",
+            by_unit=True,
         )
-        bookings = list(locked.bookings.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
-        for booking in bookings:
-            if booking.status == BookingStatus.HELD:
-                # Someone is paying right now: release the place, close their checkout and
-                # tell them; a payment that still arrives is refunded by payment_succeeded.
-                held_release(Booking.objects.filter(pk=booking.pk), actor=actor, now=now)
-                open_checkouts_expire(booking.order, actor=actor, now=now)
-                context = {
-                    "refunded": False,
-                    "unpaid": True,
-                    "reason": f"Session cancelled: {reason}",
-                }
-                for address in {
-                    booking.attendee_email,
-                    getattr(booking.order.booked_by, "email", "").lower(),
-                } - {""}:
-                    email_queue(
-                        kind="booking_cancelled", to=address, booking=booking, context=context
-                    )
-                continue
-            booking_cancel(
-                booking=booking,
-                actor=actor,
-                now=now,
-                reason=f"Session cancelled: {reason}",
-                by_unit=True,
-            )
-        for entry in locked.waiting_list.filter(
-            status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]
-        ):
-            entry.status = WaitlistStatus.LEFT
-            entry.save(update_fields=["status"])
+    locked.waiting_list.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]).update(
+        status=WaitlistStatus.LEFT
+    )
     return len(bookings)
 
 
@@ -80,7 +100,7 @@ def session_capacity_set(*, session: Session, capacity: int, actor: Any, now: dt
     the waiting list in order."""
     with transaction.atomic():
         # The session row lock keeps bookings from landing between the count and the change.
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = lock_rows(sessions=[session.pk]).sessions[session.pk]
         taken = places_taken(locked.pk, now)
         if capacity < taken:
             raise BookingError(

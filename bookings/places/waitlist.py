@@ -12,7 +12,7 @@ from bookings import jobs
 from bookings.audit import audit_record
 from bookings.capacity import places_taken
 from bookings.errors import BookingError
-from bookings.locking import sessions_lock
+from bookings.locking import lock_rows
 from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -54,11 +54,16 @@ def waitlist_join(*, session: Session, person: Any, now: dt.datetime) -> Waiting
     return entry
 
 
-def _offer(entry: WaitingListEntry, *, now: dt.datetime, actor: Any) -> None:
+def _offer(entry: WaitingListEntry, *, now: dt.datetime, actor: Any) -> bool:
+    """Offer a place to someone waiting, if they still are (they may leave without a lock)."""
+    expires_at = now + dt.timedelta(hours=settings.WAITLIST_OFFER_HOURS)
+    if not WaitingListEntry.objects.filter(pk=entry.pk, status=WaitlistStatus.WAITING).update(
+        status=WaitlistStatus.OFFERED, offered_at=now, offer_expires_at=expires_at
+    ):
+        return False
     entry.status = WaitlistStatus.OFFERED
     entry.offered_at = now
-    entry.offer_expires_at = now + dt.timedelta(hours=settings.WAITLIST_OFFER_HOURS)
-    entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
+    entry.offer_expires_at = expires_at
     audit_record(
         obj=entry,
         action="offered a place",
@@ -67,12 +72,14 @@ def _offer(entry: WaitingListEntry, *, now: dt.datetime, actor: Any) -> None:
         changes={"offer_expires_at": entry.offer_expires_at},
     )
     email_queue(kind="waitlist_offer", to=entry.email, waiting_list_entry=entry)
+    return True
 
 
 def waitlist_offer_next(*, session: Session, now: dt.datetime) -> list[WaitingListEntry]:
     """Offer every free place on a session to the next people waiting, in order."""
     with transaction.atomic():
-        locked = sessions_lock([session.pk])[session.pk]
+        # The session lock: the free places counted here stay free until the offers are made.
+        locked = lock_rows(sessions=[session.pk]).sessions[session.pk]
         if locked.status != SessionStatus.PUBLISHED or (
             locked.starts_at and locked.starts_at <= now
         ):
@@ -81,47 +88,58 @@ def waitlist_offer_next(*, session: Session, now: dt.datetime) -> list[WaitingLi
         for lapsed in locked.waiting_list.filter(
             status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
         ):
-            lapsed.status = WaitlistStatus.LAPSED
-            lapsed.save(update_fields=["status"])
-            audit_record(obj=lapsed, action="offer lapsed", actor=None, now=now)
+            if WaitingListEntry.objects.filter(pk=lapsed.pk, status=WaitlistStatus.OFFERED).update(
+                status=WaitlistStatus.LAPSED
+            ):
+                audit_record(obj=lapsed, action="offer lapsed", actor=None, now=now)
         free = locked.capacity - places_taken(locked.pk, now)
         offered = []
         if free > 0:
             for entry in locked.waiting_list.filter(status=WaitlistStatus.WAITING).order_by(
                 "joined_at", "pk"
             )[:free]:
-                _offer(entry, now=now, actor=None)
-                offered.append(entry)
+                if _offer(entry, now=now, actor=None):
+                    offered.append(entry)
     return offered
 
 
 def waitlist_offer_by_hand(*, entry: WaitingListEntry, actor: Any, now: dt.datetime) -> None:
     """The administrator offers a place to a particular person, even out of turn."""
     with transaction.atomic():
-        locked = sessions_lock([entry.session_id])[entry.session_id]
-        entry = WaitingListEntry.objects.get(pk=entry.pk)
+        # The session (free places stay free), then the entry (it cannot leave meanwhile).
+        rows = lock_rows(sessions=[entry.session_id], offers=[entry.pk])
+        locked, entry = rows.sessions[entry.session_id], rows.offers[entry.pk]
         if entry.status != WaitlistStatus.WAITING:
             raise BookingError("This person is not waiting any more.")
         if locked.capacity - places_taken(locked.pk, now) <= 0:
             raise BookingError(
                 "There is no free place to offer. Raise the capacity first, then offer."
             )
-        _offer(entry, now=now, actor=actor)
+        if not _offer(entry, now=now, actor=actor):
+            raise BookingError("This person is not waiting any more.")
+
+
+def lapsed_offer_sessions(*, now: dt.datetime) -> list[int]:
+    """The sessions with waiting-list offers that ran out, in id order."""
+    return sorted(
+        set(
+            WaitingListEntry.objects.filter(
+                status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
+            ).values_list("session_id", flat=True)
+        )
+    )
 
 
 def waitlist_lapse_offers(*, now: dt.datetime) -> int:
-    """Pass on offers that ran out, session by session."""
-    session_ids = set(
-        WaitingListEntry.objects.filter(
-            status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
-        ).values_list("session_id", flat=True)
-    )
-    for session_id in sorted(session_ids):
+    """Pass on offers that ran out, session by session (each in a transaction of its own)."""
+    session_ids = lapsed_offer_sessions(now=now)
+    for session_id in session_ids:
         waitlist_offer_next(session=Session.objects.get(pk=session_id), now=now)
     return len(session_ids)
 
 
 def waitlist_leave(*, entry: WaitingListEntry, actor: Any, now: dt.datetime) -> None:
+    # One conditional update: the entry's own row lock is all it needs.
     with transaction.atomic():
         updated = WaitingListEntry.objects.filter(
             pk=entry.pk, status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]

@@ -15,14 +15,28 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.errors import BookingError, SessionFull
-from bookings.locking import session_lock_for_booking
-from bookings.models import Booking, BookingStatus, Invoice, Order, PaymentMethod
+from bookings.locking import lock_rows, session_lock_for_booking
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    Invoice,
+    Order,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Refund,
+    WaitingListEntry,
+)
+from bookings.money.payments import holds_release_expired, payment_start, payment_succeeded
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.pricing import subsidised_places_left
+from bookings.places.sessions import session_cancel
 from tests.conftest import make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -249,3 +263,115 @@ def test_another_session_of_the_same_course_can_be_booked_while_one_booking_is_i
         if postgresql:
             with connections["default"].cursor() as cursor:
                 cursor.execute("SET lock_timeout = 0")
+
+
+RACE_ROUNDS = 6
+RACE_PLACES = 3
+
+
+def test_late_webhooks_racing_the_tick_and_a_session_cancellation_never_lose_money(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """Late "paid" webhooks for expired holds arrive while the tick releases those holds and
+    the unit cancels the session, all at the same moment. No deadlock (or any error) escapes,
+    and every paid place ends refunded: the session is cancelled, so none may stay confirmed,
+    and none may be left paid with no place and no refund.
+
+    PostgreSQL runs the operations truly side by side on row locks, which is where the lock
+    order and the conditional status changes are tested; SQLite takes the database's write
+    lock at BEGIN, so the same operations serialise and the test checks that they still end
+    consistent whichever goes first."""
+    now = timezone.now()
+    booked_at = now - dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES + 1)
+    for round_number in range(RACE_ROUNDS):
+        session = make_session(
+            course, venue, starts_at=now + dt.timedelta(days=30), capacity=RACE_PLACES
+        )
+        payments = []
+        for place in range(RACE_PLACES):
+            order = book_one(
+                session_id=session.pk,
+                agency_id=school.pk,
+                email=f"round{round_number}.place{place}@example.org",
+                method=PaymentMethod.CARD,
+                now=booked_at,
+            )
+            payments.append(
+                payment_start(order=order, success_url="/", cancel_url="/", now=booked_at)
+            )
+        work: list[Callable[[], Any]] = [
+            lambda: holds_release_expired(now=now),
+            lambda session_id=session.pk: session_cancel(
+                session=Session.objects.get(pk=session_id),
+                actor=None,
+                now=now,
+                reason="Trainer unwell",
+            ),
+        ] + [
+            lambda payment_id=payment.pk: payment_succeeded(
+                payment=Payment.objects.get(pk=payment_id),
+                payment_intent_id=f"pi_{payment_id}",
+                now=now,
+            )
+            for payment in payments
+        ]
+
+        outcomes = at_once(len(work), lambda i, work=work: work[i]())
+
+        assert errors(outcomes) == [], f"round {round_number}"
+        assert set(
+            Payment.objects.filter(order__bookings__session=session).values_list(
+                "status", flat=True
+            )
+        ) == {PaymentStatus.SUCCEEDED}
+        for booking in Booking.objects.filter(session=session):
+            refunded = list(Refund.objects.filter(booking=booking).values_list("amount", flat=True))
+            assert (booking.status, refunded) in (
+                (BookingStatus.EXPIRED, [booking.price]),
+                (BookingStatus.CANCELLED, [booking.price]),
+            ), f"round {round_number}: {booking.attendee_email} paid, {booking.status}, {refunded}"
+
+
+def test_rows_are_locked_only_inside_a_transaction_and_in_the_one_global_order(
+    course: Course, venue: Venue, school: Agency, practitioner: Any
+) -> None:
+    """Outside a transaction a lock would end with its statement, so the helper refuses. Inside
+    one it takes payments, then sessions, then agencies, then waiting-list offers, each by id."""
+    now = timezone.now()
+    sessions = [
+        make_session(course, venue, starts_at=now + dt.timedelta(days=30 + n)) for n in range(2)
+    ]
+    order = book_one(
+        session_id=sessions[0].pk,
+        agency_id=school.pk,
+        email="ann@example.org",
+        method=PaymentMethod.CARD,
+        now=now,
+    )
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=now)
+    entry = WaitingListEntry.objects.create(
+        session=sessions[1], person=practitioner, email="bea@example.org", name="Bea", joined_at=now
+    )
+
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        lock_rows(sessions=[sessions[0].pk])
+
+    with CaptureQueriesContext(connections["default"]) as queries, transaction.atomic():
+        locked = lock_rows(
+            offers=[entry.pk],
+            agencies=[school.pk],
+            sessions=[sessions[1].pk, sessions[0].pk],
+            payments=[payment.pk],
+        )
+    assert list(locked.payments) == [payment.pk]
+    assert list(locked.sessions) == sorted(s.pk for s in sessions)
+    assert list(locked.agencies) == [school.pk]
+    assert list(locked.offers) == [entry.pk]
+    selects = [query["sql"] for query in queries.captured_queries if " FROM " in query["sql"]]
+    tables = [sql.split(" FROM ", 1)[1].split()[0].strip('"') for sql in selects]
+    assert tables == [
+        model._meta.db_table for model in (Payment, Session, Agency, WaitingListEntry)
+    ]
+    if connections["default"].vendor == "postgresql":
+        assert all("FOR UPDATE" in sql for sql in selects), selects
+        assert 'FOR UPDATE OF "training_session"' in selects[1], "the course is not locked"

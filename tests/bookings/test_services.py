@@ -37,6 +37,7 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from bookings.money import payments as payments_module
 from bookings.money.invoices import invoice_mark_paid
 from bookings.money.payments import (
     holds_release_expired,
@@ -46,6 +47,7 @@ from bookings.money.payments import (
 )
 from bookings.money.refunds import refund_process
 from bookings.places import booking as booking_module
+from bookings.places import sessions as sessions_module
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.changes import booking_cancel, booking_transfer
 from bookings.places.pricing import PriceChanged, subsidised_places_left
@@ -1146,3 +1148,88 @@ def test_an_invoice_booking_audits_the_booking_and_the_invoice(
     issued = AuditEntry.objects.get(object_type="bookings.invoice", object_id=str(invoice.pk))
     assert issued.changes == {"number": "INV-000001", "total": "65.00"}
     assert issued.actor == agency_booker
+
+
+def test_a_payment_confirmed_while_the_tick_releases_its_hold_keeps_the_paid_place(
+    course: Course, venue: Venue, school: Agency, agency_booker: Any, monkeypatch: Any
+) -> None:
+    """The lost-money race, one step at a time: the tick reads the expired hold, the late
+    webhook confirms it, and only then does the tick write. The tick must not overwrite the
+    paid place with its stale copy (which left the customer paid, placeless and unrefunded)."""
+    session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    order = book(
+        session,
+        guest(1),
+        agency=school,
+        booked_by=agency_booker,
+        method=PaymentMethod.CARD,
+        now=EARLY,
+    )
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    expired = EARLY + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
+    write_status = payments_module.booking_status_set
+    webhook: list[list[Booking]] = []
+
+    def tick_writes_after_the_webhook(*args: Any, **kwargs: Any) -> Any:
+        if not webhook:
+            webhook.append([])  # the webhook's own status change passes straight through
+            webhook[0] = payment_succeeded(
+                payment=payment, payment_intent_id="pi_late", now=expired
+            )
+        return write_status(*args, **kwargs)
+
+    monkeypatch.setattr(payments_module, "booking_status_set", tick_writes_after_the_webhook)
+    holds_release_expired(now=expired)
+
+    booking = only_booking(order)
+    assert webhook == [[booking]], "the webhook confirmed the place between the tick's steps"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert booking.status == BookingStatus.CONFIRMED
+    assert not Refund.objects.exists()
+    trail = list(
+        AuditEntry.objects.filter(object_type="bookings.booking", object_id=str(booking.pk))
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert trail == ["held for payment", "status held → confirmed"]
+
+
+def test_cancelling_a_session_starts_again_when_a_payment_opens_while_it_takes_its_locks(
+    june_session: Session, practitioner: Any, school: Agency, training_admin: Any, monkeypatch: Any
+) -> None:
+    """Payments are locked before the session, so their ids are read first without a lock; one
+    that appears by the time the session is locked cannot be locked out of order: start again."""
+    order = book(
+        june_session,
+        practitioner,
+        agency=school,
+        method=PaymentMethod.CARD,
+        now=EARLY,
+        booked_by=practitioner,
+    )
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    read_payments = sessions_module._session_payment_ids
+    reads: list[int] = []
+
+    def the_payment_opens_after_the_first_read(session_id: int) -> set[int]:
+        reads.append(session_id)
+        return set() if len(reads) == 1 else read_payments(session_id)
+
+    monkeypatch.setattr(
+        sessions_module, "_session_payment_ids", the_payment_opens_after_the_first_read
+    )
+    assert (
+        session_cancel(session=june_session, actor=training_admin, now=EARLY, reason="Flood") == 1
+    )
+
+    assert len(reads) == 4, "read, check (a payment appeared), then read and check again"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.EXPIRED
+    assert only_booking(order).status == BookingStatus.EXPIRED
+    assert (
+        AuditEntry.objects.filter(
+            object_type="training.session", object_id=str(june_session.pk)
+        ).count()
+        == 1
+    ), "the first attempt wrote nothing"
