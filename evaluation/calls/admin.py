@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
@@ -26,7 +26,7 @@ class CallAttemptInline(admin.TabularInline):
     model = CallAttempt
     extra = 0
     fields = ["number", "outcome", "call_back_at", "attempted_at", "recorded_by"]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

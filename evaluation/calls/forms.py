@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -33,7 +33,7 @@ class CallScriptForm(SurveyForm):
             self.fields[name] = self.fields.pop(name)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean() returns cleaned_data
         codes = data.get("impact_codes") or []
         if ImpactCode.NO_CHANGE in codes and len(codes) > 1:
             self.add_error("impact_codes", "‘No change’ cannot go with other impact codes.")
@@ -63,14 +63,14 @@ class CallAttemptForm(forms.Form):
         self.now = now
         if stopping:
             # Reached, but they cannot go on: ring back later, or they no longer want to.
-            self.fields["outcome"].choices = [
+            cast(forms.ChoiceField, self.fields["outcome"]).choices = [
                 (value, label)
                 for value, label in AttemptOutcome.choices
                 if value in (AttemptOutcome.CALL_BACK, AttemptOutcome.DECLINED)
             ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean() returns cleaned_data
         if data.get("outcome") == AttemptOutcome.CALL_BACK:
             when = data.get("call_back_at")
             if when is None and "call_back_at" not in self.errors:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -158,18 +158,20 @@ def allocate_by_sector(
     def room(sector: int) -> bool:
         return allocation.get(sector, 0) - (already or {}).get(sector, 0) < eligible.get(sector, 0)
 
+    # A typed function, not a lambda: in max()'s key the lambda's s is Any, so rank.get looks
+    # Optional to mypy.
+    def priority(s: int) -> tuple[float, int, int]:
+        return (
+            attendance.get(s, 0) / (allocation.get(s, 0) + 0.5),
+            attendance.get(s, 0),
+            -rank.get(s, s),
+        )
+
     while sum(allocation.values()) < size:
         candidates = [sector for sector in eligible if room(sector)]
         if not candidates:
             break
-        best = max(
-            candidates,
-            key=lambda s: (
-                attendance.get(s, 0) / (allocation.get(s, 0) + 0.5),
-                attendance.get(s, 0),
-                -rank.get(s, s),
-            ),
-        )
+        best = max(candidates, key=priority)
         allocation[best] = allocation.get(best, 0) + 1
     return {sector: count for sector, count in allocation.items() if count}
 
@@ -211,17 +213,17 @@ def followup_calls_draw(
         .values_list("sector")
         .annotate(n=Count("pk"))
     )
-    candidates = list(
+    candidates: list[Mapping[str, Any]] = list(
         eligible_for_calls(due_from=due_from, due_to=due_to)
         .order_by("pk")
         .values("pk", "sector_id", "attendee_id", "attendee__profile__phone")
     )
     # One place per person: someone eligible twice is drawn at most once.
     rng.shuffle(candidates)
-    per_person: dict[int, dict[str, Any]] = {}
+    per_person: dict[int, Mapping[str, Any]] = {}
     for row in candidates:
         per_person.setdefault(row["attendee_id"], row)
-    pool: dict[int, list[dict[str, Any]]] = {}
+    pool: dict[int, list[Mapping[str, Any]]] = {}
     for row in sorted(per_person.values(), key=lambda r: r["pk"]):
         pool.setdefault(row["sector_id"], []).append(row)
     already = Counter(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -40,6 +40,7 @@ from evaluation.surveys.services import (
     response_flag_good_practice,
     survey_submit,
 )
+from training.models import LearningOutcome
 
 COMMUNITY_EMAIL = "community@example.org"
 EVALUATIONS = 80
@@ -81,7 +82,8 @@ def _answers(survey: Survey, booking: Booking, rng: random.Random) -> list[Answe
     question: Question
     for question in survey.asked_questions():
         if question.per_outcome:
-            for outcome in outcomes or [None]:
+            whole: list[LearningOutcome | None] = [None]  # no outcomes: the course as a whole
+            for outcome in outcomes or whole:
                 before = rng.randint(1, 3)
                 after = min(5, before + rng.randint(1, 3))
                 for moment, value in ((Moment.BEFORE, before), (Moment.AFTER, after)):
@@ -154,7 +156,8 @@ def load_demo_evaluation(today: dt.date) -> dict[str, int]:
     step = max(1, len(bookings) // EVALUATIONS)
     with transaction.atomic():
         for booking in bookings[::step][:EVALUATIONS]:
-            sent_at = booking.session.starts_at + dt.timedelta(hours=8)
+            # The query above keeps only sessions with starts_at set.
+            sent_at = cast(dt.datetime, booking.session.starts_at) + dt.timedelta(hours=8)
             if _answer_online(
                 booking, surveys[SurveyKind.EVALUATION], InvitationKind.EVALUATION, sent_at, rng
             ):
@@ -162,7 +165,7 @@ def load_demo_evaluation(today: dt.date) -> dict[str, int]:
         # Every other evaluated place answers the follow-up too; the rest may still be called.
         for booking in bookings[::step][:EVALUATIONS][::2][:FOLLOW_UPS]:
             sent_at = follow_up_due_at(
-                session_start=booking.session.starts_at,
+                session_start=cast(dt.datetime, booking.session.starts_at),
                 follow_up_weeks=booking.session.course.follow_up_weeks or 12,
             )
             if sent_at.date() > today:
@@ -212,7 +215,7 @@ def _load_calls(bookings: list[Booking], rng: random.Random) -> int:
             break
     if not chosen:
         return 0
-    latest = max(b.session.starts_at for b in chosen)
+    latest = max(cast(dt.datetime, b.session.starts_at) for b in chosen)  # all set, as above
     month_start = first_of_month(timezone.localdate(latest) + dt.timedelta(weeks=13))
     drawn_at = timezone.make_aware(dt.datetime(month_start.year, month_start.month, 1, 10))
     draw = CallDraw.objects.create(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db.models import Count, Q
 
@@ -56,7 +58,8 @@ def attendance_by_sector(
             *(row[f"sector_{pk}"] for pk, _name in sectors),
             row["places"],
         ]
-        for row in grouped
+        # The sector_<pk> keys come from annotate(**per_sector), which the stubs cannot see.
+        for row in cast("Iterable[Mapping[str, Any]]", grouped)
     ]
     rows = sorted_by_title(rows, key=lambda row: row[0])
     total = ["Total", *(sum(row[index] for row in rows) for index in range(1, len(sectors) + 3))]

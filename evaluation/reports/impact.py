@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,7 +59,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
     the learning (by course and by sector, with the counts behind each share), impact codes
     and the quotable good-practice examples. Aggregates only: no names, agencies or contacts.
     Built on the evaluation selectors: eight grouped queries."""
-    dates = {"date_from": period.start, "date_to": period.end}
+    dates: dict[str, Any] = {"date_from": period.start, "date_to": period.end}
 
     invitations: dict[int, dict[str, int]] = {}
     titles: dict[int, str] = {}
@@ -66,7 +67,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         titles[row["course_id"]] = row["course_title"]
         invitations.setdefault(row["course_id"], {})[row["kind"]] = row["sent"]
         invitations[row["course_id"]][f"{row['kind']}_answered"] = row["answered"]
-    counts: dict[int, dict[str, int]] = {}
+    counts: dict[int, Mapping[str, Any]] = {}
     # What selectors.response_counts(by="course") gives, written out here because that
     # selector's values(course_id=…) clashes with Response.course_id on Django 6.1.
     for row in (

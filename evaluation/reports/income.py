@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -117,7 +118,7 @@ def income_and_cost_recovery(
         .values("booking__sector_id")
         .annotate(amount=Sum("amount"))
     }
-    charges = {
+    charges: dict[int, Mapping[str, Any]] = {
         row["booking__sector_id"]: row
         for row in NonAttendanceCharge.objects.filter(
             period.sessions_q("booking__session__"), waived_at=None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db.models import Count, Q, Sum
 
@@ -73,7 +75,7 @@ def year_summary(period: Period) -> YearSummary:
 
     # Capacity comes from the sessions, places from the bookings: two queries, so neither sum
     # is multiplied by the other's rows.
-    capacity = {
+    capacity: dict[str, Mapping[str, Any]] = {
         row["course__title"]: row
         for row in Session.objects.filter(period.sessions_q(), status=SessionStatus.PUBLISHED)
         .order_by()
@@ -81,7 +83,7 @@ def year_summary(period: Period) -> YearSummary:
         .annotate(sessions=Count("pk"), capacity=Sum("capacity"))
     }
     place_counts = _place_counts()
-    places = {
+    places: dict[str, Mapping[str, Any]] = {
         row["session__course__title"]: row
         for row in Booking.objects.filter(in_period)
         .exclude(session__status=SessionStatus.CANCELLED)
@@ -132,11 +134,15 @@ def year_summary(period: Period) -> YearSummary:
             row["late_cancellations"],
             percent(row["no_shows"], row["booked"]),
         ]
-        for row in Booking.objects.filter(in_period)
-        .exclude(session__status=SessionStatus.CANCELLED)
-        .order_by()
-        .values("agency__name", "sector__name")
-        .annotate(**place_counts)
+        # annotate(**place_counts): the stubs cannot see the annotated keys.
+        for row in cast(
+            "Iterable[Mapping[str, Any]]",
+            Booking.objects.filter(in_period)
+            .exclude(session__status=SessionStatus.CANCELLED)
+            .order_by()
+            .values("agency__name", "sector__name")
+            .annotate(**place_counts),
+        )
     ]
     by_agency = Table(
         title="No-shows and late cancellations by agency",

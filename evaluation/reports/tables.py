@@ -13,7 +13,8 @@ from bookings.models import Attendance, BookingStatus
 from training.models import CourseKind, Sector, SessionStatus
 
 ZERO = Decimal("0.00")
-KIND_LABELS = {
+# Keyed by str: looked up with request parameters and values() rows (CourseKind is a str).
+KIND_LABELS: dict[str, str] = {
     CourseKind.COURSE: "Courses",
     CourseKind.MAPIG: "MAPIG sessions",
     CourseKind.CONFERENCE: "Conferences",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -62,7 +62,7 @@ class YearForm(forms.Form):
 
     def __init__(self, *args: Any, years: Sequence[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [
+        cast(forms.TypedChoiceField, self.fields["year"]).choices = [
             (year, financial_year_label(dt.date(year, 4, 1))) for year in years
         ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
@@ -114,7 +114,7 @@ class AnswerInline(admin.TabularInline):
     model = Answer
     extra = 0
     fields = ["question", "outcome", "moment", "display_value"]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # plain field names, no groups
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -43,13 +43,14 @@ class Item:
     def widget(self) -> str:
         if self.question.per_outcome:
             return "per_outcome"
-        return {
+        widgets: dict[str, str] = {  # keyed by str: question.type is a plain CharField value
             QuestionType.SCALE: "scale",
             QuestionType.YES_NO: "radios",
             QuestionType.SINGLE_CHOICE: "radios",
             QuestionType.MULTIPLE_CHOICE: "checkboxes",
             QuestionType.FREE_TEXT: "text",
-        }[self.question.type]
+        }
+        return widgets[self.question.type]
 
 
 def _short(text: str, limit: int = 70) -> str:
@@ -72,8 +73,9 @@ class SurveyForm(forms.Form):
         self._layout: list[tuple[Question, str | list[OutcomePair]]] = []
         for question in self.questions:
             if question.per_outcome:
-                pairs = []
-                for outcome in self.outcomes or [None]:
+                pairs: list[OutcomePair] = []
+                whole: list[LearningOutcome | None] = [None]  # no outcomes: the course as a whole
+                for outcome in self.outcomes or whole:
                     label = outcome.text if outcome else "The subject of the course as a whole"
                     before = self._name(question, outcome, Moment.BEFORE)
                     after = self._name(question, outcome, Moment.AFTER)
