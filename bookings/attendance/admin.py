@@ -41,7 +41,7 @@ from bookings.attendance.registers import charge_waive
 from bookings.audit import audit_record
 from bookings.errors import BookingError
 from bookings.models import NonAttendanceCharge, NonAttendancePolicy, Register
-from training.roles import is_training_admin
+from bookings.permissions import can_manage_sessions
 
 # --- the charging policy ----------------------------------------------------------------------
 
@@ -323,7 +323,7 @@ class RegisterAdmin(ImportMixin, admin.ModelAdmin):
         return False
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return is_training_admin(request.user)
+        return can_manage_sessions(request.user)
 
     @admin.display(description="Starts", ordering="session__starts_at")
     def starts_at(self, register: Register) -> Any:

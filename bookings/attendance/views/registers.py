@@ -31,42 +31,18 @@ from bookings.attendance.registers import (
 from bookings.errors import BookingError
 from bookings.files.spreadsheets import spreadsheet_response
 from bookings.models import ZERO, Attendance, Booking, BookingStatus, NonAttendanceCharge, Register
-from training.models import Session, SessionStatus, Trainer
-from training.roles import is_training_admin
+from bookings.permissions import (
+    can_manage_sessions,
+    manage_sessions_or_404,
+    register_session_or_404,
+    register_sessions,
+)
+from training.models import Session, SessionStatus
 
 RECENT_DAYS = 30
 
 
 COMING_DAYS = 7
-
-
-def register_sessions(user: Any) -> QuerySet[Session] | None:
-    """The sessions whose registers ``user`` may open, or None when they may open none."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if is_training_admin(user):
-        return Session.objects.all()
-    trainer = Trainer.objects.filter(user=user).first()
-    if trainer is None:
-        return None
-    return Session.objects.filter(trainers=trainer)
-
-
-def _session_or_404(user: Any, pk: int) -> Session:
-    sessions = register_sessions(user)
-    if sessions is None:
-        raise Http404("No such register.")
-    return get_object_or_404(
-        sessions.exclude(status=SessionStatus.DRAFT)
-        .select_related("course", "venue")
-        .prefetch_related("parts", "trainers"),
-        pk=pk,
-    )
-
-
-def _admin_only(request: HttpRequest) -> None:
-    if not is_training_admin(request.user):
-        raise Http404("Not found.")
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -117,7 +93,7 @@ def register_list(request: HttpRequest) -> HttpResponse:
     recent = [s for s in window if s not in todays and timezone.localdate(s.starts_at) < today]
     recent.reverse()
     still_open: list[Session] = []
-    if is_training_admin(request.user):
+    if can_manage_sessions(request.user):
         still_open = list(
             _with_counts(
                 live.filter(starts_at__lt=_day_bounds(today - dt.timedelta(days=RECENT_DAYS)))
@@ -138,7 +114,7 @@ def register_list(request: HttpRequest) -> HttpResponse:
             "recent": recent,
             "still_open": still_open,
             "export_form": export_form,
-            "is_admin": is_training_admin(request.user),
+            "is_admin": can_manage_sessions(request.user),
         },
     )
 
@@ -162,11 +138,11 @@ def _can_mark(session: Session, now: dt.datetime) -> bool:
 @login_required
 @require_GET
 def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     now = timezone.now()
     register = Register.objects.filter(session=session).select_related("closed_by").first()
     bookings = register_bookings(session)
-    is_admin = is_training_admin(request.user)
+    is_admin = can_manage_sessions(request.user)
     charges: dict[int, NonAttendanceCharge] = {}
     if is_admin:
         charges = {
@@ -210,7 +186,7 @@ def session_dates_label_for(session: Session) -> str:
 @require_POST
 def register_mark(request: HttpRequest, pk: int, booking_pk: int) -> HttpResponse:
     """One tap: record attended or absent through the attendance service."""
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     booking = get_object_or_404(
         session.bookings.filter(status=BookingStatus.CONFIRMED), pk=booking_pk
     )
@@ -249,7 +225,7 @@ def register_mark(request: HttpRequest, pk: int, booking_pk: int) -> HttpRespons
 @login_required
 def register_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask before closing (closing raises the charges), then close."""
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     register = Register.objects.filter(session=session).first()
     if register is not None and register.is_closed:
         messages.info(request, "This register is already closed.")
@@ -301,8 +277,8 @@ def register_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def register_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
-    session = _session_or_404(request.user, pk)
+    manage_sessions_or_404(request.user)
+    session = register_session_or_404(request.user, pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason for reopening the register.")
@@ -324,7 +300,7 @@ def register_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     response = HttpResponse(sign_in_sheet_pdf(session), content_type="application/pdf")
     day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
     response["Content-Disposition"] = (
@@ -395,7 +371,7 @@ def _export_queryset() -> QuerySet[Booking]:
 def register_export(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
     if file_format not in ("csv", "xlsx"):
         raise Http404("Registers export as .csv or .xlsx.")
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     bookings = _export_queryset().filter(session=session).order_by("attendee_name", "pk")
     day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
     return spreadsheet_response(
@@ -411,7 +387,7 @@ def register_export(request: HttpRequest, pk: int, file_format: str) -> HttpResp
 @require_GET
 def attendance_export(request: HttpRequest) -> HttpResponse:
     """Every place on sessions between two dates, for administrators."""
-    _admin_only(request)
+    manage_sessions_or_404(request.user)
     form = AttendanceExportForm(request.GET or None)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -438,7 +414,7 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def charge_waive(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    manage_sessions_or_404(request.user)
     charge = get_object_or_404(
         NonAttendanceCharge.objects.select_related(
             "booking__session__course", "booking__agency", "invoice_line__invoice", "waived_by"
