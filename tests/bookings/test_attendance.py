@@ -90,11 +90,13 @@ def book_places(
 
 
 def book_person(session: Session, person: Any, agency: Agency) -> Booking:
+    """A confirmed place for ``person``, invoiced to ``agency`` by the training unit (only an
+    agency's booker or an administrator may have an agency invoiced)."""
     order = booking_create(
         session=session,
         attendees=[AttendeeSpec(name=person.get_full_name(), email=person.email)],
         agency=agency,
-        booked_by=person,
+        booked_by=None,
         payment_method=PaymentMethod.INVOICE,
         now=session.starts_at - dt.timedelta(days=30),
     )
