@@ -5,7 +5,12 @@ a formula by Excel, LibreOffice and Google Sheets ("CSV injection"): an attendee
 themself ``=HYPERLINK(...)`` would otherwise run code on the administrator's machine. Every
 text cell of every export goes through :func:`safe_cell`, which puts an apostrophe in front,
 the convention spreadsheets themselves use for "this is text". Numbers, dates and booleans are
-left alone, so a negative amount stays a number.
+left alone, so a negative amount stays a number (and so does the text of a plain number, such as
+"-65.00", which is all the admin's exports hand over).
+
+The Django admin's django-import-export downloads use the same writer: :class:`SafeCSV` and
+:class:`SafeXLSX` are its export formats, named once in ``settings.EXPORT_FORMATS`` so that every
+admin (training's too, which may not import bookings) exports through them.
 """
 
 from __future__ import annotations
@@ -13,14 +18,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from import_export.formats import base_formats
+from tablib import Dataset
 
 DANGEROUS_FIRST_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+
+# A cell that is nothing but a number cannot hold a formula, whatever its sign.
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,7 +44,7 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime | dt.time):
         return value
     text = str(value)
-    if text.startswith(DANGEROUS_FIRST_CHARACTERS):
+    if text.startswith(DANGEROUS_FIRST_CHARACTERS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -123,3 +134,24 @@ def spreadsheet_response(
     safe_name = "".join(char if char.isalnum() or char in "-_." else "-" for char in filename)
     response["Content-Disposition"] = f'attachment; filename="{safe_name}.{file_format}"'
     return response
+
+
+# --- the admin's import-export downloads ------------------------------------------------------
+
+
+class SafeCSV(base_formats.CSV):
+    """django-import-export's CSV, written by :func:`rows_to_csv` (import is unchanged)."""
+
+    def export_data(self, dataset: Dataset, **kwargs: Any) -> str:
+        # A text format: the admin encodes the string itself; the byte-order mark stays.
+        return rows_to_csv(dataset.headers or [], dataset).decode("utf-8")
+
+
+class SafeXLSX(base_formats.XLSX):
+    """django-import-export's XLSX, written by :func:`rows_to_xlsx` (import is unchanged)."""
+
+    def export_data(self, dataset: Dataset, **kwargs: Any) -> bytes:
+        return rows_to_xlsx(dataset.headers or [], dataset, title=dataset.title or "Export")
+
+
+ADMIN_EXPORT_FORMATS = [SafeCSV, SafeXLSX]

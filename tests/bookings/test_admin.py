@@ -350,6 +350,16 @@ def test_finance_exports_invoices_and_credit_notes_with_status(office: Any, orde
     assert rows[note.number]["credits"] == invoice.number
 
 
+def test_a_formula_typed_as_a_purchase_order_number_is_exported_as_text(
+    office: Any, order: Order
+) -> None:
+    # A booker types the purchase-order number; finance opens the export in Excel.
+    Invoice.objects.filter(order=order).update(purchase_order_number='=HYPERLINK("http://x")')
+    (row,) = export_invoices_csv(office)
+    assert row["purchase_order_number"] == '\'=HYPERLINK("http://x")'
+    assert row["total"] == "130.00"
+
+
 def test_try_again_action_resends_an_email_given_up_on(
     office: Any, order: Order, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
 ) -> None:

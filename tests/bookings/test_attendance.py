@@ -541,6 +541,8 @@ def test_register_list_shows_todays_sessions_and_recent_ones(
         ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
         ("+44 1823 000000", "'+44 1823 000000"),
         ("-1+1", "'-1+1"),
+        ("-65.00", "-65.00"),  # the text of a plain number holds no formula
+        ("+5", "+5"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tcmd", "'\tcmd"),
         ("\rcmd", "'\rcmd"),
