@@ -42,6 +42,7 @@ from bookings.outbox import emails_queue
 from bookings.permissions import payment_methods_allowed
 from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
 from bookings.states import booking_status_set
+from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
 
 
@@ -142,7 +143,7 @@ def booking_create(
     )
     if quoted_total is not None and quoted_total != quote.total:
         raise PriceChanged(
-            f"The price has changed to £{quote.total} since it was shown to you. "
+            f"The price has changed to {format_pounds(quote.total)} since it was shown to you. "
             "Please check it and confirm again.",
             quote,
         )

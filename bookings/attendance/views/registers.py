@@ -37,6 +37,7 @@ from bookings.permissions import (
     register_session_or_404,
     register_sessions,
 )
+from bookings.templatetags.money import format_pounds
 from training.models import Session, SessionStatus
 
 RECENT_DAYS = 30
@@ -245,7 +246,7 @@ def register_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Register closed. {len(charged)} non-attendance "
-                f"charge{'s' if len(charged) != 1 else ''} (£{total}) invoiced to "
+                f"charge{'s' if len(charged) != 1 else ''} ({format_pounds(total)}) invoiced to "
                 + ("the agency." if agencies == 1 else f"{agencies} agencies."),
             )
         else:
@@ -436,8 +437,8 @@ def charge_waive(request: HttpRequest, pk: int) -> HttpResponse:
             credited = " A credit note has been sent to the agency." if charge.invoice_line else ""
             messages.success(
                 request,
-                f"The £{charge.amount} charge for {charge.booking.attendee_name} is waived."
-                + credited,
+                f"The {format_pounds(charge.amount)} charge for "
+                f"{charge.booking.attendee_name} is waived." + credited,
             )
             return redirect("attendance:register", pk=charge.booking.session_id)
     return render(
