@@ -22,7 +22,10 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.attendance.admin import HistoricalRegisterResource
 from bookings.attendance.certificates import add_months, refresher_reminders_queue, training_record
+from bookings.attendance.exports import EXPORT_COLUMNS
+from bookings.attendance.importing import COLUMNS, register_table_read, registers_import
 from bookings.attendance.registers import (
     attendance_record,
     charge_waive,
@@ -906,3 +909,18 @@ def test_administrator_edits_the_policy_and_waives_charges_with_a_reason_in_the_
     assert NonAttendanceCharge.objects.filter(waive_reason="Snow closed the roads").count() == 2
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 2  # one per charge
     assert client.get(reverse("admin:bookings_register_changelist")).status_code == 200
+
+
+def test_an_exported_register_reads_back_through_the_import_in_the_same_columns(
+    client: Any, todays_session: Session, school: Agency, training_admin: Any
+) -> None:
+    (booking,) = book_places(todays_session, school, "Amy Adams")
+    mark(booking, Attendance.ATTENDED, training_admin, now=timezone.now())
+    client.force_login(training_admin)
+    response = client.get(reverse("attendance:register_export", args=[todays_session.pk, "csv"]))
+    table = register_table_read(response.content, name="register.csv")
+    assert tuple(table.headers) == EXPORT_COLUMNS
+    assert EXPORT_COLUMNS[: len(COLUMNS)] == COLUMNS
+    assert list(HistoricalRegisterResource().fields) == list(COLUMNS)
+    report = registers_import(table=table, actor=training_admin, now=timezone.now(), dry_run=True)
+    assert (report.problems, report.places_created, report.places_unchanged) == ([], 0, 1)

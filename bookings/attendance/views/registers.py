@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bookings.attendance import registers
 from bookings.attendance.documents import register_bookings, sign_in_sheet_pdf
+from bookings.attendance.exports import EXPORT_COLUMNS, export_queryset, export_rows
 from bookings.attendance.forms import (
     AttendanceExportForm,
     MarkForm,
@@ -30,7 +29,7 @@ from bookings.attendance.registers import (
 )
 from bookings.errors import BookingError
 from bookings.files.spreadsheets import spreadsheet_response
-from bookings.models import ZERO, Attendance, Booking, BookingStatus, NonAttendanceCharge, Register
+from bookings.models import ZERO, Attendance, BookingStatus, NonAttendanceCharge, Register
 from bookings.permissions import (
     can_manage_sessions,
     manage_sessions_or_404,
@@ -310,74 +309,17 @@ def sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-EXPORT_HEADERS = [
-    "course_title",
-    "session_start",
-    "venue",
-    "attendee_name",
-    "attendee_email",
-    "agency",
-    "sector",
-    "status",
-    "booking_id",
-    "order_reference",
-    "payment_method",
-    "non_attendance_charge",
-    "charge_waived",
-]
-
-
-def _status_cell(booking: Booking) -> str:
-    if booking.status == BookingStatus.CANCELLED:
-        return "cancelled"
-    return booking.attendance or "not recorded"
-
-
-def _export_rows(bookings: QuerySet[Booking]) -> list[list[Any]]:
-    rows = []
-    for booking in bookings:
-        charge = getattr(booking, "non_attendance_charge", None)
-        rows.append(
-            [
-                booking.session.course.title,
-                booking.session.starts_at,
-                booking.session.venue.name,
-                booking.attendee_name,
-                booking.attendee_email,
-                booking.agency.name,
-                booking.sector.name,
-                _status_cell(booking),
-                booking.pk,
-                booking.order.reference,
-                booking.get_payment_method_display(),
-                charge.amount if charge else Decimal("0.00"),
-                "yes" if charge and charge.waived_at else "",
-            ]
-        )
-    return rows
-
-
-def _export_queryset() -> QuerySet[Booking]:
-    """Confirmed and cancelled places (not unpaid holds), in the columns the import reads, so an
-    export can be imported elsewhere."""
-    return Booking.objects.filter(
-        status__in=[BookingStatus.CONFIRMED, BookingStatus.CANCELLED]
-    ).select_related(
-        "session__course", "session__venue", "agency", "sector", "order", "non_attendance_charge"
-    )
-
-
 @login_required
 @require_GET
 def register_export(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
     if file_format not in ("csv", "xlsx"):
         raise Http404("Registers export as .csv or .xlsx.")
     session = register_session_or_404(request.user, pk)
-    bookings = _export_queryset().filter(session=session).order_by("attendee_name", "pk")
+    bookings = export_queryset().filter(session=session).order_by("attendee_name", "pk")
     day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
     return spreadsheet_response(
-        headers=EXPORT_HEADERS,
-        rows=_export_rows(bookings),
+        headers=EXPORT_COLUMNS,
+        rows=export_rows(bookings),
         file_format=file_format,
         filename=f"register-{session.course.slug}-{day}",
         title="Register",
@@ -397,7 +339,7 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
         return redirect("attendance:registers")
     start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     bookings = (
-        _export_queryset()
+        export_queryset()
         .filter(
             session__starts_at__gte=_day_bounds(start),
             session__starts_at__lt=_day_bounds(end + dt.timedelta(days=1)),
@@ -405,8 +347,8 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
         .order_by("session__starts_at", "session_id", "attendee_name", "pk")
     )
     return spreadsheet_response(
-        headers=EXPORT_HEADERS,
-        rows=_export_rows(bookings),
+        headers=EXPORT_COLUMNS,
+        rows=export_rows(bookings),
         file_format=form.cleaned_data["file_format"],
         filename=f"attendance-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",
         title="Attendance",
