@@ -1,7 +1,19 @@
-"""Who may see or change which booking, order, invoice, certificate or training record.
+"""Who may see or change which booking, order, invoice, certificate, person or register.
 
 One rule book for every page: a view that shows one object asks here, and answers 404 when
-the answer is no, so nobody learns that someone else's booking exists.
+the answer is no, so nobody learns that someone else's booking exists. The services ask here
+too (``booking_create`` refuses a way of paying its booker may not use), so a rule cannot be
+side-stepped by calling the service from somewhere other than the page.
+
+The people in these rules:
+
+- a **training administrator** sees and changes everything;
+- an **agency booker** sees and changes every booking, order, invoice and certificate of their
+  own agency (the agency recorded on the booking), and their agency's people;
+- the **attendee** sees their own place and its certificate (also before the place is linked
+  to their account, when it was booked for their verified address);
+- whoever **booked** an order sees it and its places;
+- a **trainer** opens the registers of the sessions they teach.
 """
 
 from __future__ import annotations
@@ -9,17 +21,52 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from bookings.models import (
+    Attendance,
     Booking,
+    BookingStatus,
     Invoice,
     Order,
+    PaymentMethod,
 )
 from training.auth import profile_of
-from training.models import Agency
-from training.roles import Role, has_role
+from training.models import Agency, Session, SessionStatus, Trainer
+from training.roles import Role, can_see_person, has_role
+
+__all__ = [
+    "agency_of",
+    "booking_for_or_404",
+    "can_download_certificate",
+    "can_manage_sessions",
+    "can_pay_order",
+    "can_see_booking",
+    "can_see_invoice",
+    "can_see_order",
+    "can_see_person",
+    "can_see_session",
+    "can_see_training_record",
+    "certificate_booking_for_or_404",
+    "invoice_for_or_404",
+    "is_admin",
+    "is_booker_for",
+    "manage_sessions_or_404",
+    "order_for_or_404",
+    "payment_methods_allowed",
+    "register_session_or_404",
+    "register_sessions",
+    "verified_email",
+]
+
+
+# --- who the viewer is ------------------------------------------------------------------------
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
 
 
 def agency_of(user: Any) -> Agency | None:
@@ -28,28 +75,74 @@ def agency_of(user: Any) -> Agency | None:
     return profile.agency if profile else None
 
 
+def user_agency_id(user: Any) -> int | None:
+    # The profile is read once per user object (with the user, for the signed-in person), not
+    # once per booking a page checks.
+    profile = profile_of(user)
+    return profile.agency_id if profile else None
+
+
 def is_admin(user: Any) -> bool:
     return has_role(user, Role.TRAINING_ADMINISTRATOR)
 
 
-def is_booker_for(user: Any, agency_id: int) -> bool:
+def is_booker_for(user: Any, agency_id: int | None) -> bool:
     """An agency booker sees and changes every booking of their own agency."""
-    if not has_role(user, Role.AGENCY_BOOKER):
+    if agency_id is None or not has_role(user, Role.AGENCY_BOOKER):
         return False
-    agency = agency_of(user)
-    return agency is not None and agency.pk == agency_id
+    return user_agency_id(user) == agency_id
+
+
+def verified_email(user: Any) -> str:
+    """The user's address in lower case if they have proved they own it, else ''."""
+    cached = getattr(user, "_verified_email", None)
+    if cached is None:
+        email = (getattr(user, "email", "") or "").lower()
+        verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
+        cached = email if email and verified.exists() else ""
+        user._verified_email = cached  # asked once per row of a training record
+    return cached
+
+
+def _is_attendee(user: Any, booking: Booking) -> bool:
+    if booking.attendee_id is not None:
+        return bool(booking.attendee_id == user.pk)
+    # Booked for their address (by a booker, or imported), not yet linked to their account.
+    email = verified_email(user)
+    return bool(email) and booking.attendee_email == email
+
+
+# --- places, orders, invoices, certificates ------------------------------------------------
 
 
 def can_see_booking(user: Any, booking: Booking) -> bool:
+    """The attendee, whoever booked it, a booker of the booking's agency, or an administrator.
+
+    Seeing a place is also changing it (cancel, transfer) and having its documents (calendar
+    entry, certificate): one rule for all of them.
+    """
+    if not _signed_in(user):
+        return False
     return (
         is_admin(user)
-        or booking.attendee_id == user.pk
+        or _is_attendee(user, booking)
         or booking.order.booked_by_id == user.pk
         or is_booker_for(user, booking.agency_id)
     )
 
 
+def can_download_certificate(user: Any, booking: Booking) -> bool:
+    """Whoever may open the booking may download its certificate, once the place is attended."""
+    return (
+        booking.status == BookingStatus.CONFIRMED
+        and booking.attendance == Attendance.ATTENDED
+        and can_see_booking(user, booking)
+    )
+
+
 def can_see_order(user: Any, order: Order) -> bool:
+    if not _signed_in(user):
+        return False
     return (
         is_admin(user)
         or order.booked_by_id == user.pk
@@ -58,7 +151,15 @@ def can_see_order(user: Any, order: Order) -> bool:
     )
 
 
+def can_pay_order(user: Any, order: Order) -> bool:
+    """Only the person who booked pays for the held places (the checkout is in their name)."""
+    return _signed_in(user) and order.booked_by_id == user.pk
+
+
 def can_see_invoice(user: Any, invoice: Invoice) -> bool:
+    """An invoice is the agency's: its bookers, whoever booked the order, administrators."""
+    if not _signed_in(user):
+        return False
     return (
         is_admin(user)
         or (invoice.order is not None and invoice.order.booked_by_id == user.pk)
@@ -79,6 +180,19 @@ def booking_for_or_404(user: Any, pk: int) -> Booking:
     return booking
 
 
+def certificate_booking_for_or_404(user: Any, pk: int) -> Booking:
+    """The attended place whose certificate ``user`` may download, or 404."""
+    booking = get_object_or_404(
+        Booking.objects.filter(status=BookingStatus.CONFIRMED, attendance=Attendance.ATTENDED)
+        .select_related("session__course", "session__venue", "agency", "order")
+        .prefetch_related("session__parts", "session__course__outcomes"),
+        pk=pk,
+    )
+    if not can_download_certificate(user, booking):
+        raise Http404("No such certificate.")
+    return booking
+
+
 def order_for_or_404(user: Any, reference: str) -> Order:
     order = get_object_or_404(
         Order.objects.select_related("agency", "booked_by"), reference=reference
@@ -88,44 +202,82 @@ def order_for_or_404(user: Any, reference: str) -> Order:
     return order
 
 
-def user_agency_id(user: Any) -> int | None:
-    # The profile is read once per user object (with the user, for the signed-in person), not
-    # once per booking a page checks.
-    profile = profile_of(user)
-    return profile.agency_id if profile else None
+def invoice_for_or_404(user: Any, number: str) -> Invoice:
+    invoice = get_object_or_404(Invoice.objects.select_related("order", "agency"), number=number)
+    if not can_see_invoice(user, invoice):
+        raise Http404("No such invoice.")
+    return invoice
 
 
-def verified_email(user: Any) -> str:
-    """The user's address in lower case if they have proved they own it, else ''."""
-    cached = getattr(user, "_verified_email", None)
-    if cached is None:
-        email = (getattr(user, "email", "") or "").lower()
-        verified = EmailAddress.objects.filter(user=user, email__iexact=email, verified=True)
-        cached = email if email and verified.exists() else ""
-        user._verified_email = cached  # asked once per row of a training record
-    return cached
+# --- how a booker may pay -----------------------------------------------------------------
 
 
-def can_see_booking_documents(user: Any, booking: Booking) -> bool:
-    """The attendee, a booker of the booking's agency, or a training administrator."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if has_role(user, Role.TRAINING_ADMINISTRATOR):
-        return True
-    if booking.attendee_id == user.pk:
-        return True
-    if booking.attendee_id is None and booking.attendee_email == (verified_email(user) or None):
-        return True  # booked for their address, not yet linked to their account
-    return has_role(user, Role.AGENCY_BOOKER) and user_agency_id(user) == booking.agency_id
+def payment_methods_allowed(user: Any, agency: Agency) -> frozenset[str]:
+    """The ways ``user`` may pay when booking places for ``agency``.
+
+    Anyone may pay by card, and a free session is free for everyone. Invoicing the agency and
+    drawing on its subsidised places spend the agency's money, so they are for the agency's
+    bookers and the training administrators (and the unit itself: ``user`` None, e.g. an
+    import). Whether the agency is approved for invoices, or has subsidised places left, is
+    the booking service's question, not this one.
+    """
+    methods = {PaymentMethod.CARD, PaymentMethod.FREE}
+    if user is None or is_admin(user) or is_booker_for(user, agency.pk):
+        methods |= {PaymentMethod.INVOICE, PaymentMethod.SUBSIDISED}
+    return frozenset(methods)
+
+
+# --- people -------------------------------------------------------------------------------
+
+# ``can_see_person`` (themselves, a booker of their agency, administrators) is training's,
+# because the person page is training's and training imports nothing from bookings; it is
+# imported above so that this module still answers every question.
 
 
 def can_see_training_record(viewer: Any, person: Any) -> bool:
-    """Their own; an agency booker for people of the booker's agency; administrators all."""
-    if not getattr(viewer, "is_authenticated", False):
-        return False
-    if viewer.pk == person.pk or has_role(viewer, Role.TRAINING_ADMINISTRATOR):
-        return True
-    if not has_role(viewer, Role.AGENCY_BOOKER):
-        return False
-    own = user_agency_id(viewer)
-    return own is not None and user_agency_id(person) == own
+    """A training record is for whoever may see the person."""
+    return can_see_person(viewer, person)
+
+
+# --- sessions and registers ---------------------------------------------------------------
+
+
+def can_manage_sessions(user: Any) -> bool:
+    """Every register, the attendance export, reopening registers and waiving charges."""
+    return is_admin(user)
+
+
+def can_see_session(user: Any, session: Session) -> bool:
+    """Published sessions are public; drafts and cancelled ones are for administrators."""
+    return session.status == SessionStatus.PUBLISHED or can_manage_sessions(user)
+
+
+def register_sessions(user: Any) -> QuerySet[Session] | None:
+    """The sessions whose registers ``user`` may open, or None when they may open none."""
+    if not _signed_in(user):
+        return None
+    if can_manage_sessions(user):
+        return Session.objects.all()
+    trainer = Trainer.objects.filter(user=user).first()
+    if trainer is None:
+        return None
+    return Session.objects.filter(trainers=trainer)
+
+
+def register_session_or_404(user: Any, pk: int) -> Session:
+    """A session whose register ``user`` may open (never a draft), or 404."""
+    sessions = register_sessions(user)
+    if sessions is None:
+        raise Http404("No such register.")
+    return get_object_or_404(
+        sessions.exclude(status=SessionStatus.DRAFT)
+        .select_related("course", "venue")
+        .prefetch_related("parts", "trainers"),
+        pk=pk,
+    )
+
+
+def manage_sessions_or_404(user: Any) -> None:
+    """Refuse (404) a page that only administrators may know exists."""
+    if not can_manage_sessions(user):
+        raise Http404("Not found.")

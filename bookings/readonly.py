@@ -14,12 +14,13 @@ from bookings.models import (
     ZERO,
     AuditEntry,
 )
+from bookings.templatetags.money import format_pounds
 
 PENNY = Decimal("0.01")
 
 
 def _money(amount: Decimal | None) -> str:
-    return f"£{amount if amount is not None else ZERO:,.2f}"
+    return format_pounds(amount if amount is not None else ZERO)
 
 
 def _audit_history(obj: Any) -> str:

@@ -239,6 +239,14 @@ SURVEY_LINK_DAYS = env_int("SURVEY_LINK_DAYS", 30, minimum=1)
 SURVEY_REMINDER_DAYS = env_int("SURVEY_REMINDER_DAYS", 7, minimum=1)
 CALL_DRAW_WINDOW_MONTHS = env_int("CALL_DRAW_WINDOW_MONTHS", 6, minimum=1)
 
+# --- Admin import-export ---------------------------------------------------------------------
+# Every admin download (training's and bookings') goes through the one safe-cell spreadsheet
+# writer, so an agency called "=HYPERLINK(...)" is text in Excel, never a live formula. The
+# module imports no models, so it is safe to load here; imports keep the library's formats.
+from bookings.files.spreadsheets import ADMIN_EXPORT_FORMATS  # noqa: E402
+
+EXPORT_FORMATS = ADMIN_EXPORT_FORMATS
+
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -10,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from training.auth import profile_of
+
 
 class Role:
     PRACTITIONER = "Practitioner"
@@ -40,6 +42,26 @@ def has_role(user: Any, *roles: str) -> bool:
 
 def is_training_admin(user: Any) -> bool:
     return has_role(user, Role.TRAINING_ADMINISTRATOR)
+
+
+def can_see_person(viewer: Any, person: Any) -> bool:
+    """Themselves; an agency booker the people of the booker's agency; administrators all.
+
+    The one rule for a person's details and their training record (``bookings.permissions``
+    answers with this same function).
+    """
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    if viewer.pk == person.pk or is_training_admin(viewer):
+        return True
+    if not has_role(viewer, Role.AGENCY_BOOKER):
+        return False
+    own, theirs = profile_of(viewer), profile_of(person)
+    return (
+        own is not None
+        and own.agency_id is not None
+        and (theirs is not None and theirs.agency_id == own.agency_id)
+    )
 
 
 def role_required(

@@ -6,12 +6,11 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from training.auth import profile_of
 from training.forms import ProfileForm
 from training.models import Profile
-from training.roles import Role, has_role
+from training.roles import can_see_person
 from training.services import TrainingError, profile_update
 
 
@@ -52,18 +51,12 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    """Another person's details: the administrator sees everyone, a booker their agency's staff."""
-    person = get_object_or_404(get_user_model(), pk=user_id)
-    person_profile = Profile.objects.filter(user=person).select_related("agency__sector").first()
-    viewer: Any = request.user
-    allowed = has_role(viewer, Role.TRAINING_ADMINISTRATOR)
-    if not allowed and has_role(viewer, Role.AGENCY_BOOKER):
-        own_profile = profile_of(viewer)
-        own = own_profile.agency_id if own_profile else None
-        allowed = bool(own) and person_profile is not None and person_profile.agency_id == own
-    if not allowed:
+    """A person's details, for whoever ``can_see_person`` allows (the training record's rule)."""
+    person = get_user_model().objects.filter(pk=user_id).first()
+    if person is None or not can_see_person(request.user, person):
         # 404, not 403: do not confirm that the person exists.
         raise Http404("No such person.")
+    person_profile = Profile.objects.filter(user=person).select_related("agency__sector").first()
     return render(
         request, "training/person_detail.html", {"person": person, "profile": person_profile}
     )

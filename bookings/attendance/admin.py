@@ -42,7 +42,7 @@ from bookings.attendance.registers import charge_waive
 from bookings.audit import audit_record
 from bookings.errors import BookingError
 from bookings.models import NonAttendanceCharge, NonAttendancePolicy, Register
-from training.roles import is_training_admin
+from bookings.permissions import can_manage_sessions
 
 # --- the charging policy ----------------------------------------------------------------------
 
@@ -227,17 +227,9 @@ def _dataset(content: Any, name: str) -> Dataset:
     return dataset
 
 
-class HistoricalRegisterResource(resources.Resource):
-    """The eight columns of a historical register; the import itself is the service's."""
-
-    course_title = fields.Field(column_name="course_title")
-    session_start = fields.Field(column_name="session_start")
-    venue = fields.Field(column_name="venue")
-    attendee_name = fields.Field(column_name="attendee_name")
-    attendee_email = fields.Field(column_name="attendee_email")
-    agency = fields.Field(column_name="agency")
-    sector = fields.Field(column_name="sector")
-    status = fields.Field(column_name="status")
+class _HistoricalRegisterResource(resources.Resource):
+    """The columns of a historical register (fields added below, one per column); the import
+    itself is the service's."""
 
     class Meta:
         name = "Historical registers"
@@ -266,6 +258,19 @@ class HistoricalRegisterResource(resources.Resource):
             source=kwargs.get("file_name") or "admin upload",
         )
         return import_result(report)
+
+
+# The resource's fields are the import's columns, declared once in attendance.exports: the
+# resource's metaclass collects Field attributes given when the class is made.
+HistoricalRegisterResource = type(resources.Resource)(
+    "HistoricalRegisterResource",
+    (_HistoricalRegisterResource,),
+    {
+        "__module__": __name__,
+        "__doc__": _HistoricalRegisterResource.__doc__,
+        **{column: fields.Field(column_name=column) for column in COLUMNS},
+    },
+)
 
 
 def import_result(report: ImportResult) -> Result:
@@ -327,7 +332,7 @@ class RegisterAdmin(ImportMixin, admin.ModelAdmin):
         return False
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return is_training_admin(request.user)
+        return can_manage_sessions(request.user)
 
     @admin.display(description="Starts", ordering="session__starts_at")
     def starts_at(self, register: Register) -> Any:

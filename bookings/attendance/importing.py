@@ -47,6 +47,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookings.attendance.exports import REGISTER_COLUMNS
 from bookings.attendance.registers import HISTORICAL_ORDER_PREFIX
 from bookings.errors import BookingError
 from bookings.models import (
@@ -71,16 +72,7 @@ from training.models import (
     Venue,
 )
 
-COLUMNS = (
-    "course_title",
-    "session_start",
-    "venue",
-    "attendee_name",
-    "attendee_email",
-    "agency",
-    "sector",
-    "status",
-)
+COLUMNS = REGISTER_COLUMNS  # the columns a register file needs (see attendance.exports)
 STATUSES = ("attended", "absent", "cancelled")
 DATE_FORMATS = ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S")
 MAX_LENGTHS = {

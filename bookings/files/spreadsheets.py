@@ -5,7 +5,12 @@ a formula by Excel, LibreOffice and Google Sheets ("CSV injection"): an attendee
 themself ``=HYPERLINK(...)`` would otherwise run code on the administrator's machine. Every
 text cell of every export goes through :func:`safe_cell`, which puts an apostrophe in front,
 the convention spreadsheets themselves use for "this is text". Numbers, dates and booleans are
-left alone, so a negative amount stays a number.
+left alone, so a negative amount stays a number (and so does the text of a plain number, such as
+"-65.00", which is all the admin's exports hand over).
+
+The Django admin's django-import-export downloads use the same writer: :class:`SafeCSV` and
+:class:`SafeXLSX` are its export formats, named once in ``settings.EXPORT_FORMATS`` so that every
+admin (training's too, which may not import bookings) exports through them.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpResponse
 from django.utils import timezone
+from import_export.formats import base_formats
+from tablib import Dataset
 
 if TYPE_CHECKING:
     from openpyxl.cell.cell import Cell
     from openpyxl.worksheet.worksheet import Worksheet
 
 DANGEROUS_FIRST_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+
+# A cell that is nothing but a number cannot hold a formula, whatever its sign.
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -37,7 +48,7 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, bool | int | float | Decimal | dt.date | dt.datetime | dt.time):
         return value
     text = str(value)
-    if text.startswith(DANGEROUS_FIRST_CHARACTERS):
+    if text.startswith(DANGEROUS_FIRST_CHARACTERS) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -208,3 +219,33 @@ def sheets_to_xlsx(sheets: Sequence[Sheet], *, heading: str = "") -> bytes:
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+# --- the admin's import-export downloads ------------------------------------------------------
+
+
+class SafeCSV(base_formats.CSV):
+    """django-import-export's CSV, written by :func:`rows_to_csv` (import is unchanged)."""
+
+    def export_data(self, dataset: Dataset, **kwargs: Any) -> str:
+        # A text format: the admin encodes the string itself; the byte-order mark stays.
+        return rows_to_csv(dataset.headers or [], dataset).decode("utf-8")
+
+
+class SafeXLSX(base_formats.XLSX):
+    """django-import-export's XLSX, written by :func:`rows_to_xlsx` (import is unchanged)."""
+
+    def export_data(self, dataset: Dataset, **kwargs: Any) -> bytes:
+        # The admin hands every value over as text; a plain number goes back in as a number,
+        # so totals can still be added up in Excel.
+        rows = ([_number_or_text(value) for value in row] for row in dataset)
+        return rows_to_xlsx(dataset.headers or [], rows, title=dataset.title or "Export")
+
+
+def _number_or_text(value: Any) -> Any:
+    if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value):
+        return Decimal(value)
+    return value
+
+
+ADMIN_EXPORT_FORMATS = [SafeCSV, SafeXLSX]

@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from bookings.models import (
     ZERO,
@@ -136,7 +135,7 @@ class InvoiceLineInline(ReadOnlyInline):
 @admin.register(Invoice)
 class InvoiceAdmin(ViewOnlyRowsMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [InvoiceResource]
-    formats = [CSV, XLSX]
+    # Exported as settings.EXPORT_FORMATS: the safe CSV and XLSX of bookings.files.
     list_display = [
         "number",
         "kind",

@@ -36,7 +36,7 @@ from bookings.money.forms import InvoiceFilterForm, MarkPaidForm
 from bookings.money.gateways import checkout_event, sign_payload
 from bookings.money.invoices import invoice_mark_paid
 from bookings.money.webhooks import WebhookRejected, webhook_handle
-from bookings.permissions import can_see_invoice
+from bookings.permissions import can_pay_order, invoice_for_or_404
 from training.roles import Role, role_required
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def dev_checkout(request: HttpRequest, checkout_id: str) -> HttpResponse:
         Payment.objects.select_related("order"), checkout_session_id=checkout_id
     )
     order = payment.order
-    if order.booked_by_id != request.user.pk:
+    if not can_pay_order(request.user, order):
         raise Http404("No such payment.")
     open_payment = payment.status in (PaymentStatus.CREATED, PaymentStatus.PENDING)
     if request.method == "POST":
@@ -103,9 +103,7 @@ def dev_checkout(request: HttpRequest, checkout_id: str) -> HttpResponse:
 
 @login_required
 def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("order", "agency"), number=number)
-    if not can_see_invoice(request.user, invoice):
-        raise Http404("No such invoice.")
+    invoice = invoice_for_or_404(request.user, number)
     response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
     return response

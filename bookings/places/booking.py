@@ -39,8 +39,10 @@ from bookings.models import (
 from bookings.money.confirmations import confirmation_emails
 from bookings.money.invoices import order_invoice_write
 from bookings.outbox import emails_queue
+from bookings.permissions import payment_methods_allowed
 from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
 from bookings.states import booking_status_set
+from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
 
 
@@ -85,6 +87,18 @@ def _session_closed_message(session: Session, now: dt.datetime) -> str | None:
     return None
 
 
+_PAYMENT_METHOD_REFUSED: dict[str, str] = {
+    PaymentMethod.INVOICE: (
+        "Only your agency's booker can have the agency invoiced. Pay by card, or ask them to "
+        "book the place for you."
+    ),
+    PaymentMethod.SUBSIDISED: (
+        "Only your agency's booker can use its subsidised places. Pay by card, or ask them to "
+        "book the place for you."
+    ),
+}
+
+
 def booking_create(
     *,
     session: Session,
@@ -100,10 +114,18 @@ def booking_create(
     """Book places for named attendees of one agency, never beyond the session's capacity.
 
     Free, subsidised and invoice places are confirmed at once; card places are held for
-    ``BOOKING_HOLD_MINUTES`` until the gateway's webhook confirms payment.
+    ``BOOKING_HOLD_MINUTES`` until the gateway's webhook confirms payment. Invoice and
+    subsidised places are only for those ``payment_methods_allowed`` lets spend the agency's
+    money (``booked_by`` None is the training unit itself, e.g. an import).
     """
     people = _normalise(attendees)
     purchase_order_number = purchase_order_number.strip()
+    if payment_method not in payment_methods_allowed(booked_by, agency):
+        raise BookingError(
+            _PAYMENT_METHOD_REFUSED.get(
+                payment_method, "That way of paying is not available. Pay by card."
+            )
+        )
     if (
         payment_method == PaymentMethod.INVOICE
         and agency.purchase_order_required
@@ -121,7 +143,7 @@ def booking_create(
     )
     if quoted_total is not None and quoted_total != quote.total:
         raise PriceChanged(
-            f"The price has changed to £{quote.total} since it was shown to you. "
+            f"The price has changed to {format_pounds(quote.total)} since it was shown to you. "
             "Please check it and confirm again.",
             quote,
         )

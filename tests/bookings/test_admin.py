@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from bookings.models import (
     AuditEntry,
@@ -348,6 +349,34 @@ def test_finance_exports_invoices_and_credit_notes_with_status(office: Any, orde
     assert rows[note.number]["kind"] == "Credit note"
     assert rows[note.number]["total"] == "-65.00"
     assert rows[note.number]["credits"] == invoice.number
+
+
+def test_a_formula_typed_as_a_purchase_order_number_is_exported_as_text(
+    office: Any, order: Order
+) -> None:
+    # A booker types the purchase-order number; finance opens the export in Excel.
+    Invoice.objects.filter(order=order).update(purchase_order_number='=HYPERLINK("http://x")')
+    (row,) = export_invoices_csv(office)
+    assert row["purchase_order_number"] == '\'=HYPERLINK("http://x")'
+    assert row["total"] == "130.00"
+
+
+def test_the_admins_excel_export_keeps_amounts_as_numbers(office: Any, order: Order) -> None:
+    url = reverse("admin:bookings_invoice_export")
+    form = office.get(url).context["form"]
+    choice = next(value for value, label in form.fields["format"].choices if label == "xlsx")
+    data = {"format": choice, "resource": "0"}
+    data.update({name: "on" for name in form.fields if name.startswith("invoiceresource_")})
+    Invoice.objects.filter(order=order).update(purchase_order_number="=1+1")
+    response = office.post(url, data)
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    headers = [cell.value for cell in sheet[1]]
+    row = [cell for cell in sheet[2]]
+    total = row[headers.index("total")]
+    assert total.data_type == "n" and total.value == 130
+    po = row[headers.index("purchase_order_number")]
+    assert po.data_type == "s" and po.value == "'=1+1"
 
 
 def test_try_again_action_resends_an_email_given_up_on(

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from bookings.attendance.certificates import certificate_html, certificate_pdf, hours_label
 from bookings.attendance.documents import sign_in_sheet_html, sign_in_sheet_pdf
-from bookings.models import Attendance, Booking
+from bookings.models import Attendance, Booking, PaymentMethod
+from bookings.places.booking import AttendeeSpec, booking_create
 from tests.bookings.test_attendance import (
     DURING,
     SESSION_DAY,
@@ -22,7 +23,7 @@ from tests.bookings.test_attendance import (
     mark,
 )
 from tests.conftest import PASSWORD, make_person, make_session, require_tool
-from training.models import Agency, Course, Session, SessionPart, Trainer, Venue
+from training.models import Agency, Course, Profile, Session, SessionPart, Trainer, Venue
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +236,67 @@ def test_a_person_sees_certificates_of_places_booked_for_their_verified_address(
     page = client.get(reverse("attendance:training_record")).content.decode()
     assert "Working Together" in page
     assert timezone.localdate(session.starts_at).strftime("%-d %B %Y") in page
+
+
+def _booked_by_the_booker_for(
+    session: Session, person: Any, booker: Any, agency: Agency, admin: Any
+) -> Booking:
+    order = booking_create(
+        session=session,
+        attendees=[AttendeeSpec(name=person.get_full_name(), email=person.email)],
+        agency=agency,
+        booked_by=booker,
+        payment_method=PaymentMethod.INVOICE,
+        now=session.starts_at - dt.timedelta(days=30),
+    )
+    return mark(order.bookings.get(), Attendance.ATTENDED, admin)
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("agency_booker", 200),
+        ("booker_who_moved_agency", 200),  # booked it, so sees it: the certificate too
+        ("attendee", 200),
+        ("other_agency_booker", 404),
+        ("community_member", 404),
+    ],
+)
+def test_whoever_may_open_a_booking_may_download_its_certificate_and_nobody_else(
+    client: Any,
+    session: Session,
+    practitioner: Any,
+    agency_booker: Any,
+    school: Agency,
+    nursery: Agency,
+    training_admin: Any,
+    who: str,
+    status: int,
+    request: Any,
+) -> None:
+    booking = _booked_by_the_booker_for(
+        session, practitioner, agency_booker, school, training_admin
+    )
+    if who == "booker_who_moved_agency":
+        Profile.objects.filter(user=agency_booker).update(agency=nursery)
+        person = agency_booker
+    elif who == "attendee":
+        person = practitioner
+    else:
+        person = request.getfixturevalue(who)
+    client.force_login(person)
+    page = client.get(reverse("bookings:booking", args=[booking.pk]))
+    certificate = client.get(reverse("attendance:certificate_pdf", args=[booking.pk]))
+    assert (page.status_code, certificate.status_code) == (status, status)
+
+
+def test_a_place_booked_for_someones_verified_address_is_theirs_before_it_is_linked(
+    client: Any, session: Session, school: Agency, training_admin: Any
+) -> None:
+    (booking,) = book_places(session, school, "Amy Adams")
+    mark(booking, Attendance.ATTENDED, training_admin)
+    amy = make_person("amy.adams@example.org", agency=school)
+    Booking.objects.filter(pk=booking.pk).update(attendee=None)  # not linked to her account
+    client.force_login(amy)
+    assert client.get(reverse("bookings:booking", args=[booking.pk])).status_code == 200
+    assert client.get(reverse("attendance:certificate_pdf", args=[booking.pk])).status_code == 200

@@ -161,7 +161,8 @@ def test_booking_records_agency_sector_band_and_price_as_at_booking_time(
     bands: dict[str, PriceBand],
     course: Course,
 ) -> None:
-    order = book(june_session, practitioner, agency=school, booked_by=practitioner, now=EARLY)
+    # Booked for her by the training unit (booked_by None): only bookers may invoice.
+    order = book(june_session, practitioner, agency=school, now=EARLY)
     booking = only_booking(order)
     assert (booking.agency, booking.sector, booking.price_band, booking.price) == (
         school,
@@ -452,6 +453,61 @@ def test_the_subsidised_allowance_is_counted_per_financial_year(
     assert subsidised_places_left(school, dt.date(2031, 3, 31)) == 0
     assert subsidised_places_left(school, dt.date(2031, 4, 1)) == 0
     assert subsidised_places_left(school, dt.date(2032, 4, 1)) == 1
+
+
+@pytest.mark.parametrize("method", [PaymentMethod.SUBSIDISED, PaymentMethod.INVOICE])
+def test_a_practitioner_cannot_spend_the_agencys_money_by_calling_the_service(
+    june_session: Session, school: Agency, practitioner: Any, method: str
+) -> None:
+    # The booking page offers a practitioner only card; the service must refuse the rest too,
+    # even with an approved agency that has subsidised places to give.
+    school.subsidised_places_per_year = 5
+    school.save()
+    with pytest.raises(BookingError, match="Only your agency's booker"):
+        book(
+            june_session,
+            practitioner,
+            agency=school,
+            booked_by=practitioner,
+            method=method,
+            now=EARLY,
+        )
+    assert not Booking.objects.filter(session=june_session).exists()
+
+
+def test_a_booker_may_not_invoice_or_subsidise_another_agency(
+    june_session: Session, school: Agency, other_agency_booker: Any
+) -> None:
+    school.subsidised_places_per_year = 5
+    school.save()
+    for method in (PaymentMethod.SUBSIDISED, PaymentMethod.INVOICE):
+        with pytest.raises(BookingError, match="Only your agency's booker"):
+            book(
+                june_session,
+                guest(1),
+                agency=school,
+                booked_by=other_agency_booker,
+                method=method,
+                now=EARLY,
+            )
+
+
+def test_the_agencys_booker_and_an_administrator_may_invoice_and_use_subsidised_places(
+    june_session: Session, school: Agency, agency_booker: Any, training_admin: Any
+) -> None:
+    school.subsidised_places_per_year = 5
+    school.save()
+    invoiced = book(june_session, guest(1), agency=school, booked_by=agency_booker, now=EARLY)
+    subsidised = book(
+        june_session,
+        guest(2),
+        agency=school,
+        booked_by=training_admin,
+        method=PaymentMethod.SUBSIDISED,
+        now=EARLY,
+    )
+    assert only_booking(invoiced).status == BookingStatus.CONFIRMED
+    assert only_booking(subsidised).payment_method == PaymentMethod.SUBSIDISED
 
 
 def test_the_subsidised_allowance_never_goes_below_zero(
@@ -991,8 +1047,7 @@ def test_a_lapsed_offer_passes_to_the_next_person_who_can_claim_the_place(
         full_session,
         nurse,
         agency=nursery,
-        booked_by=nurse,
-        waitlist_offer=second,
+        waitlist_offer=second,  # claimed by phone: the unit invoices the nursery
         now=lapse + dt.timedelta(hours=1),
     )
     assert only_booking(order).status == BookingStatus.CONFIRMED

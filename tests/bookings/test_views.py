@@ -591,10 +591,17 @@ def test_my_bookings_and_agency_bookings_show_the_right_places(
 
 
 def test_waiting_list_offer_can_only_be_claimed_by_its_person_and_explains_a_lapse(
-    course: Course, venue: Venue, practitioner: Any, colleague: Any, other_agency_booker: Any
+    course: Course,
+    venue: Venue,
+    practitioner: Any,
+    colleague: Any,
+    agency_booker: Any,
+    other_agency_booker: Any,
 ) -> None:
     full = make_session(course, venue, starts_at=future(40), capacity=1)
-    taken = book_for(colleague, full, method=PaymentMethod.INVOICE).bookings.get()
+    taken = book_for(
+        agency_booker, full, method=PaymentMethod.INVOICE, people=[colleague]
+    ).bookings.get()
     client = logged_in(practitioner)
     client.post(reverse("bookings:waitlist_join", args=[full.pk]))
     booking_cancel(booking=taken, actor=colleague, now=timezone.now())
@@ -635,11 +642,12 @@ def test_administrator_raises_capacity_and_the_waiting_list_is_offered_the_place
     venue: Venue,
     practitioner: Any,
     colleague: Any,
+    agency_booker: Any,
     training_admin: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     full = make_session(course, venue, starts_at=future(40), capacity=1)
-    book_for(colleague, full, method=PaymentMethod.INVOICE)
+    book_for(agency_booker, full, method=PaymentMethod.INVOICE, people=[colleague])
     waitlist_join(session=full, person=practitioner, now=timezone.now())
     client = logged_in(training_admin)
     url = reverse("bookings:manage_session", args=[full.pk])
@@ -732,13 +740,18 @@ def test_unverified_address_does_not_claim_places(
 
 
 def test_session_page_offers_booking_or_the_waiting_list(
-    course: Course, venue: Venue, session: Session, practitioner: Any, colleague: Any
+    course: Course,
+    venue: Venue,
+    session: Session,
+    practitioner: Any,
+    colleague: Any,
+    agency_booker: Any,
 ) -> None:
     client = logged_in(practitioner)
     page = client.get(reverse("bookings:session", args=[session.pk])).content.decode()
     assert reverse("bookings:book", args=[session.pk]) in page
     full = make_session(course, venue, starts_at=future(41), capacity=1)
-    book_for(colleague, full, method=PaymentMethod.INVOICE)
+    book_for(agency_booker, full, method=PaymentMethod.INVOICE, people=[colleague])
     page = client.get(reverse("bookings:session", args=[full.pk])).content.decode()
     assert reverse("bookings:waitlist_join", args=[full.pk]) in page
     assert re.search(r"Join the waiting list", page)

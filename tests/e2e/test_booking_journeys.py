@@ -201,7 +201,7 @@ def test_full_session_waiting_list_cancellation_offer_email_and_claim_on_a_phone
         session=full,
         attendees=[AttendeeSpec(name="Olive Person", email=other.email)],
         agency=school,
-        booked_by=other,
+        booked_by=None,  # invoiced by the unit: a practitioner may not invoice their agency
         payment_method=PaymentMethod.INVOICE,
         now=timezone.now(),
     ).bookings.get()

@@ -361,6 +361,15 @@ def test_practitioner_cannot_look_up_other_people(
     assert response.status_code == 404
 
 
+def test_a_person_may_see_their_own_details_as_on_their_training_record(
+    client: Any, practitioner: Any
+) -> None:
+    # One rule for the person page and the training record (bookings.permissions).
+    client.force_login(practitioner)
+
+    assert client.get(reverse("training:person", args=[practitioner.pk])).status_code == 200
+
+
 def test_agency_booker_sees_a_colleague_of_the_same_agency(
     client: Any, agency_booker: Any, practitioner: Any
 ) -> None:

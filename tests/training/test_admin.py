@@ -4,7 +4,9 @@ places go to the waiting list): in the admin form and in the spreadsheet import 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -12,11 +14,13 @@ import tablib
 from django.contrib import admin
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from tests.conftest import make_session
 from training.admin import SessionResource
-from training.models import Course, Session, SessionStatus, Venue
+from training.models import Agency, Course, Session, SessionStatus, Venue
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +83,49 @@ def test_the_import_creates_sessions_but_refuses_to_cancel_or_resize_one(
     created = SessionResource().import_data(new, dry_run=False)
     assert not created.has_errors() and not created.has_validation_errors()
     assert Session.objects.filter(capacity=12, status=SessionStatus.DRAFT).exists()
+
+
+# --- the admin's downloads -----------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def admin_export(client: Any, model: str, file_format: str) -> Any:
+    """Download ``model``'s changelist through the admin's export page, as the admin would."""
+    url = reverse(f"admin:{model.replace('.', '_')}_export")
+    form = client.get(url).context["form"]
+    choice = next(value for value, label in form.fields["format"].choices if label == file_format)
+    data = {"format": choice, "resource": "0"}
+    data.update(
+        {
+            name: "on"
+            for name, field in form.fields.items()
+            if getattr(field, "is_selectable_field", False)
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+@pytest.mark.parametrize("model", ["training.agency", "training.venue"])
+def test_admin_exports_a_formula_name_as_text_in_xlsx_and_csv(
+    client: Any, training_admin: Any, sectors: Any, model: str
+) -> None:
+    if model == "training.agency":
+        Agency.objects.create(name=FORMULA, sector=sectors["Schools"])
+    else:
+        Venue.objects.create(name=FORMULA, area="taunton")
+    client.force_login(training_admin)
+
+    xlsx = admin_export(client, model, "xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    names = {row[0].value: row[0].data_type for row in sheet.iter_rows(min_row=2)}
+    assert names["'" + FORMULA] == "s"  # text, not a formula
+    assert FORMULA not in names
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+    csv_response = admin_export(client, model, "csv")
+    rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    assert "'" + FORMULA in [row["name"] for row in rows]
+    assert FORMULA not in [row["name"] for row in rows]

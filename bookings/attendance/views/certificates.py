@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -22,22 +22,18 @@ from bookings.attendance.certificates import (
 from bookings.attendance.forms import (
     CertificateLookupForm,
 )
-from bookings.models import Attendance, Booking, BookingStatus
-from bookings.permissions import can_see_booking_documents, can_see_training_record
+from bookings.permissions import (
+    can_download_certificate,
+    can_see_training_record,
+    certificate_booking_for_or_404,
+)
 from training.models import Profile
 
 
 @login_required
 @require_GET
 def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = get_object_or_404(
-        Booking.objects.filter(status=BookingStatus.CONFIRMED, attendance=Attendance.ATTENDED)
-        .select_related("session__course", "session__venue", "agency")
-        .prefetch_related("session__parts", "session__course__outcomes"),
-        pk=pk,
-    )
-    if not can_see_booking_documents(request.user, booking):
-        raise Http404("No such certificate.")
+    booking = certificate_booking_for_or_404(request.user, pk)
     response = HttpResponse(certificate_pdf(booking), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{certificate_filename(booking)}"'
     return response
@@ -77,7 +73,7 @@ def _training_record_page(request: HttpRequest, person: Any) -> HttpResponse:
     downloadable = {
         entry.booking.pk
         for entry in entries
-        if can_see_booking_documents(request.user, entry.booking)
+        if can_download_certificate(request.user, entry.booking)
     }
     profile = Profile.objects.filter(user=person).select_related("agency__sector").first()
     return render(

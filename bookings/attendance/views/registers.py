@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bookings.attendance import registers
 from bookings.attendance.documents import register_bookings, sign_in_sheet_pdf
+from bookings.attendance.exports import EXPORT_COLUMNS, export_queryset, export_rows
 from bookings.attendance.forms import (
     AttendanceExportForm,
     MarkForm,
@@ -30,43 +30,20 @@ from bookings.attendance.registers import (
 )
 from bookings.errors import BookingError
 from bookings.files.spreadsheets import spreadsheet_response
-from bookings.models import ZERO, Attendance, Booking, BookingStatus, NonAttendanceCharge, Register
-from training.models import Session, SessionStatus, Trainer
-from training.roles import is_training_admin
+from bookings.models import ZERO, Attendance, BookingStatus, NonAttendanceCharge, Register
+from bookings.permissions import (
+    can_manage_sessions,
+    manage_sessions_or_404,
+    register_session_or_404,
+    register_sessions,
+)
+from bookings.templatetags.money import format_pounds
+from training.models import Session, SessionStatus
 
 RECENT_DAYS = 30
 
 
 COMING_DAYS = 7
-
-
-def register_sessions(user: Any) -> QuerySet[Session] | None:
-    """The sessions whose registers ``user`` may open, or None when they may open none."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if is_training_admin(user):
-        return Session.objects.all()
-    trainer = Trainer.objects.filter(user=user).first()
-    if trainer is None:
-        return None
-    return Session.objects.filter(trainers=trainer)
-
-
-def _session_or_404(user: Any, pk: int) -> Session:
-    sessions = register_sessions(user)
-    if sessions is None:
-        raise Http404("No such register.")
-    return get_object_or_404(
-        sessions.exclude(status=SessionStatus.DRAFT)
-        .select_related("course", "venue")
-        .prefetch_related("parts", "trainers"),
-        pk=pk,
-    )
-
-
-def _admin_only(request: HttpRequest) -> None:
-    if not is_training_admin(request.user):
-        raise Http404("Not found.")
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -117,7 +94,7 @@ def register_list(request: HttpRequest) -> HttpResponse:
     recent = [s for s in window if s not in todays and timezone.localdate(s.starts_at) < today]
     recent.reverse()
     still_open: list[Session] = []
-    if is_training_admin(request.user):
+    if can_manage_sessions(request.user):
         still_open = list(
             _with_counts(
                 live.filter(starts_at__lt=_day_bounds(today - dt.timedelta(days=RECENT_DAYS)))
@@ -138,7 +115,7 @@ def register_list(request: HttpRequest) -> HttpResponse:
             "recent": recent,
             "still_open": still_open,
             "export_form": export_form,
-            "is_admin": is_training_admin(request.user),
+            "is_admin": can_manage_sessions(request.user),
         },
     )
 
@@ -162,11 +139,11 @@ def _can_mark(session: Session, now: dt.datetime) -> bool:
 @login_required
 @require_GET
 def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     now = timezone.now()
     register = Register.objects.filter(session=session).select_related("closed_by").first()
     bookings = register_bookings(session)
-    is_admin = is_training_admin(request.user)
+    is_admin = can_manage_sessions(request.user)
     charges: dict[int, NonAttendanceCharge] = {}
     if is_admin:
         charges = {
@@ -210,7 +187,7 @@ def session_dates_label_for(session: Session) -> str:
 @require_POST
 def register_mark(request: HttpRequest, pk: int, booking_pk: int) -> HttpResponse:
     """One tap: record attended or absent through the attendance service."""
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     booking = get_object_or_404(
         session.bookings.filter(status=BookingStatus.CONFIRMED), pk=booking_pk
     )
@@ -249,7 +226,7 @@ def register_mark(request: HttpRequest, pk: int, booking_pk: int) -> HttpRespons
 @login_required
 def register_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask before closing (closing raises the charges), then close."""
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     register = Register.objects.filter(session=session).first()
     if register is not None and register.is_closed:
         messages.info(request, "This register is already closed.")
@@ -269,7 +246,7 @@ def register_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 f"Register closed. {len(charged)} non-attendance "
-                f"charge{'s' if len(charged) != 1 else ''} (£{total}) invoiced to "
+                f"charge{'s' if len(charged) != 1 else ''} ({format_pounds(total)}) invoiced to "
                 + ("the agency." if agencies == 1 else f"{agencies} agencies."),
             )
         else:
@@ -301,8 +278,8 @@ def register_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def register_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
-    session = _session_or_404(request.user, pk)
+    manage_sessions_or_404(request.user)
+    session = register_session_or_404(request.user, pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason for reopening the register.")
@@ -324,7 +301,7 @@ def register_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = register_session_or_404(request.user, pk)
     response = HttpResponse(sign_in_sheet_pdf(session), content_type="application/pdf")
     day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
     response["Content-Disposition"] = (
@@ -333,74 +310,17 @@ def sign_in_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-EXPORT_HEADERS = [
-    "course_title",
-    "session_start",
-    "venue",
-    "attendee_name",
-    "attendee_email",
-    "agency",
-    "sector",
-    "status",
-    "booking_id",
-    "order_reference",
-    "payment_method",
-    "non_attendance_charge",
-    "charge_waived",
-]
-
-
-def _status_cell(booking: Booking) -> str:
-    if booking.status == BookingStatus.CANCELLED:
-        return "cancelled"
-    return booking.attendance or "not recorded"
-
-
-def _export_rows(bookings: QuerySet[Booking]) -> list[list[Any]]:
-    rows = []
-    for booking in bookings:
-        charge = getattr(booking, "non_attendance_charge", None)
-        rows.append(
-            [
-                booking.session.course.title,
-                booking.session.starts_at,
-                booking.session.venue.name,
-                booking.attendee_name,
-                booking.attendee_email,
-                booking.agency.name,
-                booking.sector.name,
-                _status_cell(booking),
-                booking.pk,
-                booking.order.reference,
-                booking.get_payment_method_display(),
-                charge.amount if charge else Decimal("0.00"),
-                "yes" if charge and charge.waived_at else "",
-            ]
-        )
-    return rows
-
-
-def _export_queryset() -> QuerySet[Booking]:
-    """Confirmed and cancelled places (not unpaid holds), in the columns the import reads, so an
-    export can be imported elsewhere."""
-    return Booking.objects.filter(
-        status__in=[BookingStatus.CONFIRMED, BookingStatus.CANCELLED]
-    ).select_related(
-        "session__course", "session__venue", "agency", "sector", "order", "non_attendance_charge"
-    )
-
-
 @login_required
 @require_GET
 def register_export(request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
     if file_format not in ("csv", "xlsx"):
         raise Http404("Registers export as .csv or .xlsx.")
-    session = _session_or_404(request.user, pk)
-    bookings = _export_queryset().filter(session=session).order_by("attendee_name", "pk")
+    session = register_session_or_404(request.user, pk)
+    bookings = export_queryset().filter(session=session).order_by("attendee_name", "pk")
     day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
     return spreadsheet_response(
-        headers=EXPORT_HEADERS,
-        rows=_export_rows(bookings),
+        headers=EXPORT_COLUMNS,
+        rows=export_rows(bookings),
         file_format=file_format,
         filename=f"register-{session.course.slug}-{day}",
         title="Register",
@@ -411,7 +331,7 @@ def register_export(request: HttpRequest, pk: int, file_format: str) -> HttpResp
 @require_GET
 def attendance_export(request: HttpRequest) -> HttpResponse:
     """Every place on sessions between two dates, for administrators."""
-    _admin_only(request)
+    manage_sessions_or_404(request.user)
     form = AttendanceExportForm(request.GET or None)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -421,7 +341,7 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
         return redirect("attendance:registers")
     start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
     bookings = (
-        _export_queryset()
+        export_queryset()
         .filter(
             session__starts_at__gte=_day_bounds(start),
             session__starts_at__lt=_day_bounds(end + dt.timedelta(days=1)),
@@ -429,8 +349,8 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
         .order_by("session__starts_at", "session_id", "attendee_name", "pk")
     )
     return spreadsheet_response(
-        headers=EXPORT_HEADERS,
-        rows=_export_rows(bookings),
+        headers=EXPORT_COLUMNS,
+        rows=export_rows(bookings),
         file_format=form.cleaned_data["file_format"],
         filename=f"attendance-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}",
         title="Attendance",
@@ -439,7 +359,7 @@ def attendance_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def charge_waive(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    manage_sessions_or_404(request.user)
     charge = get_object_or_404(
         NonAttendanceCharge.objects.select_related(
             "booking__session__course", "booking__agency", "invoice_line__invoice", "waived_by"
@@ -461,8 +381,8 @@ def charge_waive(request: HttpRequest, pk: int) -> HttpResponse:
             credited = " A credit note has been sent to the agency." if charge.invoice_line else ""
             messages.success(
                 request,
-                f"The £{charge.amount} charge for {charge.booking.attendee_name} is waived."
-                + credited,
+                f"The {format_pounds(charge.amount)} charge for "
+                f"{charge.booking.attendee_name} is waived." + credited,
             )
             return redirect("attendance:register", pk=charge.booking.session_id)
     return render(

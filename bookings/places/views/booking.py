@@ -26,7 +26,14 @@ from bookings.models import (
 )
 from bookings.money.gateways import GatewayError
 from bookings.money.payments import checkout_failed, payment_start
-from bookings.permissions import agency_of, can_see_invoice, is_admin, order_for_or_404
+from bookings.permissions import (
+    agency_of,
+    can_pay_order,
+    can_see_invoice,
+    can_see_session,
+    order_for_or_404,
+    payment_methods_allowed,
+)
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.forms import (
     AttendeeFormSet,
@@ -35,7 +42,7 @@ from bookings.places.forms import (
 from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
 from bookings.places.selectors import is_on_waiting_list
 from training.auth import profile_of
-from training.models import Agency, Session, SessionStatus
+from training.models import Agency, Session
 from training.roles import Role, has_role
 
 logger = logging.getLogger(__name__)
@@ -75,13 +82,20 @@ class _Flow:
         )
         self.free = self.unit_quote.payment_method == PaymentMethod.FREE
         self.subsidised_left = 0
+        # Who may use which way of paying is the permission module's, and booking_create
+        # asks it again; here it only decides what the form offers.
+        allowed = payment_methods_allowed(self.user, agency)
         if self.free:
             self.methods = [PaymentMethod.FREE]
         else:
             self.methods = [PaymentMethod.CARD]
-            if is_booker and agency.approved:
+            if PaymentMethod.INVOICE in allowed and agency.approved:
                 self.methods.append(PaymentMethod.INVOICE)
-            if is_booker and agency.subsidised_places_per_year and session.starts_at:
+            if (
+                PaymentMethod.SUBSIDISED in allowed
+                and agency.subsidised_places_per_year
+                and session.starts_at
+            ):
                 self.subsidised_left = subsidised_places_left(
                     agency, timezone.localdate(session.starts_at)
                 )
@@ -343,7 +357,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
         # Only the pages show where and when; a confirmed booking answers with a redirect.
         sessions = sessions.select_related("venue").prefetch_related("parts")
     session = get_object_or_404(sessions, pk=pk)
-    if session.status != SessionStatus.PUBLISHED and not is_admin(request.user):
+    if not can_see_session(request.user, session):
         raise Http404("No such session.")
     agency = agency_of(request.user)
     if agency is None:
@@ -380,7 +394,7 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
         state["waiting"]
         and payment is not None
         and payment.status == PaymentStatus.CREATED
-        and order.booked_by_id == request.user.pk
+        and can_pay_order(request.user, order)
     )
     invoices = list(order.invoices.prefetch_related("lines").order_by("created_at"))
     show_invoices = can_see_invoice(request.user, invoices[0]) if invoices else False

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from bookings.permissions import can_see_session
 from bookings.places.selectors import (
     SessionWithPlaces,
     catalogue_sessions,
@@ -20,7 +21,6 @@ from bookings.places.selectors import (
 from training.auth import profile_of
 from training.forms import CatalogueFilterForm
 from training.models import PriceBand
-from training.roles import Role, has_role
 
 SESSIONS_PER_PAGE = 25
 
@@ -87,7 +87,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    if session.status != "published" and not has_role(request.user, Role.TRAINING_ADMINISTRATOR):
+    if not can_see_session(request.user, session):
         raise Http404("No such session.")
     band = viewer_band(request.user)
     bands = price_bands()

@@ -33,6 +33,7 @@ from bookings.places.forms import (
     TransferForm,
 )
 from bookings.places.selectors import bookings_for_agency, bookings_for_person
+from bookings.templatetags.money import format_pounds
 from training.models import Session, SessionStatus
 from training.roles import Role, role_required
 
@@ -98,7 +99,7 @@ def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             if cancelled.late_cancellation and cancelled.price:
                 text += " It was after the cut-off, so the fee stands."
             elif cancelled.payment_method == PaymentMethod.CARD and cancelled.price:
-                text += f" The £{cancelled.price} is being refunded to the card."
+                text += f" The {format_pounds(cancelled.price)} is being refunded to the card."
             elif cancelled.payment_method == PaymentMethod.INVOICE and cancelled.price:
                 text += " A credit note is on its way to your finance contact."
             messages.success(request, text)
