@@ -26,7 +26,13 @@ from bookings.models import (
 )
 from bookings.money.gateways import GatewayError
 from bookings.money.payments import checkout_failed, payment_start
-from bookings.permissions import agency_of, can_see_invoice, is_admin, order_for_or_404
+from bookings.permissions import (
+    agency_of,
+    can_see_invoice,
+    is_admin,
+    is_booker_for,
+    order_for_or_404,
+)
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.forms import (
     AttendeeFormSet,
@@ -384,6 +390,15 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
     invoices = list(order.invoices.prefetch_related("lines").order_by("created_at"))
     show_invoices = can_see_invoice(request.user, invoices[0]) if invoices else False
+    # The people booked together on one order need not know each other: an attendee who did
+    # not make the booking sees only their own place, never their colleagues' addresses.
+    sees_every_place = (
+        is_admin(request.user)
+        or order.booked_by_id == request.user.pk
+        or is_booker_for(request.user, order.agency_id)
+    )
+    if not sees_every_place:
+        state["bookings"] = [b for b in state["bookings"] if b.attendee_id == request.user.pk]
     return render(
         request,
         "bookings/order.html",
