@@ -41,6 +41,7 @@ from bookings.attendance.registers import charge_waive
 from bookings.audit import audit_record
 from bookings.errors import BookingError
 from bookings.models import NonAttendanceCharge, NonAttendancePolicy, Register
+from training.admin_filters import AnswerBadFiltersMixin
 from training.roles import is_training_admin
 
 # --- the charging policy ----------------------------------------------------------------------
@@ -93,7 +94,7 @@ class WaiveReasonForm(forms.Form):
 
 
 @admin.register(NonAttendanceCharge)
-class NonAttendanceChargeAdmin(admin.ModelAdmin):
+class NonAttendanceChargeAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
     list_display = ["attendee", "session", "agency", "amount", "invoice", "status", "created_at"]
     list_filter = [WaivedFilter, "created_at"]
     search_fields = [

@@ -15,9 +15,7 @@ urlpatterns = [
     path("registers/", registers.register_list, name="registers"),
     path("registers/export/", registers.attendance_export, name="export"),
     path("registers/<int:pk>/", registers.register_detail, name="register"),
-    path(
-        "registers/<int:pk>/places/<int:booking_pk>/mark/", registers.register_mark, name="mark"
-    ),
+    path("registers/<int:pk>/places/<int:booking_pk>/mark/", registers.register_mark, name="mark"),
     path("registers/<int:pk>/close/", registers.register_close, name="close"),
     path("registers/<int:pk>/reopen/", registers.register_reopen, name="reopen"),
     path("registers/<int:pk>/sign-in-sheet.pdf", registers.sign_in_sheet, name="sign_in_sheet"),
