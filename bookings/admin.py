@@ -18,13 +18,14 @@ from bookings.money import admin as money_admin
 from bookings.outbox import emails_retry
 from bookings.places import admin as places_admin
 from bookings.readonly import ReadOnlyMixin
+from training.admin_filters import AnswerBadFiltersMixin
 
 # The sub-domains' admin pages, registered when imported.
 SUB_DOMAIN_ADMINS = (attendance_admin, money_admin, places_admin)
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(AnswerBadFiltersMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["kind", "to", "send_after", "claimed_at", "sent_at", "attempts", "has_error"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["to", "kind"]
@@ -47,7 +48,7 @@ class OutgoingEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class AuditEntryAdmin(AnswerBadFiltersMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["at", "object_type", "object_id", "action", "actor_label"]
     list_filter = ["object_type"]
     search_fields = ["object_id", "action", "actor_label"]

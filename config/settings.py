@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the path, a cookie or a field: NUL is a 500 on PostgreSQL.
+    "config.middleware.RefuseInvalidCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,9 +141,12 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{UNIT_NAME}] "
 ACCOUNT_ADAPTER = "training.adapters.AccountAdapter"
-# Throttling: allauth counts failed logins per account and per IP in the cache.
+# Throttling: allauth counts failed logins per account ("key": the email typed) and per client
+# address, in the cache below. The account limit is the guard against guessing one password
+# from many addresses; the address limit is looser, since a school or a council office signs
+# in from one shared address and one person's typos must not lock their colleagues out.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "20/5m/ip,5/5m/key",
     "signup": "20/h/ip",
     "confirm_email": "3/3m/key",
     "reset_password": "5/h/ip,3/h/key",
@@ -158,11 +163,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The client's address. Behind a proxy (gunicorn behind nginx, a load balancer) every request
+# comes from the proxy's address, so throttling by address would throttle everyone at once.
+# TRUSTED_PROXY_COUNT says how many proxies in front of the app append to X-Forwarded-For (the
+# client is the address that many places from the right: entries further left are whatever
+# the client chose to send); TRUSTED_CLIENT_IP_HEADER instead names a header the proxy sets to
+# the client's address alone (e.g. X-Real-IP, CF-Connecting-IP). Never trust a header the
+# client can reach the app without passing through the proxy.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER", "")
+if TRUSTED_PROXY_COUNT and TRUSTED_CLIENT_IP_HEADER:
+    raise ImproperlyConfigured("Set TRUSTED_PROXY_COUNT or TRUSTED_CLIENT_IP_HEADER, not both.")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+
+# --- Cache ----------------------------------------------------------------------------------
+# What the cache holds must be seen by every process: throttling counts most of all, or each
+# of four gunicorn workers keeps its own count and an attacker gets four times the guesses.
+# Production uses the database cache (the table comes with the migrations, so `migrate` is
+# all it needs); development and tests keep a per-process memory cache unless told otherwise.
+_cache_backend = env_choice(
+    "CACHE_BACKEND", ("locmem", "database"), "database" if PRODUCTION else "locmem"
+)
+CACHE_TABLE = "django_cache"
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "traded-training",
-    }
+    "default": (
+        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+        if _cache_backend == "database"
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "traded-training",
+        }
+    )
 }
 
 # --- Email (Django 6.1 mailers) -----------------------------------------------------------

@@ -11,6 +11,7 @@ from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 
+from training.admin_filters import AnswerBadFiltersMixin
 from training.models import (
     Agency,
     Course,
@@ -70,7 +71,7 @@ class AgencyResource(resources.ModelResource):
 
 
 @admin.register(Agency)
-class AgencyAdmin(ImportExportModelAdmin):
+class AgencyAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     resource_classes = [AgencyResource]
     list_display = ["name", "sector", "approved", "subsidised_places_per_year"]
     list_filter = ["approved", "sector"]
@@ -92,7 +93,7 @@ class VenueResource(resources.ModelResource):
 
 
 @admin.register(Venue)
-class VenueAdmin(ImportExportModelAdmin):
+class VenueAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     resource_classes = [VenueResource]
     list_display = ["name", "area", "postcode", "lent_by"]
     list_filter = ["area"]
@@ -134,7 +135,7 @@ class CourseResource(resources.ModelResource):
 
 
 @admin.register(Course)
-class CourseAdmin(ImportExportModelAdmin):
+class CourseAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     resource_classes = [CourseResource]
     list_display = ["title", "kind", "theme", "level", "duration_half_days", "is_active"]
     list_filter = ["kind", "level", "is_active"]
@@ -200,7 +201,7 @@ class SessionResource(resources.ModelResource):
 
 
 @admin.register(Session)
-class SessionAdmin(ImportExportModelAdmin):
+class SessionAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     form = SessionAdminForm
     resource_classes = [SessionResource]
     list_display = ["course", "starts_at", "venue", "capacity", "status"]

@@ -43,6 +43,7 @@ from bookings.audit import audit_record
 from bookings.errors import BookingError
 from bookings.models import NonAttendanceCharge, NonAttendancePolicy, Register
 from bookings.permissions import can_manage_sessions
+from training.admin_filters import AnswerBadFiltersMixin
 
 # --- the charging policy ----------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class WaiveReasonForm(forms.Form):
 
 
 @admin.register(NonAttendanceCharge)
-class NonAttendanceChargeAdmin(admin.ModelAdmin):
+class NonAttendanceChargeAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
     list_display = ["attendee", "session", "agency", "amount", "invoice", "status", "created_at"]
     list_filter = [WaivedFilter, "created_at"]
     search_fields = [

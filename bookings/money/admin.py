@@ -33,6 +33,7 @@ from bookings.readonly import (
     _audit_history,
     _money,
 )
+from training.admin_filters import AnswerBadFiltersMixin
 
 
 class RefundInline(ReadOnlyInline):
@@ -41,7 +42,7 @@ class RefundInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
+class PaymentAdmin(AnswerBadFiltersMixin, ViewOnlyRowsMixin, admin.ModelAdmin):
     list_display = ["order", "gateway", "amount", "status", "created_at", "completed_at"]
     list_filter = ["status", "gateway"]
     search_fields = ["order__reference", "checkout_session_id", "payment_intent_id"]
@@ -68,7 +69,7 @@ class PaymentAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RefundAdmin(AnswerBadFiltersMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["payment", "booking", "amount", "status", "reason", "created_at"]
     list_filter = ["status"]
     search_fields = ["payment__order__reference", "booking__attendee_name", "gateway_refund_id"]
@@ -133,7 +134,7 @@ class InvoiceLineInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ViewOnlyRowsMixin, ExportMixin, admin.ModelAdmin):
+class InvoiceAdmin(AnswerBadFiltersMixin, ViewOnlyRowsMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [InvoiceResource]
     # Exported as settings.EXPORT_FORMATS: the safe CSV and XLSX of bookings.files.
     list_display = [
@@ -222,7 +223,7 @@ class InvoiceAdmin(ViewOnlyRowsMixin, ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class WebhookEventAdmin(AnswerBadFiltersMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["event_id", "event_type", "received_at", "processed_at", "outcome"]
     list_filter = ["event_type"]
     search_fields = ["event_id", "outcome"]

@@ -22,6 +22,7 @@ from bookings.models import (
 from bookings.places.changes import booking_cancel
 from bookings.places.waitlist import waitlist_offer_by_hand
 from bookings.readonly import ReadOnlyInline, ViewOnlyRowsMixin, _audit_history, _money
+from training.admin_filters import AnswerBadFiltersMixin
 
 
 class BookingInline(ReadOnlyInline):
@@ -44,7 +45,7 @@ class InvoiceInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
+class OrderAdmin(AnswerBadFiltersMixin, ViewOnlyRowsMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "agency",
@@ -91,7 +92,7 @@ class OrderAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(ViewOnlyRowsMixin, admin.ModelAdmin):
+class BookingAdmin(AnswerBadFiltersMixin, ViewOnlyRowsMixin, admin.ModelAdmin):
     list_display = [
         "attendee_and_email",
         "session",

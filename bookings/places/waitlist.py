@@ -80,18 +80,22 @@ def waitlist_offer_next(*, session: Session, now: dt.datetime) -> list[WaitingLi
     with transaction.atomic():
         # The session lock: the free places counted here stay free until the offers are made.
         locked = lock_rows(sessions=[session.pk]).sessions[session.pk]
-        if locked.status != SessionStatus.PUBLISHED or (
-            locked.starts_at and locked.starts_at <= now
-        ):
-            return []
+        # Once booking has closed an offer could never be claimed, so none goes out and the
+        # open ones lapse now rather than holding the place until they run out.
+        closed = not locked.is_open_for_booking(now)
+        if closed and locked.status != SessionStatus.PUBLISHED:
+            return []  # a cancelled session's list is closed by session_cancel
+        lapsing = locked.waiting_list.filter(status=WaitlistStatus.OFFERED)
+        if not closed:
+            lapsing = lapsing.filter(offer_expires_at__lte=now)
         # Offers that ran out pass on: mark them lapsed first.
-        for lapsed in locked.waiting_list.filter(
-            status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
-        ):
+        for lapsed in lapsing:
             if WaitingListEntry.objects.filter(pk=lapsed.pk, status=WaitlistStatus.OFFERED).update(
                 status=WaitlistStatus.LAPSED
             ):
                 audit_record(obj=lapsed, action="offer lapsed", actor=None, now=now)
+        if closed:
+            return []
         free = locked.capacity - places_taken(locked.pk, now)
         offered = []
         if free > 0:
@@ -111,6 +115,8 @@ def waitlist_offer_by_hand(*, entry: WaitingListEntry, actor: Any, now: dt.datet
         locked, entry = rows.sessions[entry.session_id], rows.offers[entry.pk]
         if entry.status != WaitlistStatus.WAITING:
             raise BookingError("This person is not waiting any more.")
+        if not locked.is_open_for_booking(now):
+            raise BookingError("Booking for this session has closed, so no place can be offered.")
         if locked.capacity - places_taken(locked.pk, now) <= 0:
             raise BookingError(
                 "There is no free place to offer. Raise the capacity first, then offer."
@@ -120,18 +126,22 @@ def waitlist_offer_by_hand(*, entry: WaitingListEntry, actor: Any, now: dt.datet
 
 
 def lapsed_offer_sessions(*, now: dt.datetime) -> list[int]:
-    """The sessions with waiting-list offers that ran out, in id order."""
-    return sorted(
-        set(
-            WaitingListEntry.objects.filter(
-                status=WaitlistStatus.OFFERED, offer_expires_at__lte=now
-            ).values_list("session_id", flat=True)
-        )
-    )
+    """The sessions with waiting-list offers that ran out, or that are still open on a session
+    whose booking has closed, in id order."""
+    offered = WaitingListEntry.objects.filter(status=WaitlistStatus.OFFERED)
+    ran_out = set(offered.filter(offer_expires_at__lte=now).values_list("session_id", flat=True))
+    # Whether booking has closed is a working-day rule the database cannot compute; sessions
+    # with open offers are few, so each is asked in turn.
+    open_offer_sessions = Session.objects.filter(
+        pk__in=offered.values("session_id").distinct()
+    ).select_related("course")
+    closed = {session.pk for session in open_offer_sessions if not session.is_open_for_booking(now)}
+    return sorted(ran_out | closed)
 
 
 def waitlist_lapse_offers(*, now: dt.datetime) -> int:
-    """Pass on offers that ran out, session by session (each in a transaction of its own)."""
+    """Pass on offers that ran out, and lapse every open offer of a session whose booking has
+    closed, session by session (each in a transaction of its own)."""
     session_ids = lapsed_offer_sessions(now=now)
     for session_id in session_ids:
         waitlist_offer_next(session=Session.objects.get(pk=session_id), now=now)

@@ -1059,6 +1059,42 @@ def test_a_lapsed_offer_passes_to_the_next_person_who_can_claim_the_place(
         book(full_session, guest(5), agency=nursery, waitlist_offer=second, now=lapse)
 
 
+# Bookings for the full session (Monday 10 June 2030) close two working days before: Thursday 6.
+AFTER_BOOKING_CLOSED = local(2030, 6, 7, 9)
+
+
+def test_no_waiting_list_offer_goes_out_once_booking_has_closed(
+    full_session: Session, practitioner: Any, training_admin: Any, agency_booker: Any
+) -> None:
+    entry = waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
+    assert not full_session.is_open_for_booking(AFTER_BOOKING_CLOSED)
+
+    assert waitlist_offer_next(session=full_session, now=AFTER_BOOKING_CLOSED) == []
+    with pytest.raises(BookingError, match="Booking for this session has closed"):
+        waitlist_offer_by_hand(entry=entry, actor=training_admin, now=AFTER_BOOKING_CLOSED)
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.WAITING
+    assert emails("waitlist_offer") == []
+
+
+def test_open_offers_lapse_when_booking_closes(
+    full_session: Session, practitioner: Any, agency_booker: Any
+) -> None:
+    entry = waitlist_join(session=full_session, person=practitioner, now=EARLY)
+    booking_cancel(booking=full_session.bookings.get(), actor=agency_booker, now=EARLY)
+    offer_time = local(2030, 6, 6, 12)  # the last day of booking: the offer runs 48 hours
+    assert waitlist_offer_next(session=full_session, now=offer_time) == [entry]
+    assert places_taken(full_session.pk, AFTER_BOOKING_CLOSED) == 1
+
+    # The tick, the morning after booking closed and well inside the offer's 48 hours.
+    assert waitlist_lapse_offers(now=AFTER_BOOKING_CLOSED) == 1
+    entry.refresh_from_db()
+    assert entry.status == WaitlistStatus.LAPSED
+    assert places_taken(full_session.pk, AFTER_BOOKING_CLOSED) == 0
+    assert waitlist_lapse_offers(now=AFTER_BOOKING_CLOSED) == 0
+
+
 def test_the_administrator_can_offer_a_place_by_hand_out_of_turn(
     full_session: Session, practitioner: Any, nurse: Any, training_admin: Any
 ) -> None:

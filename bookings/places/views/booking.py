@@ -31,6 +31,8 @@ from bookings.permissions import (
     can_pay_order,
     can_see_invoice,
     can_see_session,
+    is_admin,
+    is_booker_for,
     order_for_or_404,
     payment_methods_allowed,
 )
@@ -398,6 +400,15 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
     )
     invoices = list(order.invoices.prefetch_related("lines").order_by("created_at"))
     show_invoices = can_see_invoice(request.user, invoices[0]) if invoices else False
+    # The people booked together on one order need not know each other: an attendee who did
+    # not make the booking sees only their own place, never their colleagues' addresses.
+    sees_every_place = (
+        is_admin(request.user)
+        or order.booked_by_id == request.user.pk
+        or is_booker_for(request.user, order.agency_id)
+    )
+    if not sees_every_place:
+        state["bookings"] = [b for b in state["bookings"] if b.attendee_id == request.user.pk]
     return render(
         request,
         "bookings/order.html",
