@@ -34,6 +34,7 @@ from tablib import Dataset
 from bookings.attendance.importing import (
     COLUMNS,
     ImportResult,
+    RegisterFileError,
     RegisterTable,
     register_table_read,
     registers_import,
@@ -207,7 +208,15 @@ class NonAttendanceChargeAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
 
 class RegisterCSV(base_formats.CSV):
     """CSV read by the import service's own reader: blank lines are kept, so the line numbers
-    in the preview are the file's (tablib's reader drops them)."""
+    in the preview are the file's (tablib's reader drops them). It is read as bytes, so the
+    service finds the encoding exactly as the command does (django-import-export would
+    decode it as UTF-8 and refuse the Windows-1252 files Excel saves)."""
+
+    def is_binary(self) -> bool:
+        return True
+
+    def get_read_mode(self) -> str:
+        return "rb"
 
     def create_dataset(self, in_stream: Any, **kwargs: Any) -> Dataset:
         return _dataset(in_stream, "upload.csv")
@@ -343,6 +352,12 @@ class RegisterAdmin(ImportMixin, admin.ModelAdmin):
     def open_register(self, register: Register) -> str:
         url = reverse("attendance:register", args=[register.session_id])
         return format_html('<a href="{}">Open</a>', url)
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        if isinstance(e, RegisterFileError):
+            form.add_error("import_file", str(e))  # says what is wrong, and where
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def add_success_message(self, result: Result, request: HttpRequest) -> None:
         report: ImportResult = result.register_import

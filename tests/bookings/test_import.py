@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -439,3 +440,70 @@ def test_only_training_administrators_may_import(client: Any, db: Any, school: A
     client.login(username=staff.username, password=PASSWORD)
     response = client.get(reverse("admin:bookings_register_import"))
     assert response.status_code == 403
+
+
+# --- encodings: one for the whole file, found the same way by the command and the admin ---------
+
+ACCENTED = csv_text(
+    f"{WT},Zoë Brontë,zoe@example.org,Café Crèche,Early Years Providers,attended",
+    f"{WT},Chloë Noël,chloe@example.org,Café Crèche,Early Years Providers,absent",
+)
+
+
+def import_bytes(tmp_path: Path, content: bytes) -> str:
+    path = tmp_path / "registers.csv"
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_utf8_with_or_without_bom_and_windows_1252_files_import_the_same_names(
+    encoding: str, tmp_path: Path, admin_client: Any
+) -> None:
+    content = ACCENTED.encode(encoding)
+    page = upload(admin_client, "registers.csv", content, 0).content.decode()
+    assert "Would create 2 places" in page and "Zoë Brontë" in page and "Confirm import" in page
+
+    out, _err = run(import_bytes(tmp_path, content))
+    assert "Created 2 places" in out
+    names = set(Booking.objects.values_list("attendee_name", flat=True))
+    assert names == {"Zoë Brontë", "Chloë Noël"}
+    assert Agency.objects.filter(name="Café Crèche").exists()
+
+
+REFUSED_FILES = {
+    # UTF-8 throughout but for one byte saved by another program: Windows-1252's ë.
+    "utf-8 with a stray windows-1252 byte": (
+        ACCENTED.encode("utf-8").replace("Chloë".encode(), b"Chlo\xeb"),
+        "Line 3, byte 0xEB (byte 55 of the line) is not UTF-8",
+    ),
+    "utf-8 with a bom and a stray byte": (
+        ACCENTED.encode("utf-8-sig").replace("Noël".encode(), b"No\xebl"),
+        "Line 3, byte 0xEB (byte 60 of the line) is not UTF-8",
+    ),
+    "a byte windows-1252 does not define": (
+        ACCENTED.encode("cp1252").replace(b"Chlo", b"Chl\x81"),
+        "Line 3, byte 0x81 (byte 54 of the line) is neither UTF-8 nor Windows-1252",
+    ),
+    "a nul byte": (
+        ACCENTED.encode("utf-8").replace(b"chloe@", b"chl\x00oe@"),
+        "Line 3 holds a NUL character",
+    ),
+    "utf-16 text": (ACCENTED.encode("utf-16"), "This file is UTF-16 text"),
+}
+
+
+@pytest.mark.parametrize("content, message", REFUSED_FILES.values(), ids=REFUSED_FILES.keys())
+def test_a_file_in_no_one_encoding_is_refused_naming_the_line_and_byte(
+    content: bytes, message: str, tmp_path: Path, admin_client: Any
+) -> None:
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("import_registers", import_bytes(tmp_path, content), stderr=err)
+
+    response = upload(admin_client, "registers.csv", content, 0)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert message in page.replace("&quot;", '"').replace("&#x27;", "'")
+    assert "Confirm import" not in page
+    assert Booking.objects.count() == 0
