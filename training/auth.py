@@ -22,7 +22,9 @@ class _UserWithProfile:
     def get_user(self, user_id: Any) -> Any:
         user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related(WITH_PROFILE).get(pk=user_id)
+            user = user_model._default_manager.select_related(WITH_PROFILE, "trainer").get(
+                pk=user_id
+            )
         except user_model.DoesNotExist:
             return None
         # A mixin: the backend class it is mixed into has user_can_authenticate.

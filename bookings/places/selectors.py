@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from bookings.capacity import places_taken_expression
 from bookings.models import (
@@ -13,7 +15,7 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from training.models import Course, CoursePrice, PriceBand, Session, SessionStatus
+from training.models import Course, CoursePrice, PriceBand, Session, SessionPrice, SessionStatus
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -55,41 +57,48 @@ def bookings_for_agency(agency_id: int) -> QuerySet[Booking]:
     )
 
 
-def _places_taken(now: dt.datetime) -> Any:
-    # The one place where training reads bookings: what "a place is taken" means belongs to
-    # bookings (confirmed, unexpired holds, open waiting-list offers), so it is asked, not
-    # repeated here.
-
-    return places_taken_expression(now)
-
-
 def sessions_with_places(now: dt.datetime) -> QuerySet[SessionWithPlaces]:
     """Sessions annotated with ``places_taken`` and ``places_left_count``."""
-    return Session.objects.annotate(places_taken=_places_taken(now)).annotate(
+    return Session.objects.annotate(places_taken=places_taken_expression(now)).annotate(
         places_left_count=F("capacity") - F("places_taken")
     )
+
+
+def band_price_expression(band_id: int) -> Coalesce:
+    """A session's price for one band, in SQL: its override, else its course's; NULL if unset
+    (the same rule as ``Session.price_for_band``)."""
+    override = SessionPrice.objects.filter(session=OuterRef("pk"), band_id=band_id)
+    listed = CoursePrice.objects.filter(course=OuterRef("course_id"), band_id=band_id)
+    return Coalesce(
+        Subquery(override.values("amount")[:1]),
+        Subquery(listed.values("amount")[:1]),
+        output_field=DecimalField(max_digits=10, decimal_places=2),
+    )
+
+
+def band_price_name(band_id: int) -> str:
+    return f"price_band_{band_id}"
 
 
 def catalogue_sessions(
     *,
     now: dt.datetime,
+    band_ids: Sequence[int] = (),
     kind: str = "",
     theme: str = "",
     area: str = "",
     month: dt.date | None = None,
     with_places_only: bool = False,
 ) -> QuerySet[SessionWithPlaces]:
-    """Published sessions that have not started, with everything the list shows prefetched."""
+    """Published sessions that have not started, with what the list shows and nothing more:
+    places counted, course and venue joined, the price for each of ``band_ids`` computed in
+    the same query (``band_price_name``), and the parts (dates) prefetched."""
     sessions = (
         sessions_with_places(now)
         .filter(status=SessionStatus.PUBLISHED, starts_at__gt=now)
         .select_related("course", "venue")
-        .prefetch_related(
-            "parts",
-            "trainers",
-            "price_overrides",
-            Prefetch("course__prices", queryset=CoursePrice.objects.order_by("band__order")),
-        )
+        .prefetch_related("parts")
+        .annotate(**{band_price_name(pk): band_price_expression(pk) for pk in band_ids})
         .order_by("starts_at", "pk")
     )
     if kind:
@@ -116,4 +125,4 @@ def catalogue_themes() -> list[str]:
 
 
 def price_bands() -> list[PriceBand]:
-    return list(PriceBand.objects.prefetch_related("sectors").order_by("order"))
+    return list(PriceBand.objects.order_by("order"))

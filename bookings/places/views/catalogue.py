@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -12,6 +13,7 @@ from django.utils import timezone
 from bookings.permissions import can_see_session
 from bookings.places.selectors import (
     SessionWithPlaces,
+    band_price_name,
     catalogue_sessions,
     catalogue_themes,
     is_on_waiting_list,
@@ -20,7 +22,7 @@ from bookings.places.selectors import (
 )
 from training.auth import profile_of
 from training.forms import CatalogueFilterForm
-from training.models import PriceBand
+from training.models import ZERO, PriceBand
 
 SESSIONS_PER_PAGE = 25
 
@@ -31,6 +33,14 @@ def viewer_band(user: Any) -> PriceBand | None:
     if profile is None or profile.agency is None:
         return None
     return profile.agency.sector.price_band
+
+
+def _listed_price(session: Any, band_id: int) -> Decimal | None:
+    """The price ``catalogue_sessions`` computed for this band (free courses cost nothing)."""
+    if session.course.is_free:
+        return ZERO
+    price: Decimal | None = getattr(session, band_price_name(band_id))
+    return price
 
 
 def catalogue(request: HttpRequest) -> HttpResponse:
@@ -47,15 +57,18 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "month": form.month_start(),
             "with_places_only": form.cleaned_data["places"],
         }
-    sessions = catalogue_sessions(now=now, **filters)
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     band = viewer_band(request.user)
-    bands = price_bands()
+    # Prices come with the sessions, computed by the database: the viewer's band only, or
+    # every band's for someone whose sector we do not know.
+    bands = [] if band else price_bands()
+    band_ids = [band.pk] if band else [each.pk for each in bands]
+    sessions = catalogue_sessions(now=now, band_ids=band_ids, **filters)
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {
             "session": session,
-            "price": session.price_for_band(band.pk) if band else None,
-            "prices": None if band else session.price_table(bands),
+            "price": _listed_price(session, band.pk) if band else None,
+            "prices": None if band else [(each, _listed_price(session, each.pk)) for each in bands],
             "open_for_booking": session.is_open_for_booking(now),
         }
         for session in page.object_list
