@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from evaluation.reports import views
+from evaluation.reports.annual import views as annual_views
 
 app_name = "reports"
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("year-summary/", views.year_summary_page, name="year_summary"),
     path("income/", views.income_page, name="income"),
     path("evaluation-and-impact/", views.impact_page, name="impact"),
+    path("annual-pack/", annual_views.annual_pack_page, name="annual_pack"),
 ]

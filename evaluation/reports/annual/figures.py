@@ -96,6 +96,11 @@ class AnnualPack:
         return f"Multi-agency training {self.year_label}"
 
 
+def _number(value: Decimal) -> str:
+    """17.00 as "17", 7.50 as "7.5"."""
+    return f"{value.normalize():f}" if value else "0"
+
+
 def _change(now: Any, before: Any) -> Any:
     if now is None or before is None:
         return None
@@ -281,9 +286,9 @@ def annual_pack(first_year: int) -> AnnualPack:
             f"({previous_label}: {format_pounds(previous.income.income)}).",
             f"In-kind arrangements with partners saved {format_pounds(this.ledger.contributed)}"
             f" ({previous_label}: {format_pounds(previous.ledger.contributed)}): "
-            f"{this.ledger.venue_days():g} venue-days lent "
+            f"{_number(this.ledger.venue_days())} venue-days lent "
             f"({format_pounds(this.ledger.venue_value)}) and "
-            f"{this.ledger.trainer_hours():g} partner trainer hours "
+            f"{_number(this.ledger.trainer_hours())} partner trainer hours "
             f"({format_pounds(this.ledger.trainer_value)}), in exchange for subsidised places "
             f"worth {format_pounds(this.ledger.value_forgone)}.",
         ],
