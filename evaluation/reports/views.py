@@ -221,7 +221,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evaluation/reports/index.html",
-        {"can_read_all": has_role(request.user, *REPORT_READERS), "impact_available": True},
+        {
+            "can_read_all": has_role(request.user, *REPORT_READERS),
+            "can_see_ledger": has_role(request.user, Role.TRAINING_ADMINISTRATOR),
+            "impact_available": True,
+        },
     )
 
 
