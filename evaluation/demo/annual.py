@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from evaluation.models import (
     AnnualNarrative,
@@ -90,7 +91,7 @@ NARRATIVE_2016_17 = {
     ),
 }
 
-REVIEWS = (
+REVIEWS: tuple[dict[str, Any], ...] = (
     {
         "title": "Child L and Child J",
         "kind": ReviewKind.SERIOUS_CASE_REVIEW,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, Q, Sum
 
@@ -128,12 +129,12 @@ def ledger_for_year(year_start: dt.date) -> Ledger:
     )
     rows = []
     for agency in agencies:
-        used = places.get(agency.pk, {})
+        used: Mapping[str, Any] = places.get(agency.pk, {})
         rows.append(
             LedgerRow(
                 agency_id=agency.pk,
                 agency_name=agency.name,
-                sector_name=agency.sector_name,  # type: ignore[attr-defined]
+                sector_name=agency.sector_name,
                 allowance=agency.subsidised_places_per_year,
                 places_used=used.get("used", 0),
                 value_forgone=used.get("forgone") or ZERO,

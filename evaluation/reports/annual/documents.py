@@ -64,8 +64,8 @@ def pack_docx(pack: AnnualPack) -> bytes:
     can edit the words before the section goes into the annual report."""
     document = Document()
     normal = document.styles["Normal"]
-    normal.font.name = "Arial"  # type: ignore[attr-defined]
-    normal.font.size = Pt(10)  # type: ignore[attr-defined]
+    normal.font.name = "Arial"
+    normal.font.size = Pt(10)
     document.core_properties.title = pack.title
     document.core_properties.author = settings.UNIT_NAME
     document.add_heading(pack.title, level=1)

@@ -84,7 +84,7 @@ def event_summaries(period: Period) -> list[EventSummary]:
                 day=timezone.localdate(session.starts_at),
                 area=session.venue.get_area_display(),
                 venue=session.venue.name,
-                attendees=session.attendees,  # type: ignore[attr-defined]
+                attendees=session.attendees,
                 messages=[message.text for message in session.messages.all()],
             )
         )
