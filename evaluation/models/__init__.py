@@ -14,6 +14,7 @@ questions they need by ``Question.key`` (``used_learning``, ``confidence``…), 
 when the administrator rewords a question.
 """
 
+from evaluation.models.annual import AnnualNarrative, SessionMessage
 from evaluation.models.calls import (
     MAX_CALL_ATTEMPTS,
     UNSUCCESSFUL_CALL_STATUSES,
@@ -24,7 +25,9 @@ from evaluation.models.calls import (
     FollowUpCall,
     first_of_month,
 )
+from evaluation.models.ledger import CONTRIBUTION_UNITS, ContributionKind, InKindContribution
 from evaluation.models.reports import TrainingCostTarget
+from evaluation.models.reviews import LearningReview, ReviewKind
 from evaluation.models.surveys import (
     Answer,
     Channel,
@@ -44,6 +47,13 @@ from evaluation.models.surveys import (
 )
 
 __all__ = [
+    "CONTRIBUTION_UNITS",
+    "AnnualNarrative",
+    "ContributionKind",
+    "InKindContribution",
+    "LearningReview",
+    "ReviewKind",
+    "SessionMessage",
     "MAX_CALL_ATTEMPTS",
     "UNSUCCESSFUL_CALL_STATUSES",
     "Answer",

@@ -19,6 +19,7 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
+from evaluation.ledger.selectors import Ledger, ledger_for_year
 from evaluation.models import TrainingCostTarget
 from evaluation.reports.periods import Period
 from evaluation.reports.tables import ZERO, Table, percent, sector_columns
@@ -35,6 +36,34 @@ class IncomeReport:
     income: Decimal
     in_kind: Decimal
     target: TrainingCostTarget | None
+    ledger: Ledger | None = None  # a financial year's partner contributions
+
+    @property
+    def contributed(self) -> Decimal:
+        return self.ledger.contributed if self.ledger is not None else ZERO
+
+    @property
+    def recovery_with_in_kind_percent(self) -> Decimal | None:
+        if self.target is None:
+            return None
+        return percent(self.income + self.contributed, self.target.team_cost)
+
+    def in_kind_table(self) -> Table:
+        """In-kind value by kind. The partners' venues and trainers are a saving the unit
+        would otherwise have paid; the subsidised places are what it gave in return."""
+        rows: list[list[Any]] = [
+            ["Subsidised places given (value forgone)", self.in_kind, "Given in return"],
+        ]
+        if self.ledger is not None:
+            rows += [
+                ["Venue-days lent", self.ledger.venue_value, "Saving"],
+                ["Partner trainer hours", self.ledger.trainer_value, "Saving"],
+            ]
+        return Table(
+            title="In-kind value by kind",
+            headers=["kind", "amount_pounds", "counted as"],
+            rows=rows,
+        )
 
     @property
     def recovery_percent(self) -> Decimal | None:
@@ -56,16 +85,24 @@ class IncomeReport:
             ["Income", self.income],
             ["In-kind value of subsidised places (not in income)", self.in_kind],
         ]
+        if self.ledger is not None:
+            rows.append(
+                ["In-kind saving: venues and trainers lent (not in income)", self.contributed]
+            )
         if self.target is not None:
             rows += [
                 ["Training team's cost", self.target.team_cost],
                 ["Income as a share of the team's cost (%)", self.recovery_percent],
                 ["Cost recovery target (%)", self.target.recovery_target_percent],
+                [
+                    "Cost recovery including in-kind (%): income and the in-kind saving",
+                    self.recovery_with_in_kind_percent,
+                ],
             ]
         return Table(title="Cost recovery", headers=["measure", "amount"], rows=rows)
 
     def tables(self) -> list[Table]:
-        return [self.recovery_table(), self.by_sector, self.by_method]
+        return [self.recovery_table(), self.in_kind_table(), self.by_sector, self.by_method]
 
 
 METHOD_ORDER = [
@@ -204,4 +241,5 @@ def income_and_cost_recovery(
         income=total[5],
         in_kind=total[6],
         target=target,
+        ledger=ledger_for_year(period.start) if period.is_financial_year else None,
     )

@@ -34,6 +34,7 @@ HEADER_LABELS = {
     "income": "Income (£)",
     "in_kind_value": "In-kind value (£)",
     "amount": "Amount",
+    "amount_pounds": "Amount (£)",
     "evaluations_sent": "Evaluations sent",
     "evaluations_answered": "Evaluations answered",
     "follow_ups_sent": "Follow-ups sent",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.urls import path
 
+from evaluation.ledger import views as ledger_views
 from evaluation.reports import views
+from evaluation.reports.annual import views as annual_views
 
 app_name = "reports"
 
@@ -18,4 +20,6 @@ urlpatterns = [
     path("year-summary/", views.year_summary_page, name="year_summary"),
     path("income/", views.income_page, name="income"),
     path("evaluation-and-impact/", views.impact_page, name="impact"),
+    path("in-kind/", ledger_views.ledger_page, name="in_kind"),
+    path("annual-pack/", annual_views.annual_pack_page, name="annual_pack"),
 ]

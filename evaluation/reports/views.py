@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from bookings.files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from evaluation.reports.annual.messages import event_summaries
 from evaluation.reports.attendance import attendance_by_sector
 from evaluation.reports.exports import tables_csv, tables_xlsx
 from evaluation.reports.impact import MIN_RESPONSES_FOR_SHARE, evaluation_and_impact
@@ -220,7 +221,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evaluation/reports/index.html",
-        {"can_read_all": has_role(request.user, *REPORT_READERS), "impact_available": True},
+        {
+            "can_read_all": has_role(request.user, *REPORT_READERS),
+            "can_see_ledger": has_role(request.user, Role.TRAINING_ADMINISTRATOR),
+            "impact_available": True,
+        },
     )
 
 
@@ -302,6 +307,7 @@ def year_summary_page(request: HttpRequest) -> HttpResponse:
             report="year_summary",
             title="Year summary",
             summary=summary,
+            events=event_summaries(choice.period),
             chart=chart,
             chart_label=f"Bar chart of the fill rate of each course, {choice.period.label}. "
             "The table below gives the same figures.",

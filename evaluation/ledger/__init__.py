@@ -1,0 +1,1 @@
+"""The in-kind and partnership contribution ledger: allowances, places given, venues, trainers."""
