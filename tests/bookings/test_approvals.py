@@ -38,6 +38,7 @@ from bookings.places.sessions import session_cancel
 from tests.bookings.test_concurrency import at_once
 from tests.conftest import make_person, make_session
 from training.models import Agency, ApprovalRule, Course, Session, Venue
+from training.roles import Role
 
 # A Monday morning, so "three working days" is Thursday.
 NOW = timezone.make_aware(dt.datetime(2031, 3, 3, 10, 0))
@@ -305,7 +306,9 @@ def test_approve_and_decline_at_the_same_moment_give_one_decision(
 ) -> None:
     now = timezone.now()
     session = make_session(approval_course, venue, starts_at=now + dt.timedelta(days=40))
-    booker = make_person("booker@example.org", agency=school)
+    booker = make_person(
+        "booker@example.org", agency=school, roles=(Role.PRACTITIONER, Role.AGENCY_BOOKER)
+    )
     booking = book(session, school, booker, "sam@example.org", now=now)
     approval_id = booking.approvals.get().pk
 

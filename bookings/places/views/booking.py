@@ -370,7 +370,10 @@ def _booking_page(
     if manager is not None and not flow.for_colleagues:
         profile_line_manager_set(user=request.user, name=manager.name, email=manager.email)
     # Card places are held until paid; those awaiting approval are paid for once approved.
-    if order.bookings.filter(status=BookingStatus.HELD).exists():
+    if (
+        order.payment_method == PaymentMethod.CARD
+        and order.bookings.filter(status=BookingStatus.HELD).exists()
+    ):
         return _start_payment(request, order, now)
     # The order page's confirmation panel says it is booked; no flash message on top.
     return redirect("bookings:order", order.reference)
