@@ -93,13 +93,18 @@ def approval_from_token(token: str) -> tuple[Approval, str]:
         data = signing.loads(token, salt=_SALT)
     except signing.BadSignature:
         raise BookingError("This link is not valid. Open the link in the email again.") from None
-    if not isinstance(data, dict) or data.get("d") not in (Decision.APPROVE, Decision.DECLINE):
+    if (
+        not isinstance(data, dict)
+        or data.get("d") not in (Decision.APPROVE, Decision.DECLINE)
+        or not isinstance(data.get("a"), int)
+        or not isinstance(data.get("s"), str)
+    ):
         raise BookingError("This link is not valid. Open the link in the email again.")
     approval = (
         Approval.objects.select_related(
             "booking__session__course", "booking__session__venue", "booking__order__booked_by"
         )
-        .filter(pk=data.get("a"), secret=data.get("s"))
+        .filter(pk=int(data["a"]), secret=str(data["s"]))
         .first()
     )
     if approval is None:
