@@ -5,26 +5,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from bookings.models import Booking, BookingStatus
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, make_session
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from tests.e2e.test_booking_journeys import (  # noqa: F401 - autouse fixtures and helpers
     fresh_rate_limits,
+    future,
     pytestmark,
     reference_data,
-    session,
     wait_for_email,
 )
-from training.models import ApprovalRule, Session
+from training.models import ApprovalRule, Course, Session, Venue
+
+
+@pytest.fixture
+def session(course: Course, venue: Venue) -> Session:
+    course.approval = ApprovalRule.MANAGER
+    course.save()
+    return make_session(course, venue, starts_at=future(40), capacity=12)
 
 
 def test_practitioner_books_a_course_needing_approval_and_the_manager_approves_on_a_phone(
     phone_page: Any, browser: Any, live_server: Any, session: Session, practitioner: Any
 ) -> None:
-    session.course.approval = ApprovalRule.MANAGER
-    session.course.save()
     page = phone_page
     log_in(page, practitioner.email, PASSWORD)
     page.goto(f"/sessions/{session.pk}/")
