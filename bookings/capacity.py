@@ -61,7 +61,7 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
     sql = (
         f"SELECT (SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
         f" AND ({quote('status')} = %s"
-        f" OR ({quote('status')} = %s AND {quote('hold_expires_at')} > %s)))"
+        f" OR ({quote('status')} IN (%s, %s) AND {quote('hold_expires_at')} > %s)))"
         f" + (SELECT COUNT(*) FROM {quote(offers)} WHERE {quote('session_id')} = %s"
         f" AND {quote('status')} = %s AND {quote('offer_expires_at')} > %s"
         f" AND {quote('id')} <> %s)"
@@ -70,6 +70,7 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
         session_id,
         BookingStatus.CONFIRMED.value,
         BookingStatus.HELD.value,
+        BookingStatus.AWAITING_APPROVAL.value,
         at,
         session_id,
         WaitlistStatus.OFFERED.value,

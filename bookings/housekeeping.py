@@ -1,4 +1,4 @@
-"""The periodic housekeeping: expired holds, lapsed offers, refresher reminders, due email."""
+"""The periodic housekeeping: expired holds and approvals, lapsed offers, reminders, due email."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bookings.attendance.certificates import refresher_reminders_queue
 from bookings.errors import BookingError
 from bookings.money.payments import expired_hold_orders, order_holds_release
 from bookings.outbox import emails_due
+from bookings.places.approvals import approval_expire, approval_reminders_send, lapsed_approvals
 from bookings.places.waitlist import lapsed_offer_sessions, waitlist_offer_next
 from training.models import Session
 
@@ -45,13 +46,18 @@ def _refresher_reminders(now: dt.datetime) -> int:
     return refresher_reminders_queue(now=now)
 
 
+def _approval_reminders(now: dt.datetime) -> int:
+    return approval_reminders_send(now=now)
+
+
 def _emails_hand_out(batch: list[int]) -> int:
     jobs.enqueue("send_emails", batch)
     return len(batch)
 
 
 def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
-    """Release expired holds, pass on lapsed offers, queue refresher reminders and hand the
+    """Release expired holds and unanswered approvals (whose places then go to the waiting
+    list), remind line managers once, pass on lapsed offers, queue refresher reminders and hand the
     due emails to workers; returns how many of each. Every order, session and batch is its
     own item: one failing does not stop the rest."""
     released = _each(
@@ -64,6 +70,12 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
         lapsed_offer_sessions(now=now),
         lambda session_id: _offers_pass_on(session_id, now=now),
     )
+    approvals_expired = _each(
+        "releasing the unanswered approval",
+        lapsed_approvals(now=now),
+        lambda approval_id: approval_expire(approval_id=approval_id, now=now),
+    )
+    approvals_reminded = _each("reminding line managers at", [now], _approval_reminders)
     refreshers = _each("queueing refresher reminders at", [now], _refresher_reminders)
     due = emails_due(now)
     _each(
@@ -74,6 +86,8 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
     return {
         "holds_released": released,
         "offers_lapsed": lapsed,
+        "approvals_expired": approvals_expired,
+        "approvals_reminded": approvals_reminded,
         "refresher_reminders": refreshers,
         "emails_queued": len(due),
     }

@@ -258,12 +258,18 @@ BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS = env_int(
     "BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS", 10, minimum=0
 )
 BOOKING_REMINDER_WORKING_DAYS = env_int("BOOKING_REMINDER_WORKING_DAYS", 2, minimum=0)
+# A place awaiting the line manager's (or the training team's) approval is held this long.
+BOOKING_APPROVAL_WORKING_DAYS = env_int("BOOKING_APPROVAL_WORKING_DAYS", 3, minimum=1)
+# Once approved, a card place is held this long for the practitioner to pay.
+BOOKING_APPROVED_PAYMENT_HOURS = env_int("BOOKING_APPROVED_PAYMENT_HOURS", 48, minimum=1)
 WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
 # Printed on invoices: who to ask about them and how to pay (bank transfer details).
 FINANCE_CONTACT_EMAIL = env_str("FINANCE_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
+# Where the training team's approval requests go (courses needing the team's approval).
+TRAINING_TEAM_EMAIL = env_str("TRAINING_TEAM_EMAIL", DEFAULT_FROM_EMAIL)
 INVOICE_BANK_DETAILS = env_str("INVOICE_BANK_DETAILS", "")
 
 # --- Evaluation ------------------------------------------------------------------------------

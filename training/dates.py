@@ -28,6 +28,17 @@ def working_days_before(day: dt.date, count: int) -> dt.date:
     return current
 
 
+def working_days_after(day: dt.date, count: int) -> dt.date:
+    """The date ``count`` working days after ``day`` (``day`` itself not counted)."""
+    current = day
+    remaining = count
+    while remaining > 0:
+        current += dt.timedelta(days=1)
+        if is_working_day(current):
+            remaining -= 1
+    return current
+
+
 def financial_year_start(day: dt.date) -> dt.date:
     """1 April of the financial year containing ``day``."""
     year = day.year if day.month >= 4 else day.year - 1

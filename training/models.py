@@ -154,6 +154,12 @@ class SafeguardingLevel(models.TextChoices):
     LEVEL_4 = "4", "Level 4 – designated leads"
 
 
+class ApprovalRule(models.TextChoices):
+    NONE = "none", "No approval needed"
+    MANAGER = "manager", "The line manager's approval"
+    MANAGER_AND_TEAM = "manager_and_team", "The line manager's, then the training team's"
+
+
 class Course(models.Model):
     title = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=200, unique=True, blank=True)
@@ -179,6 +185,13 @@ class Course(models.Model):
         ),
     )
     is_active = models.BooleanField(default=True)
+    approval = models.CharField(
+        "approval before a place is confirmed",
+        max_length=20,
+        choices=ApprovalRule.choices,
+        default=ApprovalRule.NONE,
+        help_text="Free MAPIG sessions usually need none.",
+    )
 
     class Meta:
         ordering = ["title"]
@@ -194,6 +207,10 @@ class Course(models.Model):
     @property
     def is_free(self) -> bool:
         return self.kind == CourseKind.MAPIG
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval != ApprovalRule.NONE
 
     @property
     def duration_label(self) -> str:
@@ -384,6 +401,9 @@ class Profile(models.Model):
         default=False,
         help_text="A volunteer from the community may call a few past attendees each month.",
     )
+    # Asked for when booking a course that needs the line manager's approval; remembered.
+    line_manager_name = models.CharField(max_length=200, blank=True)
+    line_manager_email = models.EmailField("line manager's work email", blank=True)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

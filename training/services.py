@@ -88,3 +88,13 @@ def session_change_problems(
             "places taken, and new places are offered to the waiting list."
         )
     return problems
+
+
+def profile_line_manager_set(*, user: Any, name: str, email: str) -> None:
+    """Remember the line manager a person gave when booking, for their next booking."""
+    name, email = " ".join(name.split()), email.strip().lower()
+    if not name or not email:
+        return
+    Profile.objects.filter(user=user).exclude(
+        line_manager_name=name, line_manager_email=email
+    ).update(line_manager_name=name, line_manager_email=email)

@@ -23,6 +23,7 @@ from bookings.models import (
     SessionLength,
 )
 from bookings.money.invoices import charge_invoice_raise, credit_note_raise
+from bookings.outbox import email_queue
 from training.models import Session
 
 # Orders made by the historical registers import carry this reference prefix: their places
@@ -162,6 +163,14 @@ def _charges_raise(
         charges.append(charge)
         if amount > ZERO:
             by_agency.setdefault(booking.agency_id, []).append((booking, amount))
+            if booking.line_manager_email:
+                # The line manager is copied on a charge for not attending.
+                email_queue(
+                    kind="manager_non_attendance_charge",
+                    to=booking.line_manager_email,
+                    booking=booking,
+                    context={"amount": amount},
+                )
     by_booking = {charge.booking_id: charge for charge in charges}
     for _agency_id, items in by_agency.items():
         agency = items[0][0].agency

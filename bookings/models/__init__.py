@@ -6,6 +6,7 @@ own with a status; what is owed is computed from them. The models live in one mo
 sub-domain and are all importable from here; the app label stays ``bookings``.
 """
 
+from bookings.models.approvals import Approval, ApprovalStage, ApprovalStatus
 from bookings.models.attendance import (
     NonAttendanceCharge,
     NonAttendancePolicy,
@@ -26,6 +27,7 @@ from bookings.models.money import (
 )
 from bookings.models.places import (
     ACTIVE_STATUSES,
+    HOLDING_STATUSES,
     ZERO,
     Attendance,
     Booking,
@@ -48,6 +50,10 @@ from bookings.models.records import (
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "HOLDING_STATUSES",
+    "Approval",
+    "ApprovalStage",
+    "ApprovalStatus",
     "Attendance",
     "AuditEntry",
     "Booking",

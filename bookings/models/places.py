@@ -68,13 +68,18 @@ class Order(models.Model):
 
 class BookingStatus(models.TextChoices):
     HELD = "held", "Held while paying"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Hold released"
+    DECLINED = "declined", "Not approved"
 
 
-# Statuses whose bookings may occupy a place; a HELD booking only until its hold expires.
-ACTIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+# Statuses whose bookings may occupy a place; a HELD or AWAITING_APPROVAL booking only until
+# its hold (``hold_expires_at``) expires.
+ACTIVE_STATUSES = (BookingStatus.HELD, BookingStatus.AWAITING_APPROVAL, BookingStatus.CONFIRMED)
+# Statuses that hold a place until ``hold_expires_at``: paying, or waiting for approval.
+HOLDING_STATUSES = (BookingStatus.HELD, BookingStatus.AWAITING_APPROVAL)
 
 
 class Attendance(models.TextChoices):
@@ -84,9 +89,10 @@ class Attendance(models.TextChoices):
 
 
 def places_taken_q(now: dt.datetime, prefix: str = "") -> Q:
-    """Bookings that occupy a place at ``now``: confirmed, or held with an unexpired hold."""
+    """Bookings that occupy a place at ``now``: confirmed, or held (for payment or awaiting
+    approval) with an unexpired hold."""
     return Q(**{f"{prefix}status": BookingStatus.CONFIRMED}) | Q(
-        **{f"{prefix}status": BookingStatus.HELD, f"{prefix}hold_expires_at__gt": now}
+        **{f"{prefix}status__in": HOLDING_STATUSES, f"{prefix}hold_expires_at__gt": now}
     )
 
 
@@ -137,6 +143,20 @@ class Booking(models.Model):
         max_length=10, choices=Attendance.choices, default=Attendance.UNKNOWN, blank=True
     )
     claim_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    # The line manager, as given at booking time (copied on the confirmation, a late
+    # cancellation and a non-attendance charge); ``manager_agreed`` is a booker's record that
+    # the manager already agreed, so no approval was asked for.
+    line_manager_name = models.CharField(max_length=200, blank=True)
+    line_manager_email = models.EmailField(blank=True)
+    manager_agreed = models.BooleanField(
+        "booker recorded the line manager's agreement", default=False
+    )
+    # Personal data seen only by the administrator and the trainers; removed by retention.
+    access_needs = models.TextField(
+        "access and dietary needs",
+        blank=True,
+        help_text="Seen only by the training team and the trainers.",
+    )
     certificate_code = models.CharField(
         max_length=12,
         unique=True,
@@ -152,7 +172,7 @@ class Booking(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "attendee_email"],
-                condition=Q(status__in=["held", "confirmed"]),
+                condition=Q(status__in=["held", "awaiting_approval", "confirmed"]),
                 name="one_active_booking_per_attendee_per_session",
             )
         ]

@@ -22,7 +22,8 @@ def confirmation_emails(
 ) -> list[OutgoingEmail | None]:
     """The emails that confirm an order's places: each attendee's, with a reminder before the
     session and an invitation to claim the place for those without an account, and the
-    booker's when the booker is not one of the attendees."""
+    booker's when the booker is not one of the attendees; the line manager's copy, if one
+    was named."""
     emails = []
     for booking in bookings:
         emails.append(
@@ -31,6 +32,13 @@ def confirmation_emails(
         if booking.attendee_id is None:
             emails.append(
                 outgoing_email(kind="claim_invitation", to=booking.attendee_email, booking=booking)
+            )
+        if booking.line_manager_email:
+            # The line manager releases the person from work: they get a copy.
+            emails.append(
+                outgoing_email(
+                    kind="manager_booking_confirmed", to=booking.line_manager_email, booking=booking
+                )
             )
         reminder_at = reminder_time(booking.session)
         if reminder_at is not None and reminder_at > now:

@@ -40,6 +40,7 @@ from bookings.money.confirmations import confirmation_emails
 from bookings.money.invoices import order_invoice_write
 from bookings.outbox import emails_queue
 from bookings.permissions import payment_methods_allowed
+from bookings.places.approvals import ManagerSpec, approval_deadline, approvals_request
 from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
@@ -51,6 +52,24 @@ class AttendeeSpec:
     name: str
     email: str
     job_title: str = ""
+    access_needs: str = ""
+
+
+def _manager_check(session: Session, manager: ManagerSpec | None, booked_by: Any) -> ManagerSpec:
+    """The manager to ask, cleaned; BookingError when the course needs one and none is given."""
+    manager = manager or ManagerSpec()
+    cleaned = ManagerSpec(
+        name=" ".join(manager.name.split()),
+        email=manager.email.strip().lower(),
+        agreed=manager.agreed,
+    )
+    if not session.course.needs_approval or booked_by is None or cleaned.agreed:
+        return cleaned
+    if not cleaned.name or not cleaned.email:
+        raise BookingError(
+            "This course needs your line manager's approval: give their name and work email."
+        )
+    return cleaned
 
 
 def _normalise(attendees: Sequence[AttendeeSpec]) -> list[AttendeeSpec]:
@@ -64,7 +83,14 @@ def _normalise(attendees: Sequence[AttendeeSpec]) -> list[AttendeeSpec]:
         if email in seen:
             raise BookingError(f"{email} is listed twice; each person needs one place only.")
         seen.add(email)
-        cleaned.append(AttendeeSpec(name=name, email=email, job_title=attendee.job_title.strip()))
+        cleaned.append(
+            AttendeeSpec(
+                name=name,
+                email=email,
+                job_title=attendee.job_title.strip(),
+                access_needs=attendee.access_needs.strip()[:2000],
+            )
+        )
     if not cleaned:
         raise BookingError("Add at least one attendee.")
     return cleaned
@@ -109,6 +135,7 @@ def booking_create(
     purchase_order_number: str = "",
     quoted_total: Decimal | None = None,
     waitlist_offer: WaitingListEntry | None = None,
+    manager: ManagerSpec | None = None,
     now: dt.datetime,
 ) -> Order:
     """Book places for named attendees of one agency, never beyond the session's capacity.
@@ -117,8 +144,13 @@ def booking_create(
     ``BOOKING_HOLD_MINUTES`` until the gateway's webhook confirms payment. Invoice and
     subsidised places are only for those ``payment_methods_allowed`` lets spend the agency's
     money (``booked_by`` None is the training unit itself, e.g. an import).
+
+    On a course that needs approval, the places await the line manager's (``manager``)
+    answer, held like a payment hold, unless the booker recorded that the manager agreed;
+    the training unit itself (``booked_by`` None) needs nobody's approval.
     """
     people = _normalise(attendees)
+    manager = _manager_check(session, manager, booked_by)
     purchase_order_number = purchase_order_number.strip()
     if payment_method not in payment_methods_allowed(booked_by, agency):
         raise BookingError(
@@ -157,6 +189,7 @@ def booking_create(
                 quote=quote,
                 purchase_order_number=purchase_order_number,
                 waitlist_offer=waitlist_offer,
+                manager=manager,
                 now=now,
             )
     except IntegrityError as error:
@@ -174,6 +207,7 @@ def _booking_create_locked(
     quote: Quote,
     purchase_order_number: str,
     waitlist_offer: WaitingListEntry | None,
+    manager: ManagerSpec,
     now: dt.datetime,
 ) -> Order:
     # The session lock serialises the count and the insert (see bookings.locking).
@@ -247,7 +281,22 @@ def _booking_create_locked(
         purchase_order_number=purchase_order_number,
         created_at=now,
     )
+    awaiting = locked.course.needs_approval and bool(manager.email) and not manager.agreed
     holding = quote.payment_method == PaymentMethod.CARD and quote.unit_price > ZERO
+    if awaiting:
+        status, hold_until, action = (
+            BookingStatus.AWAITING_APPROVAL,
+            approval_deadline(now),
+            "booked, awaiting approval",
+        )
+    elif holding:
+        status, hold_until, action = (
+            BookingStatus.HELD,
+            now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
+            "held for payment",
+        )
+    else:
+        status, hold_until, action = BookingStatus.CONFIRMED, None, "booked"
     users = {
         user.email.lower(): user
         for user in get_user_model().objects.filter(email__in=[p.email for p in people])
@@ -267,12 +316,14 @@ def _booking_create_locked(
                 price=quote.unit_price,
                 in_kind_value=quote.in_kind_value,
                 payment_method=quote.payment_method,
-                status=BookingStatus.HELD if holding else BookingStatus.CONFIRMED,
-                hold_expires_at=now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
-                if holding
-                else None,
-                confirmed_at=None if holding else now,
+                status=status,
+                hold_expires_at=hold_until,
+                confirmed_at=now if status == BookingStatus.CONFIRMED else None,
                 created_at=now,
+                line_manager_name=manager.name,
+                line_manager_email=manager.email,
+                manager_agreed=manager.agreed,
+                access_needs=person.access_needs,
             )
             for person in people
         ]
@@ -280,7 +331,7 @@ def _booking_create_locked(
     audits += [
         audit_entry(
             obj=booking,
-            action="held for payment" if holding else "booked",
+            action=action,
             actor=booked_by,
             now=now,
             changes={
@@ -297,6 +348,14 @@ def _booking_create_locked(
             status=WaitlistStatus.CLAIMED
         )
     emails: list[OutgoingEmail | None] = []
+    if awaiting:
+        # No invoice, payment or confirmation until every approval is in.
+        approval_audits, approval_emails = approvals_request(
+            bookings=bookings, manager=manager, actor=booked_by, now=now
+        )
+        AuditEntry.objects.bulk_create(audits + approval_audits)
+        emails_queue(approval_emails)
+        return order
     if quote.payment_method == PaymentMethod.INVOICE:
         _, invoice_audit, invoice_email = order_invoice_write(
             order=order, bookings=bookings, now=now, actor=booked_by

@@ -14,6 +14,8 @@ from bookings.errors import BookingError
 from bookings.locking import in_lock_order, lock_rows, locked_rows_check
 from bookings.models import (
     ACTIVE_STATUSES,
+    Approval,
+    ApprovalStatus,
     Booking,
     BookingStatus,
     OutgoingEmail,
@@ -79,6 +81,10 @@ def _booking_cancel_locked(
     ):
         # Read under the session lock, so nothing should have changed it; if it did, say so.
         raise BookingError("This booking changed while it was being cancelled. Look again.")
+    # A request for approval of a place that is gone is no longer anyone's to answer.
+    Approval.objects.filter(booking=booking, status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.WITHDRAWN, decided_at=now
+    )
     if refunded:
         booking_refund(booking, reason=booking.cancellation_reason, actor=actor, now=now)
     OutgoingEmail.objects.filter(booking=booking, kind="booking_reminder", claimed_at=None).delete()
@@ -89,6 +95,11 @@ def _booking_cancel_locked(
     booker = getattr(booking.order.booked_by, "email", "")
     if booker and booker.lower() != booking.attendee_email:
         email_queue(kind="booking_cancelled", to=booker, booking=booking, context=context)
+    if not refunded and booking.line_manager_email:
+        # The fee stands: the line manager, who may be paying it, gets a copy.
+        email_queue(
+            kind="manager_late_cancellation", to=booking.line_manager_email, booking=booking
+        )
     if not by_unit:
         jobs.enqueue_on_commit("offer_waiting_places", booking.session_id)
     return booking

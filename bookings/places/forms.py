@@ -34,6 +34,24 @@ class BookingForm(forms.Form):
         label="Purchase-order number", max_length=60, required=False
     )
     include_myself = forms.BooleanField(label="Book a place for myself too", required=False)
+    line_manager_name = forms.CharField(
+        label="Your line manager's name", max_length=200, required=False
+    )
+    line_manager_email = forms.EmailField(
+        label="Your line manager's work email",
+        required=False,
+        help_text="We email them a link to approve the place; no account is needed.",
+    )
+    manager_agreed = forms.BooleanField(
+        label="The line manager has already agreed to these places", required=False
+    )
+    access_needs = forms.CharField(
+        label="Access or dietary needs (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the training team and the trainers see this.",
+    )
     # The total the booker saw on the confirmation step; the service refuses a different one.
     quoted_total = forms.DecimalField(
         max_digits=10, decimal_places=2, required=False, widget=forms.HiddenInput
@@ -47,10 +65,20 @@ class BookingForm(forms.Form):
         for_colleagues: bool = False,
         subsidised_left: int = 0,
         myself: str = "",
+        needs_manager: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.purchase_order_required = purchase_order_required
+        self.needs_manager = needs_manager
+        if not needs_manager:
+            for name in ("line_manager_name", "line_manager_email", "manager_agreed"):
+                del self.fields[name]
+        elif for_colleagues:
+            self.fields["line_manager_name"].label = "Their line manager's name"
+            self.fields["line_manager_email"].label = "Their line manager's work email"
+        else:
+            del self.fields["manager_agreed"]
         self.for_colleagues = for_colleagues
         labels = dict(PAYMENT_METHOD_LABELS)
         if subsidised_left:
@@ -85,6 +113,11 @@ class BookingForm(forms.Form):
             self.add_error(
                 "purchase_order_number", "Enter the purchase-order number for the invoice."
             )
+        if self.needs_manager and not data.get("manager_agreed"):
+            if not (data.get("line_manager_name") or "").strip():
+                self.add_error("line_manager_name", "Enter the line manager's name.")
+            if not data.get("line_manager_email") and "line_manager_email" not in self.errors:
+                self.add_error("line_manager_email", "Enter the line manager's work email.")
         return data
 
 
@@ -92,6 +125,7 @@ class AttendeeForm(forms.Form):
     name = forms.CharField(label="Full name", max_length=200)
     email = forms.EmailField(label="Email address")
     job_title = forms.CharField(label="Job title", max_length=150, required=False)
+    access_needs = forms.CharField(label="Access or dietary needs", max_length=2000, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,6 +137,7 @@ class AttendeeForm(forms.Form):
             name=self.cleaned_data["name"],
             email=self.cleaned_data["email"],
             job_title=self.cleaned_data.get("job_title", ""),
+            access_needs=self.cleaned_data.get("access_needs", ""),
         )
 
 

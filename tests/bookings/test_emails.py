@@ -319,6 +319,74 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             "passes to the next person on the waiting list",
         ],
     ),
+    "approval_request": (
+        lambda s: {
+            "to": "morag@example.org",
+            "booking": s.booking,
+            "context": {
+                "approve_url": f"{SITE}/approvals/yes/",
+                "decline_url": f"{SITE}/approvals/no/",
+                "approver_name": "Morag Manager",
+                "expires_at": s.session.starts_at,
+                "reminder": True,
+            },
+        },
+        lambda s: [
+            "Dear Morag Manager",
+            "named you as their line manager",
+            "Safeguarding & Thresholds",
+            f"{SITE}/approvals/yes/",
+            f"{SITE}/approvals/no/",
+            "You do not need an account",
+        ],
+    ),
+    "approval_team_request": (
+        lambda s: {
+            "to": "team@example.org",
+            "booking": s.booking,
+            "context": {
+                "approve_url": f"{SITE}/approvals/yes/",
+                "decline_url": f"{SITE}/approvals/no/",
+                "expires_at": s.session.starts_at,
+            },
+        },
+        lambda s: ["Dear training team", "line manager has approved", f"{SITE}/approvals/yes/"],
+    ),
+    "approval_declined": (
+        lambda s: {
+            "to": s.booking.attendee_email,
+            "booking": s.booking,
+            "context": {"reason": "Not approved by your line manager: short-staffed"},
+        },
+        lambda s: ["Dear Siobhán O'Neill", "was not approved", "short-staffed"],
+    ),
+    "approval_expired": (
+        lambda s: {
+            "to": s.booking.attendee_email,
+            "booking": s.booking,
+            "context": {"reason": "No answer from your line manager in time"},
+        },
+        lambda s: ["Dear Siobhán O'Neill", "no answer from your line manager in time"],
+    ),
+    "approval_granted_pay": (
+        lambda s: {"to": s.card_booking.attendee_email, "booking": s.card_booking},
+        lambda s: [
+            "has been approved",
+            f"{SITE}/orders/{s.card_booking.order.reference}/",
+        ],
+    ),
+    "manager_booking_confirmed": (
+        lambda s: {"to": "morag@example.org", "booking": s.booking},
+        lambda s: ["named you as their line manager", "Safeguarding & Thresholds"],
+    ),
+    "manager_late_cancellation": (
+        lambda s: {"to": "morag@example.org", "booking": s.cancelled},
+        lambda s: ["cancelled after the free-cancellation cut-off", "the fee stands"],
+    ),
+    "manager_non_attendance_charge": (
+        lambda s: {"to": "morag@example.org", "booking": s.booking, "context": {"amount": "65.00"}},
+        lambda s: ["did not attend", "£65.00", "Blackdown Primary School"],
+    ),
 }
 
 
@@ -374,6 +442,7 @@ def test_every_kind_renders_subject_text_and_html(kind: str, scene: Scene) -> No
 
 def test_every_email_the_services_queue_has_a_template_trio() -> None:
     services = (
+        "places.approvals",
         "places.booking",
         "places.changes",
         "places.sessions",

@@ -78,8 +78,12 @@ def test_the_sql_count_agrees_with_the_orm_rule_in_every_state(
         (BookingStatus.HELD, SECOND),  # a hold running out a second after NOW
         (BookingStatus.HELD, -SECOND),  # a hold that ran out a second before
         (BookingStatus.HELD, dt.timedelta(0)),  # running out at NOW exactly
+        (BookingStatus.AWAITING_APPROVAL, SECOND),  # awaiting approval, still held
+        (BookingStatus.AWAITING_APPROVAL, -SECOND),  # the manager did not answer in time
+        (BookingStatus.AWAITING_APPROVAL, dt.timedelta(0)),
         (BookingStatus.CANCELLED, None),
         (BookingStatus.EXPIRED, -SECOND),
+        (BookingStatus.DECLINED, SECOND),  # declined: no place, whatever its old hold said
     ]
     for n, (status, hold) in enumerate(places):
         place(session, school, n, status, hold)
@@ -110,9 +114,9 @@ def test_the_sql_count_agrees_with_the_orm_rule_in_every_state(
                 now,
                 except_offer_id,
             )
-    # Worked by hand for NOW: two confirmed, the hold running out a second later, the open
-    # 48-hour offer.
-    assert places_taken(session.pk, NOW) == 4
-    assert places_taken(session.pk, NOW, except_offer_id=entries[0].pk) == 3
+    # Worked by hand for NOW: two confirmed, the hold and the approval running out a second
+    # later, the open 48-hour offer.
+    assert places_taken(session.pk, NOW) == 5
+    assert places_taken(session.pk, NOW, except_offer_id=entries[0].pk) == 4
     assert places_taken(other.pk, NOW) == 1
     assert places_taken(session.pk + other.pk + 1000, NOW) == 0

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from bookings.errors import BookingError, SessionFull
 from bookings.models import (
@@ -36,6 +36,7 @@ from bookings.permissions import (
     order_for_or_404,
     payment_methods_allowed,
 )
+from bookings.places.approvals import ManagerSpec
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.forms import (
     AttendeeFormSet,
@@ -46,17 +47,29 @@ from bookings.places.selectors import is_on_waiting_list
 from training.auth import profile_of
 from training.models import Agency, Session
 from training.roles import Role, has_role
+from training.services import profile_line_manager_set
 
 logger = logging.getLogger(__name__)
 
 
-def _attendee_self(user: Any) -> AttendeeSpec:
+def _attendee_self(user: Any, access_needs: str = "") -> AttendeeSpec:
     profile = profile_of(user)
     return AttendeeSpec(
         name=user.get_full_name() or user.email,
         email=user.email,
         job_title=profile.job_title if profile else "",
+        access_needs=access_needs,
     )
+
+
+def _manager_initial(user: Any) -> dict[str, str]:
+    profile = profile_of(user)
+    if profile is None:
+        return {}
+    return {
+        "line_manager_name": profile.line_manager_name,
+        "line_manager_email": profile.line_manager_email,
+    }
 
 
 class _Flow:
@@ -103,9 +116,12 @@ class _Flow:
                 )
                 if self.subsidised_left > 0:
                     self.methods.append(PaymentMethod.SUBSIDISED)
-        # With one way to pay and only oneself to book, there is nothing to choose:
-        # the first page is already the confirmation.
-        self.has_choices = self.for_colleagues or len(self.methods) > 1
+        # A course that needs approval asks who the line manager is (remembered from the
+        # last time), so there is a first page to fill in.
+        self.needs_manager = session.course.needs_approval
+        # With one way to pay, only oneself to book and no manager to name, there is
+        # nothing to choose: the first page is already the confirmation.
+        self.has_choices = self.for_colleagues or len(self.methods) > 1 or self.needs_manager
 
     @property
     def action_url(self) -> str:
@@ -116,7 +132,8 @@ class _Flow:
     def booking_form(self, data: Any = None, initial: dict[str, Any] | None = None) -> BookingForm:
         return BookingForm(
             data,
-            initial=initial,
+            initial={**_manager_initial(self.user), **(initial or {})},
+            needs_manager=self.needs_manager,
             methods=self.methods,
             purchase_order_required=self.agency.purchase_order_required,
             for_colleagues=self.for_colleagues,
@@ -139,6 +156,7 @@ class _Flow:
             "me": _attendee_self(self.user),
             "offer": self.offer,
             "cutoff_days": settings.BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS,
+            "approval_days": settings.BOOKING_APPROVAL_WORKING_DAYS,
             "invoice_due_days": settings.INVOICE_DUE_DAYS,
             **extra,
         }
@@ -183,6 +201,12 @@ def _render_review(
         ("payment_method", data["payment_method"]),
         ("purchase_order_number", data.get("purchase_order_number", "")),
     ]
+    if flow.needs_manager:
+        hidden += [
+            ("line_manager_name", data.get("line_manager_name", "")),
+            ("line_manager_email", data.get("line_manager_email", "")),
+            ("manager_agreed", "on" if data.get("manager_agreed") else ""),
+        ]
     if flow.for_colleagues:
         hidden.append(("include_myself", "on" if data.get("include_myself") else ""))
         colleagues = attendees[1:] if data.get("include_myself") else attendees
@@ -212,6 +236,8 @@ def _render_review(
             price_changed=price_changed,
             error=error,
             invoice_to=flow.agency.invoice_contact_email or flow.user.email,
+            manager=_manager_from(flow, form),
+            access_needs=data.get("access_needs", ""),
         ),
     )
 
@@ -225,15 +251,27 @@ def _render_full(flow: _Flow, message: str) -> HttpResponse:
     )
 
 
+def _manager_from(flow: _Flow, form: BookingForm) -> ManagerSpec | None:
+    if not flow.needs_manager:
+        return None
+    data = form.cleaned_data
+    return ManagerSpec(
+        name=data.get("line_manager_name", ""),
+        email=data.get("line_manager_email", ""),
+        agreed=bool(data.get("manager_agreed")),
+    )
+
+
 def _collect(flow: _Flow, form: BookingForm, formset: Any) -> list[AttendeeSpec] | None:
     """The attendees of a valid submission, or None with errors added to the form."""
     form_ok = form.is_valid()
     rows_ok = formset.is_valid() if formset is not None else True
     if not (form_ok and rows_ok):
         return None
+    myself = _attendee_self(flow.user, form.cleaned_data.get("access_needs", ""))
     if not flow.for_colleagues:
-        return [_attendee_self(flow.user)]
-    attendees = [_attendee_self(flow.user)] if form.cleaned_data.get("include_myself") else []
+        return [myself]
+    attendees = [myself] if form.cleaned_data.get("include_myself") else []
     attendees += formset.attendees()
     if not attendees:
         form.add_error(None, "Add at least one person to book a place for.")
@@ -313,6 +351,7 @@ def _booking_page(
             purchase_order_number=form.cleaned_data.get("purchase_order_number", ""),
             quoted_total=quoted_total if quoted_total is not None else Decimal("-1"),
             waitlist_offer=offer,
+            manager=_manager_from(flow, form),
             now=now,
         )
     except PriceChanged as changed:
@@ -327,7 +366,14 @@ def _booking_page(
             return _render_step_one(flow, form=form, formset=formset)
         return _render_review(flow, form=form, attendees=attendees, quote=quote, error=str(error))
 
-    if order.payment_method == PaymentMethod.CARD:  # card places are held until paid
+    manager = _manager_from(flow, form)
+    if manager is not None and not flow.for_colleagues:
+        profile_line_manager_set(user=request.user, name=manager.name, email=manager.email)
+    # Card places are held until paid; those awaiting approval are paid for once approved.
+    if (
+        order.payment_method == PaymentMethod.CARD
+        and order.bookings.filter(status=BookingStatus.HELD).exists()
+    ):
         return _start_payment(request, order, now)
     # The order page's confirmation panel says it is booked; no flash message on top.
     return redirect("bookings:order", order.reference)
@@ -348,6 +394,16 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
         )
         return redirect("bookings:order", order.reference)
     return HttpResponseRedirect(payment.checkout_url)
+
+
+@login_required
+@require_POST
+def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
+    """Start paying for places that were held once approved."""
+    order = order_for_or_404(request.user, reference)
+    if not can_pay_order(request.user, order):
+        raise Http404("No such booking.")
+    return _start_payment(request, order, timezone.now())
 
 
 @login_required
@@ -376,14 +432,15 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _order_state(order: Order, now: dt.datetime) -> dict[str, Any]:
     bookings = list(order.bookings.select_related("session__course").order_by("pk"))
-    waiting = (
-        any(
-            b.status == BookingStatus.HELD and b.hold_expires_at and b.hold_expires_at > now
-            for b in bookings
-        )
-        or order.payments.filter(status=PaymentStatus.PENDING).exists()
+    held = any(
+        b.status == BookingStatus.HELD and b.hold_expires_at and b.hold_expires_at > now
+        for b in bookings
     )
-    return {"bookings": bookings, "waiting": waiting}
+    # Places held after approval wait for a payment nobody has started yet.
+    to_pay = held and not order.payments.exists()
+    waiting = (held and not to_pay) or order.payments.filter(status=PaymentStatus.PENDING).exists()
+    awaiting = [b for b in bookings if b.status == BookingStatus.AWAITING_APPROVAL]
+    return {"bookings": bookings, "waiting": waiting, "to_pay": to_pay, "awaiting": awaiting}
 
 
 @login_required
@@ -416,6 +473,8 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "order": order,
             "bookings": state["bookings"],
             "waiting": state["waiting"],
+            "to_pay": state["to_pay"] and can_pay_order(request.user, order),
+            "awaiting": [b for b in state["awaiting"] if b in state["bookings"]],
             "payment": payment,
             "can_pay": can_pay,
             "invoices": invoices if show_invoices else [],
