@@ -259,6 +259,11 @@ BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS = env_int(
 )
 BOOKING_REMINDER_WORKING_DAYS = env_int("BOOKING_REMINDER_WORKING_DAYS", 2, minimum=0)
 WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
+# A place the administrator books by phone for card payment is held this long while the
+# person pays by the link emailed to them.
+FRONT_DESK_CARD_HOLD_HOURS = env_int("FRONT_DESK_CARD_HOLD_HOURS", 48, minimum=1)
+# Days a certificate's emailed download link (signed, no account needed) keeps working.
+CERTIFICATE_LINK_DAYS = env_int("CERTIFICATE_LINK_DAYS", 365, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
 from bookings.capacity import places_taken_expression
 from bookings.models import (
     Booking,
+    BookingStatus,
     WaitingListEntry,
     WaitlistStatus,
 )
@@ -117,3 +118,24 @@ def catalogue_themes() -> list[str]:
 
 def price_bands() -> list[PriceBand]:
     return list(PriceBand.objects.prefetch_related("sectors").order_by("order"))
+
+
+def session_sector_mix(session: Session) -> list[dict[str, Any]]:
+    """How multi-agency a session is: its confirmed places counted by sector, largest first
+    (one grouped query), each with its share of the places."""
+    rows = list(
+        Booking.objects.filter(session=session, status=BookingStatus.CONFIRMED)
+        .values("sector__name")
+        .annotate(places=Count("pk"), agencies=Count("agency", distinct=True))
+        .order_by("-places", "sector__name")
+    )
+    total = sum(row["places"] for row in rows)
+    return [
+        {
+            "sector": row["sector__name"],
+            "places": row["places"],
+            "agencies": row["agencies"],
+            "percent": round(100 * row["places"] / total) if total else 0,
+        }
+        for row in rows
+    ]
