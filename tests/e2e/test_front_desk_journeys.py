@@ -195,3 +195,33 @@ def test_the_administrator_downloads_a_sessions_certificates_from_the_register(
     with page.expect_download() as again:
         page.get_by_role("link", name="All certificates (PDF)").click()
     assert again.value.suggested_filename == download.value.suggested_filename
+
+
+def test_no_table_of_the_administrators_or_bookers_pages_is_wider_than_a_phone(
+    phone_page: Any,
+    coming: Session,
+    today: Session,
+    training_admin: Any,
+    agency_booker: Any,
+    school: Agency,
+) -> None:
+    page = phone_page
+    book(today, school, "Priya Patel-Montgomery-Smythe", "priya.patel.montgomery@example.org")
+    log_in(page, training_admin.email, PASSWORD)
+    for url in (
+        "/manage/bookings/",
+        "/manage/invoices/",
+        f"/manage/sessions/{coming.pk}/",
+        f"/manage/sessions/{today.pk}/",
+        "/registers/",
+        f"/registers/{today.pk}/",
+    ):
+        page.goto(url)
+        tables_fit(page, url)
+        screenshot(page, "phone-width" + url.replace("/", "-"))
+    page.context.clear_cookies()
+    log_in(page, agency_booker.email, PASSWORD)
+    for url in ("/agency/bookings/", "/my-bookings/"):
+        page.goto(url)
+        tables_fit(page, url)
+        screenshot(page, "phone-width" + url.replace("/", "-"))
