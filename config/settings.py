@@ -268,8 +268,22 @@ INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
 # Printed on invoices: who to ask about them and how to pay (bank transfer details).
-FINANCE_CONTACT_EMAIL = env_str("FINANCE_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
-INVOICE_BANK_DETAILS = env_str("INVOICE_BANK_DETAILS", "")
+# Development and the demo print made-up details; production must be told the real ones.
+FINANCE_CONTACT_EMAIL = env_str(
+    "FINANCE_CONTACT_EMAIL", "" if PRODUCTION else "finance@training.example.org"
+)
+INVOICE_BANK_DETAILS = env_str(
+    "INVOICE_BANK_DETAILS",
+    ""
+    if PRODUCTION
+    else "Demo Bank plc, sort code 00-00-00, account 00000000 (a demonstration: do not pay)",
+)
+if PRODUCTION and not (FINANCE_CONTACT_EMAIL and INVOICE_BANK_DETAILS):
+    raise ImproperlyConfigured(
+        "Invoices print how to pay and whom to ask: set INVOICE_BANK_DETAILS (for example "
+        "'Somerset County Council, sort code 12-34-56, account 12345678') and "
+        "FINANCE_CONTACT_EMAIL (the finance team's address) before starting in production."
+    )
 
 # --- Evaluation ------------------------------------------------------------------------------
 SURVEY_LINK_DAYS = env_int("SURVEY_LINK_DAYS", 30, minimum=1)

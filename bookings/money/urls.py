@@ -11,5 +11,6 @@ urlpatterns = [
     path("payments/dev/<str:checkout_id>/", views.dev_checkout, name="dev_checkout"),
     path("pay/<str:token>/", views.order_pay, name="order_pay"),
     path("invoices/<str:number>.pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("agency/invoices/", views.agency_invoices, name="agency_invoices"),
     path("manage/invoices/", views.manage_invoices, name="manage_invoices"),
 ]

@@ -32,6 +32,8 @@ from bookings.models import (
     ZERO,
     BookingStatus,
     Invoice,
+    InvoiceKind,
+    InvoiceStatus,
     Payment,
     PaymentStatus,
 )
@@ -42,7 +44,7 @@ from bookings.money.invoices import invoice_mark_paid
 from bookings.money.paylinks import pay_link_order
 from bookings.money.payments import payment_start
 from bookings.money.webhooks import WebhookRejected, webhook_handle
-from bookings.permissions import can_pay_order, invoice_for_or_404
+from bookings.permissions import agency_of, can_pay_order, invoice_for_or_404, is_booker_for
 from training.roles import Role, role_required
 
 logger = logging.getLogger(__name__)
@@ -165,6 +167,37 @@ def invoice_pdf(request: HttpRequest, number: str) -> HttpResponse:
     response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
     return response
+
+
+@login_required
+def agency_invoices(request: HttpRequest) -> HttpResponse:
+    """The agency booker's money: every invoice and credit note of their agency on one page."""
+    agency = agency_of(request.user)
+    if agency is None or not is_booker_for(request.user, agency.pk):
+        raise Http404("No such page.")
+    invoices = list(
+        Invoice.objects.filter(agency=agency)
+        .select_related("order", "credits")
+        .prefetch_related("lines")
+        .order_by("-issued_on", "-pk")
+    )
+    today = timezone.localdate()
+    outstanding = [
+        i for i in invoices if i.kind == InvoiceKind.INVOICE and i.status == InvoiceStatus.ISSUED
+    ]
+    return render(
+        request,
+        "bookings/agency_invoices.html",
+        {
+            "agency": agency,
+            "invoices": invoices,
+            "today": today,
+            "outstanding_total": sum((i.total for i in outstanding), ZERO),
+            "overdue": sum(1 for i in outstanding if i.due_on < today),
+            "finance_email": settings.FINANCE_CONTACT_EMAIL,
+            "bank_details": settings.INVOICE_BANK_DETAILS,
+        },
+    )
 
 
 @role_required(Role.TRAINING_ADMINISTRATOR, hide=True)

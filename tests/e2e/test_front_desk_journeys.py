@@ -221,7 +221,38 @@ def test_no_table_of_the_administrators_or_bookers_pages_is_wider_than_a_phone(
         screenshot(page, "phone-width" + url.replace("/", "-"))
     page.context.clear_cookies()
     log_in(page, agency_booker.email, PASSWORD)
-    for url in ("/agency/bookings/", "/my-bookings/"):
+    for url in ("/agency/bookings/", "/agency/invoices/", "/my-bookings/"):
         page.goto(url)
         tables_fit(page, url)
         screenshot(page, "phone-width" + url.replace("/", "-"))
+
+
+def test_an_agency_booker_sees_the_agencys_invoices_and_credit_notes_on_a_phone(
+    phone_page: Any,
+    coming: Session,
+    agency_booker: Any,
+    other_agency_booker: Any,
+    school: Agency,
+    nursery: Agency,
+) -> None:
+    page = phone_page
+    log_in(page, agency_booker.email, PASSWORD)
+    page.goto("/agency/bookings/")
+    page.get_by_role("link", name="Our invoices and credit notes").click()
+    table = page.get_by_test_id("agency-invoices")
+    expect(table).to_contain_text("INV-")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_test_id("money-summary")).to_contain_text("£130.00")
+    expect(page.get_by_test_id("bank-details")).to_contain_text("sort code")
+    tables_fit(page, "agency invoices")
+    assert_accessible(page, "agency invoices")
+    screenshot(page, "front-desk-phone-agency-invoices")
+    href = table.get_by_role("link").first.get_attribute("href")
+    response = page.request.get(href)
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    # Another agency's booker sees none of them, and cannot open them.
+    page.context.clear_cookies()
+    log_in(page, other_agency_booker.email, PASSWORD)
+    page.goto("/agency/invoices/")
+    expect(page.get_by_text("Your agency has no invoices yet.")).to_be_visible()
+    assert page.request.get(href).status == 404
