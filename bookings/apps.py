@@ -15,6 +15,7 @@ class BookingsConfig(AppConfig):
         # bookings.jobs, the signals link booked places to accounts, and the outbox learns
         # which emails carry a calendar entry or an invoice.
         from bookings import outbox
+        from bookings.attendance.certificates import CERTIFICATE_EMAIL_KIND, certificate_attachments
         from bookings.files.calendar import booking_ics_attachments
         from bookings.money.documents import invoice_attachments
 
@@ -24,3 +25,4 @@ class BookingsConfig(AppConfig):
             outbox.register_kind(kind, attachments=booking_ics_attachments)
         for kind in ("invoice_issued", "credit_note_issued"):
             outbox.register_kind(kind, attachments=invoice_attachments)
+        outbox.register_kind(CERTIFICATE_EMAIL_KIND, attachments=certificate_attachments)

@@ -40,7 +40,9 @@ from training.roles import Role, can_see_person, has_role
 __all__ = [
     "agency_of",
     "booking_for_or_404",
+    "can_book_on_behalf",
     "can_download_certificate",
+    "can_download_session_certificates",
     "can_manage_sessions",
     "can_pay_order",
     "can_see_booking",
@@ -50,6 +52,7 @@ __all__ = [
     "can_see_session",
     "can_see_training_record",
     "certificate_booking_for_or_404",
+    "front_desk_payment_methods",
     "invoice_for_or_404",
     "is_admin",
     "is_booker_for",
@@ -281,3 +284,26 @@ def manage_sessions_or_404(user: Any) -> None:
     """Refuse (404) a page that only administrators may know exists."""
     if not can_manage_sessions(user):
         raise Http404("Not found.")
+
+
+# --- the front desk: booking on someone's behalf ----------------------------------------
+
+
+def can_book_on_behalf(user: Any) -> bool:
+    """Book any person of any agency (phone, email, walk-ins), waive the charge with a reason,
+    and go beyond a full session's capacity with a reason: the training administrators."""
+    return is_admin(user)
+
+
+def front_desk_payment_methods(user: Any, agency: Agency) -> frozenset[str]:
+    """The ways of paying ``user`` may choose when booking someone at the front desk: those of
+    ``payment_methods_allowed``, and "no charge" (with a reason) for the administrators."""
+    methods = set(payment_methods_allowed(user, agency))
+    if can_book_on_behalf(user):
+        methods.add(PaymentMethod.NO_CHARGE)
+    return frozenset(methods)
+
+
+def can_download_session_certificates(user: Any) -> bool:
+    """All of a session's certificates in one PDF: the administrators."""
+    return can_manage_sessions(user)

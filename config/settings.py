@@ -263,14 +263,33 @@ BOOKING_APPROVAL_WORKING_DAYS = env_int("BOOKING_APPROVAL_WORKING_DAYS", 3, mini
 # Once approved, a card place is held this long for the practitioner to pay.
 BOOKING_APPROVED_PAYMENT_HOURS = env_int("BOOKING_APPROVED_PAYMENT_HOURS", 48, minimum=1)
 WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
+# A place the administrator books by phone for card payment is held this long while the
+# person pays by the link emailed to them.
+FRONT_DESK_CARD_HOLD_HOURS = env_int("FRONT_DESK_CARD_HOLD_HOURS", 48, minimum=1)
+# Days a certificate's emailed download link (signed, no account needed) keeps working.
+CERTIFICATE_LINK_DAYS = env_int("CERTIFICATE_LINK_DAYS", 365, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")
 # Printed on invoices: who to ask about them and how to pay (bank transfer details).
-FINANCE_CONTACT_EMAIL = env_str("FINANCE_CONTACT_EMAIL", DEFAULT_FROM_EMAIL)
+# Development and the demo print made-up details; production must be told the real ones.
+FINANCE_CONTACT_EMAIL = env_str(
+    "FINANCE_CONTACT_EMAIL", "" if PRODUCTION else "finance@training.example.org"
+)
 # Where the training team's approval requests go (courses needing the team's approval).
 TRAINING_TEAM_EMAIL = env_str("TRAINING_TEAM_EMAIL", DEFAULT_FROM_EMAIL)
-INVOICE_BANK_DETAILS = env_str("INVOICE_BANK_DETAILS", "")
+INVOICE_BANK_DETAILS = env_str(
+    "INVOICE_BANK_DETAILS",
+    ""
+    if PRODUCTION
+    else "Demo Bank plc, sort code 00-00-00, account 00000000 (a demonstration: do not pay)",
+)
+if PRODUCTION and not (FINANCE_CONTACT_EMAIL and INVOICE_BANK_DETAILS):
+    raise ImproperlyConfigured(
+        "Invoices print how to pay and whom to ask: set INVOICE_BANK_DETAILS (for example "
+        "'Somerset County Council, sort code 12-34-56, account 12345678') and "
+        "FINANCE_CONTACT_EMAIL (the finance team's address) before starting in production."
+    )
 
 # --- Evaluation ------------------------------------------------------------------------------
 SURVEY_LINK_DAYS = env_int("SURVEY_LINK_DAYS", 30, minimum=1)

@@ -75,6 +75,31 @@ def test_production_refuses_the_development_payment_gateway() -> None:
     assert "Stripe" in result.stderr
 
 
+INVOICE_ENV = {
+    "INVOICE_BANK_DETAILS": "Council, sort code 12-34-56, account 12345678",
+    "FINANCE_CONTACT_EMAIL": "finance@council.example.org",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(INVOICE_ENV))
+def test_production_refuses_to_invoice_without_bank_details_and_a_finance_contact(
+    missing: str,
+) -> None:
+    env = {
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": GOOD_KEY,
+        "ALLOWED_HOSTS": "training.example.org",
+        "STRIPE_SECRET_KEY": "sk_test_placeholder",
+        "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+        "SMTP_HOST": "smtp.example.org",
+        **INVOICE_ENV,
+    }
+    del env[missing]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert missing in result.stderr and "Invoices print how to pay" in result.stderr
+
+
 def test_bad_database_url_is_refused() -> None:
     result = run_manage("check", env={"DATABASE_URL": "mysql://nobody@localhost/x"})
     assert result.returncode != 0
@@ -94,6 +119,7 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
             "STRIPE_SECRET_KEY": "sk_test_placeholder",
             "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
             "SMTP_HOST": "smtp.example.org",
+            **INVOICE_ENV,
         },
     )
     assert result.returncode == 0, result.stderr + result.stdout

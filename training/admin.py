@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from django import forms
@@ -7,6 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
@@ -200,12 +202,48 @@ class SessionResource(resources.ModelResource):
         super().validate_instance(instance, errors, validate_unique)
 
 
+class SessionWhenFilter(admin.SimpleListFilter):
+    """The session list opens on what is coming (from today, soonest first), not on 2016."""
+
+    title = "when"
+    parameter_name = "when"
+    DEFAULT = "upcoming"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("upcoming", "From today"), ("past", "Past (latest first)"), ("all", "All")]
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or self.DEFAULT
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        today = timezone.localdate()
+        midnight = timezone.make_aware(dt.datetime(today.year, today.month, today.day))
+        when = self.value() or self.DEFAULT
+        if when == "upcoming":
+            return queryset.filter(starts_at__gte=midnight)
+        if when == "past":
+            return queryset.filter(starts_at__lt=midnight)
+        return queryset
+
+
 @admin.register(Session)
 class SessionAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     form = SessionAdminForm
     resource_classes = [SessionResource]
     list_display = ["course", "starts_at", "venue", "capacity", "status"]
-    list_filter = ["status", "course__kind", "venue__area"]
+    list_filter = [SessionWhenFilter, "status", "course__kind", "venue__area"]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        if request.GET.get(SessionWhenFilter.parameter_name) in ("past", "all"):
+            return ["-starts_at", "pk"]
+        return ["starts_at", "pk"]
+
     search_fields = ["course__title", "venue__name"]
     date_hierarchy = "starts_at"
     filter_horizontal = ["trainers"]

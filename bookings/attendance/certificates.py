@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.tasks import task
@@ -23,17 +24,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.files.pdf import html_to_pdf
+from bookings.files.pdf import html_to_pdf, htmls_to_pdf
 from bookings.models import Attendance, Booking, BookingStatus, OutgoingEmail
-from bookings.outbox import email_queue
+from bookings.outbox import email_queue, emails_queue, outgoing_email
 from bookings.permissions import verified_email
-from training.models import Course
+from training.models import Course, Session
 
 REFRESHER_REMINDER_DAYS = 42  # six weeks before the refresher is due
 REFRESHER_EMAIL_KIND = "refresher_due"
 
 
-# --- who may see what ----------------------------------------------------------------------
+CERTIFICATE_EMAIL_KIND = "certificate_issued"
+_LINK_SALT = "bookings.attendance.certificates.link"
 
 
 # --- certificates ---------------------------------------------------------------------------
@@ -126,6 +128,93 @@ def certificate_pdf(booking: Booking) -> bytes:
 def certificate_filename(booking: Booking) -> str:
     name = "".join(char if char.isalnum() else "-" for char in booking.attendee_name).strip("-")
     return f"certificate-{booking.certificate_code}-{name or 'attendee'}.pdf"
+
+
+def certificates_pdf(bookings: list[Booking]) -> bytes:
+    """Every one of these certificates in one PDF, one per page, in the order given."""
+    return htmls_to_pdf([certificate_html(booking) for booking in bookings])
+
+
+def session_certificates(session: Session) -> list[Booking]:
+    """The attended places of a session, by name: the certificates the session gave."""
+    return list(
+        attended_bookings()
+        .filter(session=session)
+        .select_related("session__course", "session__venue", "agency")
+        .prefetch_related("session__parts", "session__course__outcomes")
+        .order_by("attendee_name", "pk")
+    )
+
+
+# --- handing certificates out: by email, with a link that needs no account ----------------
+
+
+def certificate_link_url(booking: Booking) -> str:
+    """A signed address that downloads this certificate without signing in, for
+    ``CERTIFICATE_LINK_DAYS``; it names the booking and cannot be changed to another's."""
+    token = signing.TimestampSigner(salt=_LINK_SALT).sign(str(booking.pk))
+    return settings.SITE_URL + reverse("attendance:certificate_link", args=[token])
+
+
+def certificate_link_booking(token: str) -> Booking | None:
+    """The attended place a certificate link names, or None (forged, expired, or the place is
+    no longer recorded as attended)."""
+    max_age = dt.timedelta(days=settings.CERTIFICATE_LINK_DAYS)
+    try:
+        pk = signing.TimestampSigner(salt=_LINK_SALT).unsign(token, max_age=max_age)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not pk.isdigit():
+        return None
+    return (
+        attended_bookings()
+        .select_related("session__course", "session__venue", "agency")
+        .prefetch_related("session__parts", "session__course__outcomes")
+        .filter(pk=int(pk))
+        .first()
+    )
+
+
+def certificate_emails_queue(bookings: list[Booking]) -> int:
+    """Email each attended place its certificate (PDF attached, and its link), once ever: a
+    register closed, reopened and closed again does not send a second copy."""
+    attended = [
+        b
+        for b in bookings
+        if b.status == BookingStatus.CONFIRMED and b.attendance == Attendance.ATTENDED
+    ]
+    already = set(
+        OutgoingEmail.objects.filter(
+            kind=CERTIFICATE_EMAIL_KIND, booking__in=[b.pk for b in attended]
+        ).values_list("booking_id", flat=True)
+    )
+    queued = emails_queue(
+        outgoing_email(
+            kind=CERTIFICATE_EMAIL_KIND,
+            to=booking.attendee_email,
+            booking=booking,
+            context={"download_url": certificate_link_url(booking)},
+        )
+        for booking in attended
+        if booking.pk not in already
+    )
+    return len(queued)
+
+
+def certificate_attachments(email: OutgoingEmail) -> list[tuple[str, bytes, str]]:
+    """The certificate as a PDF, attached when it is sent (while the place is still attended)."""
+    if email.booking_id is None:
+        return []
+    booking = (
+        attended_bookings()
+        .select_related("session__course", "session__venue", "agency")
+        .prefetch_related("session__parts", "session__course__outcomes")
+        .filter(pk=email.booking_id)
+        .first()
+    )
+    if booking is None:
+        return []
+    return [(certificate_filename(booking), certificate_pdf(booking), "application/pdf")]
 
 
 # --- training records and refreshers ------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, cast
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.attendance.certificates import certificate_emails_queue
 from bookings.audit import audit_record
 from bookings.errors import BookingError
 from bookings.events import booking_attended
@@ -96,6 +97,9 @@ def attendance_record(
                 charge_waive(
                     charge=charge, actor=actor, now=now, reason=reason.strip() or "Marked attended"
                 )
+            if register.is_closed and announce:
+                # Corrected to attended after closing: their certificate follows as at closing.
+                certificate_emails_queue([booking])
             if announce:
                 transaction.on_commit(
                     lambda: booking_attended.send(sender=Booking, booking=booking, now=now)
@@ -222,6 +226,10 @@ def register_close(*, session: Session, actor: Any, now: dt.datetime) -> list[No
         audit_record(obj=register, action="closed", actor=actor, now=now)
         absent = list(chargeable_absences(session.bookings.all()))
         charges = _charges_raise(session, absent, actor=actor, now=now)
+        # Everyone who came gets their certificate by email (once, however often it closes).
+        certificate_emails_queue(
+            list(session.bookings.filter(attendance=Attendance.ATTENDED).order_by("pk"))
+        )
     return charges
 
 

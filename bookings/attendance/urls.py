@@ -30,6 +30,14 @@ urlpatterns = [
         certificates.certificate_download,
         name="certificate_pdf",
     ),
+    path(
+        "registers/<int:pk>/certificates.pdf",
+        certificates.session_certificates_download,
+        name="session_certificates",
+    ),
+    path(
+        "certificates/download/<str:token>/", certificates.certificate_link, name="certificate_link"
+    ),
     path("certificates/", certificates.certificate_lookup, name="certificate_lookup"),
     path("certificates/<str:code>/", certificates.certificate_verify, name="certificate_verify"),
     path("training-record/", certificates.my_training_record, name="training_record"),

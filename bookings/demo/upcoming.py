@@ -50,6 +50,8 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
                     )
                     for n in range(number, number + group)
                 ]
+                # Today's session was booked a fortnight ago (it may have started by now).
+                booked_at = min(now, (session.starts_at or now) - dt.timedelta(days=14))
                 try:
                     booking_create(
                         session=session,
@@ -57,7 +59,7 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
                         agency=agency,
                         booked_by=booker,
                         payment_method=PaymentMethod.INVOICE,
-                        now=now,
+                        now=booked_at,
                     )
                 except BookingError:
                     break

@@ -16,3 +16,16 @@ def html_to_pdf(html: str) -> bytes:
 
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def htmls_to_pdf(htmls: list[str]) -> bytes:
+    """One PDF of several documents, each starting on a new page, in the order given."""
+    from weasyprint import HTML  # imported here, as above
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    documents = [HTML(string=html, url_fetcher=fetcher).render() for html in htmls]
+    if not documents:
+        raise ValueError("No documents to print.")
+    pages = [page for document in documents for page in document.pages]
+    return bytes(documents[0].copy(pages).write_pdf())

@@ -38,6 +38,8 @@ class PaymentMethod(models.TextChoices):
     INVOICE = "invoice", "Invoice"
     FREE = "free", "Free"
     SUBSIDISED = "subsidised", "Subsidised (in kind)"
+    # Booked by the training unit without charge, with a reason (Order.no_charge_reason).
+    NO_CHARGE = "no_charge", "No charge"
 
 
 class Order(models.Model):
@@ -50,6 +52,14 @@ class Order(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="orders")
     payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices)
     purchase_order_number = models.CharField(max_length=60, blank=True)
+    no_charge_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the training unit booked these places free."
+    )
+    capacity_override_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Why the administrator booked beyond the session's capacity.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -105,10 +105,14 @@ def payment_succeeded(
             if booking.status == BookingStatus.HELD:
                 session = locked.sessions[booking.session_id]
                 # The hold may have run out while the bank was deciding: count the others.
-                others = places_taken(session.pk, now) - (
-                    1 if booking.hold_expires_at and booking.hold_expires_at > now else 0
+                still_held = bool(booking.hold_expires_at and booking.hold_expires_at > now)
+                others = places_taken(session.pk, now) - (1 if still_held else 0)
+                # A place the administrator booked beyond the capacity (with a reason) keeps
+                # that leave while its hold lasts.
+                room = others < session.capacity or (
+                    still_held and bool(payment.order.capacity_override_reason)
                 )
-                if session.status == SessionStatus.PUBLISHED and others < session.capacity:
+                if session.status == SessionStatus.PUBLISHED and room:
                     if booking_status_set(
                         booking,
                         BookingStatus.CONFIRMED,

@@ -22,10 +22,12 @@ from django.utils import timezone
 from bookings.audit import audit_entry, audit_record
 from bookings.capacity import places_taken
 from bookings.errors import BookingError, SessionFull
+from bookings.events import booking_attended
 from bookings.locking import lock_rows, session_lock_for_booking
 from bookings.models import (
     ACTIVE_STATUSES,
     ZERO,
+    Attendance,
     AuditEntry,
     Booking,
     BookingStatus,
@@ -33,18 +35,45 @@ from bookings.models import (
     OutgoingEmail,
     PaymentMethod,
     PaymentStatus,
+    Register,
     WaitingListEntry,
     WaitlistStatus,
 )
 from bookings.money.confirmations import confirmation_emails
 from bookings.money.invoices import order_invoice_write
 from bookings.outbox import emails_queue
-from bookings.permissions import payment_methods_allowed
+from bookings.permissions import (
+    can_book_on_behalf,
+    front_desk_payment_methods,
+    payment_methods_allowed,
+)
 from bookings.places.approvals import ManagerSpec, approval_deadline, approvals_request
-from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
+from bookings.places.pricing import (
+    PriceChanged,
+    Quote,
+    front_desk_quote,
+    subsidised_places_left,
+)
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
+
+
+@dataclass(frozen=True)
+class FrontDesk:
+    """What only the training unit may ask of ``booking_create`` (``can_book_on_behalf``).
+
+    ``no_charge_reason`` goes with the "no charge" way of paying; ``capacity_override_reason``
+    books beyond a full session (audited); ``walk_in`` books someone who came on the day,
+    after the session started; ``card_hold_hours`` holds card places while the person pays by
+    the link emailed to them. The administrator may also book after booking has closed and
+    invoice an agency that is not yet approved.
+    """
+
+    no_charge_reason: str = ""
+    capacity_override_reason: str = ""
+    walk_in: bool = False
+    card_hold_hours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,13 +125,23 @@ def _normalise(attendees: Sequence[AttendeeSpec]) -> list[AttendeeSpec]:
     return cleaned
 
 
-def _session_closed_message(session: Session, now: dt.datetime) -> str | None:
+def _session_closed_message(
+    session: Session, now: dt.datetime, desk: FrontDesk | None = None
+) -> str | None:
     if session.status == SessionStatus.CANCELLED:
         return "This session has been cancelled."
     if session.status != SessionStatus.PUBLISHED:
         return "This session is not open for booking."
+    if desk is not None and desk.walk_in:
+        if session.starts_at is None or timezone.localdate(now) < timezone.localdate(
+            session.starts_at
+        ):
+            return "Someone who came can be added from the day of the session."
+        return None
     if session.starts_at is None or session.starts_at <= now:
         return "This session has already started, so it can no longer be booked."
+    if desk is not None:
+        return None  # the administrator books by phone until the session starts
     if not session.is_open_for_booking(now):
         closes = session.booking_closes_on()
         return (
@@ -125,6 +164,25 @@ _PAYMENT_METHOD_REFUSED: dict[str, str] = {
 }
 
 
+def _front_desk_check(
+    front_desk: FrontDesk | None, booked_by: Any, payment_method: str
+) -> FrontDesk | None:
+    """The front desk's requests, tidied, or a BookingError for anyone but the unit's staff."""
+    if front_desk is None:
+        return None
+    if not can_book_on_behalf(booked_by):
+        raise BookingError("Only the training team can book on someone's behalf.")
+    desk = FrontDesk(
+        no_charge_reason=" ".join(front_desk.no_charge_reason.split()),
+        capacity_override_reason=" ".join(front_desk.capacity_override_reason.split()),
+        walk_in=front_desk.walk_in,
+        card_hold_hours=front_desk.card_hold_hours,
+    )
+    if payment_method == PaymentMethod.NO_CHARGE and not desk.no_charge_reason:
+        raise BookingError("Say why there is no charge for this place.")
+    return desk
+
+
 def booking_create(
     *,
     session: Session,
@@ -136,6 +194,7 @@ def booking_create(
     quoted_total: Decimal | None = None,
     waitlist_offer: WaitingListEntry | None = None,
     manager: ManagerSpec | None = None,
+    front_desk: FrontDesk | None = None,
     now: dt.datetime,
 ) -> Order:
     """Book places for named attendees of one agency, never beyond the session's capacity.
@@ -143,16 +202,25 @@ def booking_create(
     Free, subsidised and invoice places are confirmed at once; card places are held for
     ``BOOKING_HOLD_MINUTES`` until the gateway's webhook confirms payment. Invoice and
     subsidised places are only for those ``payment_methods_allowed`` lets spend the agency's
-    money (``booked_by`` None is the training unit itself, e.g. an import).
+    money (``booked_by`` None is the training unit itself, e.g. an import). ``front_desk`` is
+    the administrator booking on someone's behalf (see ``FrontDesk``).
 
     On a course that needs approval, the places await the line manager's (``manager``)
     answer, held like a payment hold, unless the booker recorded that the manager agreed;
-    the training unit itself (``booked_by`` None) needs nobody's approval.
+    the training unit itself (``booked_by`` None) and the administrator at the front desk
+    need nobody's approval.
     """
     people = _normalise(attendees)
-    manager = _manager_check(session, manager, booked_by)
     purchase_order_number = purchase_order_number.strip()
-    if payment_method not in payment_methods_allowed(booked_by, agency):
+    desk = _front_desk_check(front_desk, booked_by, payment_method)
+    # At the front desk the administrator books what was agreed by phone or in person.
+    manager = _manager_check(session, manager, booked_by if desk is None else None)
+    allowed = (
+        front_desk_payment_methods(booked_by, agency)
+        if desk is not None
+        else payment_methods_allowed(booked_by, agency)
+    )
+    if payment_method not in allowed:
         raise BookingError(
             _PAYMENT_METHOD_REFUSED.get(
                 payment_method, "That way of paying is not available. Pay by card."
@@ -164,13 +232,13 @@ def booking_create(
         and not purchase_order_number
     ):
         raise BookingError(f"{agency.name} needs a purchase-order number on every invoice.")
-    if payment_method == PaymentMethod.INVOICE and not agency.approved:
+    if payment_method == PaymentMethod.INVOICE and not agency.approved and desk is None:
         raise BookingError(
             "Invoices can only go to agencies the training team has approved. Pay by card."
         )
     # The price comes from the same tables inside or outside the lock (which only guards
     # capacity), so it is checked first: a changed price never waits for the lock.
-    quote = price_quote(
+    quote = front_desk_quote(
         session=session, agency=agency, payment_method=payment_method, places=len(people)
     )
     if quoted_total is not None and quoted_total != quote.total:
@@ -190,6 +258,7 @@ def booking_create(
                 purchase_order_number=purchase_order_number,
                 waitlist_offer=waitlist_offer,
                 manager=manager,
+                desk=desk,
                 now=now,
             )
     except IntegrityError as error:
@@ -208,11 +277,12 @@ def _booking_create_locked(
     purchase_order_number: str,
     waitlist_offer: WaitingListEntry | None,
     manager: ManagerSpec,
+    desk: FrontDesk | None,
     now: dt.datetime,
 ) -> Order:
     # The session lock serialises the count and the insert (see bookings.locking).
     locked = session_lock_for_booking(session.pk)
-    closed = _session_closed_message(locked, now)
+    closed = _session_closed_message(locked, now, desk)
     if closed:
         raise BookingError(closed)
     subsidised = quote.payment_method == PaymentMethod.SUBSIDISED
@@ -230,7 +300,8 @@ def _booking_create_locked(
         offer_id = offer.pk
     taken = places_taken(locked.pk, now, except_offer_id=offer_id)
     free = locked.capacity - taken
-    if len(people) > free:
+    override = desk.capacity_override_reason if desk is not None else ""
+    if len(people) > free and not override:
         if free <= 0:
             raise SessionFull("This session is full. You can join the waiting list instead.")
         raise SessionFull(
@@ -279,6 +350,8 @@ def _booking_create_locked(
         agency=agency,
         payment_method=quote.payment_method,
         purchase_order_number=purchase_order_number,
+        no_charge_reason=desk.no_charge_reason if desk is not None else "",
+        capacity_override_reason=override if len(people) > free else "",
         created_at=now,
     )
     awaiting = locked.course.needs_approval and bool(manager.email) and not manager.agreed
@@ -290,17 +363,19 @@ def _booking_create_locked(
             "booked, awaiting approval",
         )
     elif holding:
-        status, hold_until, action = (
-            BookingStatus.HELD,
-            now + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
-            "held for payment",
-        )
+        hold_for = dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
+        if desk is not None and desk.card_hold_hours:
+            hold_for = dt.timedelta(hours=desk.card_hold_hours)
+        status, hold_until, action = BookingStatus.HELD, now + hold_for, "held for payment"
     else:
         status, hold_until, action = BookingStatus.CONFIRMED, None, "booked"
     users = {
         user.email.lower(): user
         for user in get_user_model().objects.filter(email__in=[p.email for p in people])
     }
+    walk_in = desk is not None and desk.walk_in
+    if walk_in and Register.objects.filter(session=locked, closed_at__isnull=False).exists():
+        raise BookingError("The register is closed. Reopen it to add someone who came.")
     bookings = Booking.objects.bulk_create(
         [
             Booking(
@@ -319,6 +394,7 @@ def _booking_create_locked(
                 status=status,
                 hold_expires_at=hold_until,
                 confirmed_at=now if status == BookingStatus.CONFIRMED else None,
+                attendance=Attendance.ATTENDED if walk_in else Attendance.UNKNOWN,
                 created_at=now,
                 line_manager_name=manager.name,
                 line_manager_email=manager.email,
@@ -339,10 +415,29 @@ def _booking_create_locked(
                 "price": booking.price,
                 "payment_method": booking.payment_method,
                 "order": order.reference,
+                **({"no_charge_reason": order.no_charge_reason} if order.no_charge_reason else {}),
+                **({"booked_on_behalf": True} if desk is not None else {}),
+                **({"walk_in": True, "attendance": Attendance.ATTENDED} if walk_in else {}),
             },
         )
         for booking in bookings
     ]
+    if order.capacity_override_reason:
+        audits.append(
+            audit_entry(
+                obj=locked,
+                action="capacity overridden",
+                actor=booked_by,
+                now=now,
+                changes={
+                    "capacity": locked.capacity,
+                    "taken_before": taken,
+                    "places_added": len(people),
+                    "reason": order.capacity_override_reason,
+                    "order": order.reference,
+                },
+            )
+        )
     if offer_id is not None:
         WaitingListEntry.objects.filter(pk=offer_id, status=WaitlistStatus.OFFERED).update(
             status=WaitlistStatus.CLAIMED
@@ -362,8 +457,22 @@ def _booking_create_locked(
         )
         audits.append(invoice_audit)
         emails.append(invoice_email)
-    if not holding:
-        emails += confirmation_emails(order, bookings, now=now)
+    if walk_in:
+        # Someone who came on the day needs no confirmation or calendar entry; their place is
+        # attended, which is announced like a mark on the register (the evaluation follows).
+        for booking in bookings:
+            transaction.on_commit(
+                lambda booking=booking: booking_attended.send(  # type: ignore[misc]
+                    sender=Booking, booking=booking, now=now
+                )
+            )
+    elif not holding:
+        emails += [
+            email
+            for email in confirmation_emails(order, bookings, now=now)
+            # The administrator who booked by phone is not sent the booker's copy.
+            if desk is None or email is None or email.kind != "order_confirmed"
+        ]
     # One insert each for the audit trail and the outbox, however many places.
     AuditEntry.objects.bulk_create(audits)
     emails_queue(emails)

@@ -12,6 +12,7 @@ from django.forms import formset_factory
 
 from bookings.models import BookingStatus, PaymentMethod
 from bookings.places.booking import AttendeeSpec
+from training.models import Agency, Sector
 
 PAYMENT_METHOD_LABELS = {
     PaymentMethod.CARD: "Pay by card now",
@@ -202,4 +203,91 @@ class BookingSearchForm(forms.Form):
         label="Sessions",
         required=False,
         choices=[("", "All"), ("upcoming", "Upcoming"), ("past", "Past")],
+    )
+
+
+FRONT_DESK_METHOD_LABELS = {
+    PaymentMethod.CARD: "Card: email them a link to pay",
+    PaymentMethod.INVOICE: "Invoice the agency",
+    PaymentMethod.SUBSIDISED: "A subsidised place (the agency's allowance)",
+    PaymentMethod.NO_CHARGE: "No charge (give a reason)",
+}
+
+
+class FrontDeskPersonForm(forms.Form):
+    """The person booked at the front desk, and their agency (from the list, or a new one)."""
+
+    name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email address")
+    job_title = forms.CharField(label="Job title", max_length=150, required=False)
+    agency = forms.ModelChoiceField(
+        label="Agency",
+        queryset=Agency.objects.select_related("sector").order_by("name"),
+        required=False,
+        empty_label="Not listed: a new agency",
+    )
+    new_agency_name = forms.CharField(
+        label="New agency's name",
+        max_length=200,
+        required=False,
+        help_text="Only when the agency is not in the list.",
+    )
+    new_agency_sector = forms.ModelChoiceField(
+        label="New agency's sector",
+        queryset=Sector.objects.order_by("order", "name"),
+        required=False,
+        empty_label="Choose the sector",
+        help_text="The price depends on it.",
+    )
+    purchase_order_number = forms.CharField(
+        label="Purchase-order number for the invoice", max_length=60, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())
+        if data.get("agency") is None and not (data.get("new_agency_name") or "").strip():
+            self.add_error("agency", "Choose the person's agency, or give a new agency's name.")
+        return data
+
+    def spec(self) -> AttendeeSpec:
+        return AttendeeSpec(
+            name=self.cleaned_data["name"],
+            email=self.cleaned_data["email"],
+            job_title=self.cleaned_data.get("job_title", ""),
+        )
+
+
+class BookOnBehalfForm(FrontDeskPersonForm):
+    payment_method = forms.ChoiceField(
+        label="How will they pay?", choices=list(FRONT_DESK_METHOD_LABELS.items())
+    )
+    no_charge_reason = forms.CharField(
+        label="Reason for no charge",
+        max_length=200,
+        required=False,
+        help_text="Only for no charge. For example: 'Speaker at the session'.",
+    )
+    capacity_override_reason = forms.CharField(
+        label="Reason for booking beyond the capacity",
+        max_length=200,
+        required=False,
+        help_text="Only when the session is full and the room can take one more.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("payment_method") == PaymentMethod.NO_CHARGE
+            and not (data.get("no_charge_reason") or "").strip()
+        ):
+            self.add_error("no_charge_reason", "Say why there is no charge for this place.")
+        return data
+
+
+class WalkInForm(FrontDeskPersonForm):
+    waive_reason = forms.CharField(
+        label="Reason for not charging",
+        max_length=200,
+        required=False,
+        help_text="Leave empty to invoice the agency the course's price for its sector.",
     )

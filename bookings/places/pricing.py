@@ -69,3 +69,15 @@ def price_quote(*, session: Session, agency: Agency, payment_method: str, places
     if payment_method not in (PaymentMethod.CARD, PaymentMethod.INVOICE):
         raise BookingError("Choose how to pay: by card or by invoice.")
     return Quote(band, list_price, ZERO, places, payment_method)
+
+
+def front_desk_quote(
+    *, session: Session, agency: Agency, payment_method: str, places: int
+) -> Quote:
+    """The price at the front desk: as ``price_quote``, and "no charge" costs nothing (and is
+    no in-kind income: nobody lent a venue for it)."""
+    if payment_method == PaymentMethod.NO_CHARGE:
+        band = agency.sector.price_band
+        free = session.price_for_band(band.pk) == ZERO
+        return Quote(band, ZERO, ZERO, places, PaymentMethod.FREE if free else payment_method)
+    return price_quote(session=session, agency=agency, payment_method=payment_method, places=places)

@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bookings.capacity import places_taken_expression
 from bookings.models import (
     Booking,
+    BookingStatus,
     WaitingListEntry,
     WaitlistStatus,
 )
@@ -126,3 +127,24 @@ def catalogue_themes() -> list[str]:
 
 def price_bands() -> list[PriceBand]:
     return list(PriceBand.objects.order_by("order"))
+
+
+def session_sector_mix(session: Session) -> list[dict[str, Any]]:
+    """How multi-agency a session is: its confirmed places counted by sector, largest first
+    (one grouped query), each with its share of the places."""
+    rows = list(
+        Booking.objects.filter(session=session, status=BookingStatus.CONFIRMED)
+        .values("sector__name")
+        .annotate(places=Count("pk"), agencies=Count("agency", distinct=True))
+        .order_by("-places", "sector__name")
+    )
+    total = sum(row["places"] for row in rows)
+    return [
+        {
+            "sector": row["sector__name"],
+            "places": row["places"],
+            "agencies": row["agencies"],
+            "percent": round(100 * row["places"] / total) if total else 0,
+        }
+        for row in rows
+    ]

@@ -51,6 +51,11 @@ def _session_cancel_locked(*, session_id: int, actor: Any, now: dt.datetime, rea
     rows = lock_rows(payments=payment_ids, sessions=[session_id])
     locked_rows_check(rows.payments, _session_payment_ids(session_id))
     locked = rows.sessions[session_id]
+    if locked.starts_at is not None and locked.starts_at <= now:
+        raise BookingError(
+            "This session has already started, so it cannot be cancelled and refunded. "
+            "Cancel or refund single places from their booking pages."
+        )
     old = locked.status
     locked.status = SessionStatus.CANCELLED
     locked.save(update_fields=["status"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bookings.places.views import approvals, booking, catalogue, manage, mine
+from bookings.places.views import approvals, booking, catalogue, frontdesk, manage, mine
 
 urlpatterns = [
     # The public catalogue
@@ -30,4 +30,6 @@ urlpatterns = [
     # The administrator's area
     path("manage/bookings/", manage.manage_bookings, name="manage_bookings"),
     path("manage/sessions/<int:pk>/", manage.manage_session, name="manage_session"),
+    path("manage/sessions/<int:pk>/book/", frontdesk.book_on_behalf, name="book_on_behalf"),
+    path("registers/<int:pk>/add-someone/", frontdesk.walk_in, name="walk_in"),
 ]

@@ -127,6 +127,8 @@ def test_production_shares_its_cache_through_the_database(monkeypatch: pytest.Mo
         STRIPE_SECRET_KEY="sk_test_placeholder",
         STRIPE_WEBHOOK_SECRET="whsec_placeholder",
         SMTP_HOST="smtp.example.org",
+        INVOICE_BANK_DETAILS="Council, sort code 12-34-56, account 12345678",
+        FINANCE_CONTACT_EMAIL="finance@council.example.org",
     )
     assert production.CACHES["default"]["BACKEND"] == (
         "django.core.cache.backends.db.DatabaseCache"

@@ -302,6 +302,16 @@ def load_upcoming_programme(
                         trainers=[trainers[0]],
                     )
                 )
+    # Today's session, whatever day the demo is loaded: the register a newcomer can mark.
+    sessions.append(
+        _session(
+            course=mapigs[0],
+            venue=venues[0],
+            day=today,
+            capacity=30,
+            trainers=[trainers[0]],
+        )
+    )
     conference_day = _next_working_day(first_monday + dt.timedelta(weeks=10, days=2))
     sessions.append(
         _session(

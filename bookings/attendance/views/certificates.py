@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from bookings.attendance.certificates import (
     certificate_filename,
     certificate_find,
+    certificate_link_booking,
     certificate_pdf,
     certificate_verify_url,
+    certificates_pdf,
+    session_certificates,
     session_dates_label,
     training_record,
 )
@@ -24,10 +28,11 @@ from bookings.attendance.forms import (
 )
 from bookings.permissions import (
     can_download_certificate,
+    can_download_session_certificates,
     can_see_training_record,
     certificate_booking_for_or_404,
 )
-from training.models import Profile
+from training.models import Profile, Session
 
 
 @login_required
@@ -36,6 +41,36 @@ def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
     booking = certificate_booking_for_or_404(request.user, pk)
     response = HttpResponse(certificate_pdf(booking), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{certificate_filename(booking)}"'
+    return response
+
+
+@require_GET
+def certificate_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Public: the certificate by the signed link in its email (no account needed)."""
+    booking = certificate_link_booking(token)
+    if booking is None:
+        return render(request, "bookings/attendance/certificate_link_gone.html", status=404)
+    response = HttpResponse(certificate_pdf(booking), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{certificate_filename(booking)}"'
+    return response
+
+
+@login_required
+@require_GET
+def session_certificates_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every certificate of a session in one PDF, for the administrators."""
+    if not can_download_session_certificates(request.user):
+        raise Http404("No such session.")
+    session = get_object_or_404(Session.objects.select_related("course"), pk=pk)
+    bookings = session_certificates(session)
+    if not bookings:
+        messages.info(request, "Nobody is marked attended on this session yet: no certificates.")
+        return redirect("attendance:register", pk=session.pk)
+    response = HttpResponse(certificates_pdf(bookings), content_type="application/pdf")
+    day = f"{timezone.localtime(session.starts_at):%Y-%m-%d}" if session.starts_at else "undated"
+    response["Content-Disposition"] = (
+        f'attachment; filename="certificates-{session.course.slug}-{day}.pdf"'
+    )
     return response
 
 

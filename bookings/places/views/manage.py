@@ -14,13 +14,17 @@ from django.utils import timezone
 from bookings.capacity import places_taken
 from bookings.errors import BookingError
 from bookings.models import (
+    ZERO,
     Booking,
+    BookingStatus,
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
+    NonAttendanceCharge,
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Register,
     WaitingListEntry,
 )
 from bookings.places.forms import (
@@ -28,12 +32,20 @@ from bookings.places.forms import (
     SessionCancelForm,
     SessionCapacityForm,
 )
+from bookings.places.selectors import session_sector_mix
 from bookings.places.sessions import session_cancel, session_capacity_set
 from bookings.places.waitlist import waitlist_offer_by_hand
 from training.models import Session
 from training.roles import Role, role_required
 
 PER_PAGE = 50
+
+
+def _on_or_after_first_day(session: Session, now: Any) -> bool:
+    """The register can be marked from the morning of the first day."""
+    return session.starts_at is not None and timezone.localdate(now) >= timezone.localdate(
+        session.starts_at
+    )
 
 
 def _payment_status_annotations() -> dict[str, Any]:
@@ -158,7 +170,7 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("bookings:manage_session", session.pk)
     session.refresh_from_db()
     bookings = (
-        session.bookings.select_related("agency", "order")
+        session.bookings.select_related("agency", "sector", "order")
         .annotate(**_payment_status_annotations())
         .order_by("attendee_name")
     )
@@ -167,10 +179,25 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
         # Set on the instance for the template only.
         booking.payment_label = payment_label(booking)  # type: ignore[attr-defined]
     taken = places_taken(session.pk, now)
+    register = Register.objects.filter(session=session).first()
+    started = session.starts_at is not None and session.starts_at <= now
+    active = [b for b in rows if b.status == BookingStatus.CONFIRMED]
+    charges = list(
+        NonAttendanceCharge.objects.filter(booking__session=session, waived_at=None)
+        .select_related("invoice_line__invoice", "booking")
+        .order_by("booking__attendee_name")
+    )
     return render(
         request,
         "bookings/manage_session.html",
         {
+            "register": register,
+            "register_open": register is not None or _on_or_after_first_day(session, now),
+            "started": started,
+            "sector_mix": session_sector_mix(session),
+            "agency_count": len({b.agency_id for b in active}),
+            "charges": charges,
+            "charges_total": sum((c.amount for c in charges), ZERO),
             "session": session,
             "bookings": rows,
             "entries": session.waiting_list.order_by("joined_at", "pk"),
