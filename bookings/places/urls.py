@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bookings.places.views import approvals, booking, catalogue, frontdesk, manage, mine
+from bookings.places.views import approvals, booking, catalogue, frontdesk, manage, mine, orders
 
 urlpatterns = [
     # The public catalogue
@@ -17,10 +17,10 @@ urlpatterns = [
     path("waiting-list/claim/<str:token>/", booking.waitlist_claim, name="waitlist_claim"),
     path("waiting-list/<int:pk>/leave/", mine.waitlist_leave, name="waitlist_leave"),
     # Orders and bookings
-    path("orders/<str:reference>/", booking.order_detail, name="order"),
+    path("orders/<str:reference>/", orders.order_detail, name="order"),
     path("orders/<str:reference>/pay/", booking.order_pay, name="order_pay"),
     path("approvals/<str:token>/", approvals.approval_answer, name="approval"),
-    path("orders/<str:reference>/status.json", booking.order_status, name="order_status"),
+    path("orders/<str:reference>/status.json", orders.order_status, name="order_status"),
     path("bookings/<int:pk>/", mine.booking_detail, name="booking"),
     path("bookings/<int:pk>/calendar.ics", mine.booking_ics, name="booking_ics"),
     path("bookings/<int:pk>/cancel/", mine.booking_cancel, name="booking_cancel"),
