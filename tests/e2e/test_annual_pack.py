@@ -24,7 +24,12 @@ from training.apps import grant_administrator_permissions
 from training.models import Agency
 from training.roles import Role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback, as every browser module: a plain transactional flush re-creates the
+# content types, which the next serialized test would then insert twice.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture(autouse=True)
