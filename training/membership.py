@@ -24,8 +24,8 @@ from django.dispatch import Signal
 
 from training.models import Agency, BookerGrant, MembershipVerification, Profile
 
-# Sent (after commit) when a person asks to join an agency and is not verified at once;
-# bookings emails the agency's bookers (or the training team) a link to approve.
+# Sent (inside the saving transaction) when a person asks to join an agency and is not
+# verified at once; bookings emails the agency's bookers (or the training team) a link.
 membership_requested = Signal()  # kwargs: profile
 
 # Sent inside the approving transaction, after a proposed agency is approved: bookings
@@ -111,7 +111,8 @@ def membership_request(*, profile: Profile, agency: Agency, now: dt.datetime) ->
         )
         verified = membership_verify_by_domain(profile=profile, now=now)
         if not verified:
-            transaction.on_commit(lambda: membership_requested.send(Profile, profile=profile))
+            # Inside the transaction: the request and its outbox email commit together.
+            membership_requested.send(Profile, profile=profile)
     return verified
 
 
