@@ -113,7 +113,13 @@ class ProfileForm(forms.Form):
             data["new_agency_sector"] = None
             self.errors.pop("agency", None)
             return data
-        if not data.get("agency") and data.get("new_agency_name"):
+        if data.get("new_agency_name", "").strip():
+            # A name typed under "not in the list" is what the person means, whatever the
+            # list above still shows.
+            data["agency"] = None
+            self.errors.pop("agency", None)
+        proposed_name = data.get("new_agency_name")
+        if not data.get("agency") and proposed_name:
             same, near = agency_lookalikes(data["new_agency_name"])
             if same is not None:
                 self.lookalikes, self.lookalike_exact = [same], True
@@ -130,7 +136,7 @@ class ProfileForm(forms.Form):
                     "or tick 'My agency is none of these' to add it.",
                 )
         if not data.get("agency"):
-            if not data.get("new_agency_name"):
+            if not proposed_name:
                 self.add_error(
                     "agency", "Choose your agency, or give its name and sector below to add it."
                 )
