@@ -16,6 +16,8 @@ from training.membership import booker_agency_ids
 
 class Role:
     PRACTITIONER = "Practitioner"
+    # A label only (the demo and old data use it): booker rights are a BookerGrant for one
+    # agency, see training.membership.booker_agency_ids.
     AGENCY_BOOKER = "Agency booker"
     TRAINING_ADMINISTRATOR = "Training administrator"
     COMMUNITY_MEMBER = "Community member"

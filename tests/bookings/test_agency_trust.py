@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -268,6 +269,23 @@ def test_an_unverified_address_at_the_domain_verifies_nothing_until_confirmed(
     other = make_person("x@evil-blackdown.example.org", agency=nursery)
     logged_in(other).post(reverse("training:profile"), profile_post(other, agency=school.pk))
     assert not Profile.objects.get(user=other).agency_verified
+
+
+def test_confirming_an_address_at_the_domain_later_verifies_the_waiting_request(
+    school: Agency, nursery: Agency
+) -> None:
+    school.email_domains = "blackdown.example.org"
+    school.save()
+    person = make_person("late@blackdown.example.org", agency=nursery)
+    address = EmailAddress.objects.get(user=person)
+    address.verified = False
+    address.save()
+    logged_in(person).post(reverse("training:profile"), profile_post(person, agency=school.pk))
+    assert not Profile.objects.get(user=person).agency_verified
+    address.verified = True
+    address.save()
+    email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+    assert Profile.objects.get(user=person).agency_verified_how == "domain"
 
 
 def test_booker_approves_a_request_from_the_emailed_link_and_a_get_changes_nothing(
