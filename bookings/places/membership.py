@@ -17,7 +17,7 @@ from django.db import transaction
 
 from bookings.audit import audit_record
 from bookings.errors import BookingError
-from bookings.models import ACTIVE_STATUSES, Booking, Invoice, Order, PaymentMethod
+from bookings.models import Booking, BookingStatus, Invoice, Order, PaymentMethod
 from bookings.money.invoices import price_difference_invoice_raise
 from bookings.outbox import emails_queue, outgoing_email
 from bookings.permissions import can_approve_membership, can_grant_booker, is_admin
@@ -132,7 +132,9 @@ def bookings_reprice_upward(*, agency: Agency, actor: Any, now: dt.datetime) -> 
     bookings = (
         Booking.objects.filter(
             agency=agency,
-            status__in=ACTIVE_STATUSES,
+            # Confirmed places: a hold still waiting for its card payment is the gateway's,
+            # and either confirms at its quoted price within minutes or lapses.
+            status=BookingStatus.CONFIRMED,
             payment_method__in=[PaymentMethod.CARD, PaymentMethod.INVOICE],
             created_at__lte=now,
         )

@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import AuditEntry, Booking, Invoice, OutgoingEmail, PaymentMethod
+from bookings.money.payments import payment_start, payment_succeeded
 from bookings.places.booking import AttendeeSpec, booking_create
+from bookings.places.changes import booking_cancel
 from bookings.places.membership import booker_grant
 from tests.conftest import PASSWORD, make_person, make_session
 from training.membership import approval_token
@@ -29,6 +31,14 @@ from training.models import Agency, BookerGrant, Course, Profile, Sector, Sessio
 from training.roles import Role
 
 pytestmark = pytest.mark.django_db
+
+
+def paid(order: Any) -> Booking:
+    """A card order paid through the gateway: its place confirmed."""
+    now = timezone.now()
+    payment = payment_start(order=order, success_url="http://t/", cancel_url="http://t/", now=now)
+    payment_succeeded(payment=payment, payment_intent_id=f"pi_{payment.pk}", now=now)
+    return Booking.objects.get(order=order)
 
 
 def future(days: int) -> dt.datetime:
@@ -476,7 +486,7 @@ def test_approving_a_proposed_agency_invoices_the_difference_upward_only(
         ),
     )
     proposed = Agency.objects.get(name="Sedgemoor Academy")
-    cheap = book(person, session).bookings.get()
+    cheap = paid(book(person, session))
     assert cheap.price == Decimal("45.00")
     # The administrator checks the sector (a school, not a charity) and approves it.
     proposed.sector = sectors["Independent Schools"]
@@ -495,6 +505,10 @@ def test_approving_a_proposed_agency_invoices_the_difference_upward_only(
     assert AuditEntry.objects.filter(action="repriced", object_id=str(cheap.pk)).exists()
     cheap.refresh_from_db()
     assert cheap.price == Decimal("45.00")  # what was paid; the difference is the invoice's
+    # Cancelled before the cut-off: the card payment is refunded and the difference credited.
+    booking_cancel(booking=cheap, actor=person, reason="Plans changed", now=timezone.now())
+    note = Invoice.objects.get(credits=invoice)
+    assert [line.amount for line in note.lines.all()] == [Decimal("-50.00")]
 
 
 def test_approving_a_proposed_agency_in_a_cheaper_sector_changes_nothing(
@@ -508,7 +522,7 @@ def test_approving_a_proposed_agency_in_a_cheaper_sector_changes_nothing(
         ),
     )
     proposed = Agency.objects.get(name="Tiny Steps Trust")
-    booking = book(person, session).bookings.get()
+    booking = paid(book(person, session))
     assert booking.price == Decimal("95.00")
     logged_in(training_admin).post(
         reverse("admin:training_agency_changelist"),
