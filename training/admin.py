@@ -74,6 +74,27 @@ class AgencyResource(resources.ModelResource):
         ]
         skip_unchanged = True
 
+    def validate_instance(
+        self,
+        instance: Agency,
+        import_validation_errors: dict[str, Any] | None = None,
+        validate_unique: bool = True,
+    ) -> None:
+        errors = dict(import_validation_errors or {})
+        waiting = (
+            instance.pk is not None
+            and Agency.objects.filter(pk=instance.pk, approved=False).exists()
+        )
+        if waiting and instance.approved:
+            # Approving verifies the proposer and re-prices what was booked while it waited.
+            errors.setdefault(
+                "approved",
+                ValidationError(
+                    "Approve a proposed agency with the Approve action, not an import."
+                ),
+            )
+        super().validate_instance(instance, errors, validate_unique)
+
 
 class BookerGrantForm(forms.ModelForm):
     """A grant is for a verified member of the agency (their membership is approved first)."""

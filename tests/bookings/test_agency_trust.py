@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import Any
 
 import pytest
+import tablib
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed
 from django.apps import apps
@@ -26,6 +27,7 @@ from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.changes import booking_cancel
 from bookings.places.membership import booker_grant
 from tests.conftest import PASSWORD, make_person, make_session
+from training.admin import AgencyResource
 from training.membership import approval_token
 from training.models import Agency, BookerGrant, Course, Profile, Sector, Session, Venue
 from training.roles import Role
@@ -552,3 +554,18 @@ def test_the_data_migration_keeps_existing_members_and_bookers_working(
     assert not Profile.objects.get(user=proposer).agency_verified
     assert BookerGrant.objects.filter(user=booker, agency=school, revoked_at=None).exists()
     assert Group.objects.filter(name=Role.AGENCY_BOOKER).exists()
+
+
+def test_an_import_cannot_approve_a_proposed_agency_behind_the_approve_action(
+    sectors: dict[str, Sector],
+) -> None:
+    waiting = Agency.objects.create(name="Proposed Place", sector=sectors["Other"], approved=False)
+    rows = tablib.Dataset(headers=["name", "sector", "approved"])
+    rows.append([waiting.name, "Charities", "1"])
+    result = AgencyResource().import_data(rows, dry_run=False)
+    assert result.has_validation_errors()
+    assert not Agency.objects.get(pk=waiting.pk).approved
+    fresh = tablib.Dataset(headers=["name", "sector", "approved"])
+    fresh.append(["Mendip Sports Club", "Other", "1"])
+    assert not AgencyResource().import_data(fresh, dry_run=False).has_validation_errors()
+    assert Agency.objects.get(name="Mendip Sports Club").approved
