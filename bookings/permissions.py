@@ -8,8 +8,10 @@ side-stepped by calling the service from somewhere other than the page.
 The people in these rules:
 
 - a **training administrator** sees and changes everything;
-- an **agency booker** sees and changes every booking, order, invoice and certificate of their
-  own agency (the agency recorded on the booking), and their agency's people;
+- an **agency booker** (a ``training.BookerGrant`` for one agency, held while a verified member
+  of it: never the agency a profile merely names) sees and changes every booking, order,
+  invoice and certificate of that agency (the agency recorded on the booking), and its
+  verified people;
 - the **attendee** sees their own place and its certificate (also before the place is linked
   to their account, when it was booked for their verified address);
 - whoever **booked** an order sees it and its places;
@@ -34,15 +36,19 @@ from bookings.models import (
     PaymentMethod,
 )
 from training.auth import profile_of
+from training.membership import booker_agency_ids, verified_agency_id
 from training.models import Agency, Session, SessionStatus, Trainer
 from training.roles import Role, can_see_person, has_role
 
 __all__ = [
     "agency_of",
+    "booker_agency",
     "booking_for_or_404",
+    "can_approve_membership",
     "can_book_on_behalf",
     "can_download_certificate",
     "can_download_session_certificates",
+    "can_grant_booker",
     "can_manage_sessions",
     "can_pay_order",
     "can_see_booking",
@@ -56,6 +62,7 @@ __all__ = [
     "invoice_for_or_404",
     "is_admin",
     "is_booker_for",
+    "is_verified_member",
     "manage_sessions_or_404",
     "order_for_or_404",
     "payment_methods_allowed",
@@ -73,16 +80,24 @@ def _signed_in(user: Any) -> bool:
 
 
 def agency_of(user: Any) -> Agency | None:
-    """The agency on the person's profile (loaded with the user: see training.auth)."""
+    """The agency the person says they work for (verified or not), recorded on their places.
+
+    It decides nothing on its own: the price and the agency's data follow only a verified
+    membership (``is_verified_member``) and a booker grant (``is_booker_for``).
+    """
     profile = profile_of(user)
     return profile.agency if profile else None
 
 
-def user_agency_id(user: Any) -> int | None:
-    # The profile is read once per user object (with the user, for the signed-in person), not
-    # once per booking a page checks.
-    profile = profile_of(user)
-    return profile.agency_id if profile else None
+def is_verified_member(user: Any, agency_id: int | None) -> bool:
+    return agency_id is not None and verified_agency_id(user) == agency_id
+
+
+def booker_agency(user: Any) -> Agency | None:
+    """The agency ``user`` books for by grant, or None."""
+    ids = booker_agency_ids(user)
+    agency = agency_of(user)
+    return agency if agency is not None and agency.pk in ids else None
 
 
 def is_admin(user: Any) -> bool:
@@ -90,10 +105,18 @@ def is_admin(user: Any) -> bool:
 
 
 def is_booker_for(user: Any, agency_id: int | None) -> bool:
-    """An agency booker sees and changes every booking of their own agency."""
-    if agency_id is None or not has_role(user, Role.AGENCY_BOOKER):
-        return False
-    return user_agency_id(user) == agency_id
+    """A booker of the agency by grant (see ``training.membership.booker_agency_ids``)."""
+    return agency_id is not None and agency_id in booker_agency_ids(user)
+
+
+def can_approve_membership(user: Any, agency_id: int | None) -> bool:
+    """A request to join an agency is approved by its bookers or the training team."""
+    return is_admin(user) or is_booker_for(user, agency_id)
+
+
+def can_grant_booker(user: Any, agency_id: int | None) -> bool:
+    """Booker rights for an agency are given and taken by its bookers or the training team."""
+    return is_admin(user) or is_booker_for(user, agency_id)
 
 
 def verified_email(user: Any) -> str:

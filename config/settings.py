@@ -254,6 +254,11 @@ if PAYMENT_GATEWAY == "stripe" and PRODUCTION and not (STRIPE_SECRET_KEY and STR
 
 # --- Booking rules (the unit's policy; each can be changed without a release) ----------------
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 30, minimum=1)
+# The price band of someone whose agency is not yet verified (they book as an individual): a
+# band's slug, or "highest" for the dearest band of the session.
+UNVERIFIED_PRICE_BAND = env_str("UNVERIFIED_PRICE_BAND", "independent")
+# How long a membership request's approval link in an email stays valid.
+MEMBERSHIP_APPROVAL_LINK_DAYS = env_int("MEMBERSHIP_APPROVAL_LINK_DAYS", 14, minimum=1)
 BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS = env_int(
     "BOOKING_CANCELLATION_CUTOFF_WORKING_DAYS", 10, minimum=0
 )

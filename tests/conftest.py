@@ -19,13 +19,16 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from training.apps import grant_administrator_permissions
 from training.models import (
     Agency,
+    BookerGrant,
     Course,
     CourseKind,
     CoursePrice,
+    MembershipVerification,
     PriceBand,
     Profile,
     Sector,
@@ -102,6 +105,7 @@ def make_person(
     last_name: str = "Person",
     is_staff: bool = False,
     consent_to_calls: bool = False,
+    verified: bool = True,
 ) -> Any:
     user = get_user_model().objects.create_user(
         username=email,
@@ -112,10 +116,21 @@ def make_person(
         is_staff=is_staff,
     )
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    now = timezone.now()
+    # The people of our stories work where they say (verified unless ``verified`` is False);
+    # an agency booker holds the grant for their agency.
     Profile.objects.create(
-        user=user, agency=agency, job_title="Practitioner", consent_to_calls=consent_to_calls
+        user=user,
+        agency=agency,
+        job_title="Practitioner",
+        consent_to_calls=consent_to_calls,
+        agency_requested_at=now if agency else None,
+        agency_verified_at=now if agency and verified and agency.approved else None,
+        agency_verified_how=MembershipVerification.ADMINISTRATOR if agency and verified else "",
     )
     user.groups.add(*Group.objects.filter(name__in=roles))
+    if agency is not None and Role.AGENCY_BOOKER in roles and verified:
+        BookerGrant.objects.create(user=user, agency=agency, granted_at=now)
     return user
 
 

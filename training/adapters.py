@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import reverse
 
-from training.roles import Role, has_role
+from training.roles import Role, has_role, is_agency_booker
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -60,7 +60,7 @@ class AccountAdapter(DefaultAccountAdapter):
         profile = getattr(user, "profile", None)
         if profile is None or not profile.is_complete:
             return reverse("training:profile")
-        if has_role(user, Role.AGENCY_BOOKER):
+        if is_agency_booker(user):
             return reverse("bookings:agency_bookings")
         if has_role(user, Role.PRACTITIONER):
             return reverse("bookings:my_bookings")

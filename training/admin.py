@@ -14,11 +14,14 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
 
 from training.admin_filters import AnswerBadFiltersMixin
+from training.membership import agency_approve, membership_verify, membership_verify_by_domain
 from training.models import (
     Agency,
+    BookerGrant,
     Course,
     CoursePrice,
     LearningOutcome,
+    MembershipVerification,
     PriceBand,
     Profile,
     Sector,
@@ -68,8 +71,67 @@ class AgencyResource(resources.ModelResource):
             "purchase_order_required",
             "subsidised_places_per_year",
             "approved",
+            "email_domains",
         ]
         skip_unchanged = True
+
+    def validate_instance(
+        self,
+        instance: Agency,
+        import_validation_errors: dict[str, Any] | None = None,
+        validate_unique: bool = True,
+    ) -> None:
+        errors = dict(import_validation_errors or {})
+        waiting = (
+            instance.pk is not None
+            and Agency.objects.filter(pk=instance.pk, approved=False).exists()
+        )
+        if waiting and instance.approved:
+            # Approving verifies the proposer and re-prices what was booked while it waited.
+            errors.setdefault(
+                "approved",
+                ValidationError(
+                    "Approve a proposed agency with the Approve action, not an import."
+                ),
+            )
+        super().validate_instance(instance, errors, validate_unique)
+
+
+class BookerGrantForm(forms.ModelForm):
+    """A grant is for a verified member of the agency (their membership is approved first)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast(dict[str, Any], super().clean())
+        user, agency = cleaned.get("user"), self.instance.agency if self.instance.pk else None
+        agency = agency or getattr(self, "parent_agency", None)
+        if user is not None and agency is not None and not self.instance.pk:
+            profile = Profile.objects.filter(user=user).first()
+            if profile is None or profile.verified_agency_id != agency.pk:
+                self.add_error(
+                    "user",
+                    f"{user} is not a verified member of {agency}: approve their membership "
+                    "first (Profiles, or the Membership requests page).",
+                )
+        return cleaned
+
+
+class BookerGrantInline(admin.TabularInline):
+    """Who books for the agency. Give rights by adding a row; take them by setting
+    'revoked at' (the row stays, as the history of who could book when)."""
+
+    model = BookerGrant
+    form = BookerGrantForm
+    extra = 0
+    can_delete = False
+    fields = ["user", "granted_by", "granted_at", "revoked_at", "revoked_by"]
+    readonly_fields = ["granted_by", "granted_at", "revoked_by"]
+    raw_id_fields = ["user"]
+    verbose_name = "booker"
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.parent_agency = obj  # type: ignore[attr-defined]
+        return formset
 
 
 @admin.register(Agency)
@@ -79,11 +141,36 @@ class AgencyAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     list_filter = ["approved", "sector"]
     search_fields = ["name", "invoice_contact_email"]
     actions = ["approve"]
+    inlines = [BookerGrantInline]
 
-    @admin.action(description="Approve the selected proposed agencies")
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Approving goes through the action, which verifies the proposer and re-prices
+        # what was booked while the agency waited; a ticked box would skip both.
+        return ["approved"] if obj is not None and not obj.approved else []
+
+    @admin.action(description="Approve the selected proposed agencies (check their sector first)")
     def approve(self, request: HttpRequest, queryset: QuerySet[Agency]) -> None:
-        updated = queryset.filter(approved=False).update(approved=True)
-        self.message_user(request, f"{updated} agencies approved.")
+        now = timezone.now()
+        approved = sum(
+            agency_approve(agency=agency, actor=request.user, now=now)
+            for agency in queryset.filter(approved=False).select_related("sector__price_band")
+        )
+        self.message_user(
+            request,
+            f"{approved} agencies approved. Places booked while they waited that cost less "
+            "than their sector's price have been invoiced the difference.",
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        now = timezone.now()
+        grants = formset.save(commit=False)
+        for grant in grants:
+            if grant.pk is None:
+                grant.granted_by, grant.granted_at = request.user, now
+            elif grant.revoked_at is not None and grant.revoked_by_id is None:
+                grant.revoked_by = request.user
+            grant.save()
+        formset.save_m2m()
 
 
 class VenueResource(resources.ModelResource):
@@ -253,7 +340,41 @@ class SessionAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "job_title", "agency", "consent_to_calls"]
+    list_display = ["user", "job_title", "agency", "agency_verified_at", "consent_to_calls"]
+    list_filter = [("agency_verified_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name", "agency__name"]
     list_select_related = ["user", "agency"]
     raw_id_fields = ["user", "agency"]
+    readonly_fields = [
+        "agency_requested_at",
+        "agency_verified_at",
+        "agency_verified_by",
+        "agency_verified_how",
+    ]
+    actions = ["approve_membership"]
+
+    @admin.action(description="Approve the selected people's agency membership")
+    def approve_membership(self, request: HttpRequest, queryset: QuerySet[Profile]) -> None:
+        now = timezone.now()
+        approved = sum(
+            membership_verify(
+                profile=profile,
+                how=MembershipVerification.ADMINISTRATOR,
+                verified_by=request.user,
+                now=now,
+            )
+            for profile in queryset.filter(agency__isnull=False, agency_verified_at=None)
+        )
+        self.message_user(request, f"{approved} memberships approved.")
+
+    def save_model(self, request: HttpRequest, obj: Profile, form: Any, change: bool) -> None:
+        # Changing someone's agency here is a new, unverified request, like on their page.
+        if change and "agency" in form.changed_data:
+            obj.agency_requested_at, obj.agency_verified_at = timezone.now(), None
+            obj.agency_verified_by, obj.agency_verified_how = None, ""
+            BookerGrant.objects.filter(user_id=obj.user_id, revoked_at=None).update(
+                revoked_at=timezone.now(), revoked_by=request.user
+            )
+        super().save_model(request, obj, form, change)
+        if obj.agency_id and obj.agency_verified_at is None:
+            membership_verify_by_domain(profile=obj, now=timezone.now())

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from training.roles import Role, has_role
+from training.roles import Role, has_role, is_agency_booker
 
 
 def unit(request: HttpRequest) -> dict[str, Any]:
@@ -13,7 +13,7 @@ def unit(request: HttpRequest) -> dict[str, Any]:
     return {
         "UNIT_NAME": settings.UNIT_NAME,
         "is_training_admin": has_role(user, Role.TRAINING_ADMINISTRATOR),
-        "is_agency_booker": has_role(user, Role.AGENCY_BOOKER),
+        "is_agency_booker": is_agency_booker(user),
         "is_community_member": has_role(user, Role.COMMUNITY_MEMBER),
         "is_board_viewer": has_role(user, Role.BOARD_VIEWER, Role.TRAINING_ADMINISTRATOR),
         # A trainer is someone whose login is linked to a Trainer record.

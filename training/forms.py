@@ -6,6 +6,7 @@ from typing import Any, cast
 from django import forms
 from django.db.models import Q
 
+from training.membership import agency_lookalikes
 from training.models import Agency, Area, CourseKind, Sector
 
 
@@ -69,6 +70,13 @@ class ProfileForm(forms.Form):
         label="Sector",
         empty_label="Choose a sector",
     )
+    new_agency_confirmed = forms.BooleanField(
+        required=False,
+        label="My agency is none of these: add it",
+    )
+    join_agency = forms.ModelChoiceField(
+        queryset=Agency.objects.filter(approved=True), required=False, widget=forms.HiddenInput
+    )
     consent_to_calls = forms.BooleanField(
         required=False,
         label="I agree to be phoned about how I used the training",
@@ -80,6 +88,9 @@ class ProfileForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: Registered agencies like a proposed name, offered as "ask to join" buttons.
+        self.lookalikes: list[Agency] = []
+        self.lookalike_exact = False
         # Approved agencies, plus the one this person proposed and is waiting on.
         agency_field = cast("forms.ModelChoiceField[Agency]", self.fields["agency"])
         agency_field.queryset = (
@@ -95,8 +106,37 @@ class ProfileForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = cast(dict[str, Any], super().clean())  # Form.clean() returns cleaned_data
+        if data.get("join_agency"):
+            # "Ask to join" pressed on a look-alike: a request for that agency, no proposal.
+            data["agency"] = data["join_agency"]
+            data["new_agency_name"] = ""
+            data["new_agency_sector"] = None
+            self.errors.pop("agency", None)
+            return data
+        if data.get("new_agency_name", "").strip():
+            # A name typed under "not in the list" is what the person means, whatever the
+            # list above still shows.
+            data["agency"] = None
+            self.errors.pop("agency", None)
+        proposed_name = data.get("new_agency_name")
+        if not data.get("agency") and proposed_name:
+            same, near = agency_lookalikes(data["new_agency_name"])
+            if same is not None:
+                self.lookalikes, self.lookalike_exact = [same], True
+                self.add_error(
+                    "new_agency_name",
+                    f"{same.name} is already registered. Ask to join it instead: its booker or "
+                    "the training team will approve your request.",
+                )
+            elif near and not data.get("new_agency_confirmed"):
+                self.lookalikes = near
+                self.add_error(
+                    "new_agency_name",
+                    "Agencies with similar names are already registered. Ask to join yours, "
+                    "or tick 'My agency is none of these' to add it.",
+                )
         if not data.get("agency"):
-            if not data.get("new_agency_name"):
+            if not proposed_name:
                 self.add_error(
                     "agency", "Choose your agency, or give its name and sector below to add it."
                 )

@@ -11,10 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from training.auth import profile_of
+from training.membership import booker_agency_ids
 
 
 class Role:
     PRACTITIONER = "Practitioner"
+    # A label only (the demo and old data use it): booker rights are a BookerGrant for one
+    # agency, see training.membership.booker_agency_ids.
     AGENCY_BOOKER = "Agency booker"
     TRAINING_ADMINISTRATOR = "Training administrator"
     COMMUNITY_MEMBER = "Community member"
@@ -44,24 +47,27 @@ def is_training_admin(user: Any) -> bool:
     return has_role(user, Role.TRAINING_ADMINISTRATOR)
 
 
+def is_agency_booker(user: Any) -> bool:
+    """Holds a booker grant for the agency they are a verified member of."""
+    return bool(booker_agency_ids(user))
+
+
 def can_see_person(viewer: Any, person: Any) -> bool:
-    """Themselves; an agency booker the people of the booker's agency; administrators all.
+    """Themselves; a booker (by grant) the verified members of the booker's agency;
+    administrators all.
 
     The one rule for a person's details and their training record (``bookings.permissions``
-    answers with this same function).
+    answers with this same function). A person's own say-so about their agency shows them to
+    nobody: only a verified membership does.
     """
     if not getattr(viewer, "is_authenticated", False):
         return False
     if viewer.pk == person.pk or is_training_admin(viewer):
         return True
-    if not has_role(viewer, Role.AGENCY_BOOKER):
+    theirs = profile_of(person)
+    if theirs is None or theirs.verified_agency_id is None:
         return False
-    own, theirs = profile_of(viewer), profile_of(person)
-    return (
-        own is not None
-        and own.agency_id is not None
-        and (theirs is not None and theirs.agency_id == own.agency_id)
-    )
+    return theirs.verified_agency_id in booker_agency_ids(viewer)
 
 
 def role_required(

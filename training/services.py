@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
 
+from training.membership import agency_lookalikes, membership_request
 from training.models import Agency, Profile, Sector, Session, SessionStatus
 
 
@@ -18,9 +20,13 @@ def agency_propose(*, name: str, sector: Sector, proposed_by: Any) -> Agency:
     name = " ".join(name.split())
     if not name:
         raise TrainingError("Enter the name of your agency.")
-    existing = Agency.objects.filter(name__iexact=name).first()
-    if existing is not None:
-        return existing
+    # A look-alike of a registered agency is that agency: asking to join it is a request
+    # like any other, never a way in by spelling (the form offers the request instead).
+    same, _ = agency_lookalikes(name)
+    if same is not None or Agency.objects.filter(name__iexact=name).exists():
+        raise TrainingError(
+            f"{same or name} is already registered: choose it from the list to ask to join it."
+        )
     return Agency.objects.create(name=name, sector=sector, approved=False, proposed_by=proposed_by)
 
 
@@ -36,8 +42,13 @@ def profile_update(
     new_agency_name: str = "",
     new_agency_sector: Sector | None = None,
     consent_to_calls: bool,
-) -> Profile:
-    """Save a person's details; propose a new agency when theirs is not on the list."""
+    now: dt.datetime,
+) -> tuple[Profile, bool]:
+    """Save a person's details; propose a new agency when theirs is not on the list.
+
+    The agency is a request (``training.membership``): returns the profile and whether the
+    membership is verified.
+    """
     if agency is None:
         if not new_agency_name or new_agency_sector is None:
             raise TrainingError(
@@ -50,10 +61,10 @@ def profile_update(
     profile, _ = Profile.objects.get_or_create(user=user)
     profile.job_title = job_title.strip()
     profile.phone = phone.strip()
-    profile.agency = agency
     profile.consent_to_calls = consent_to_calls
-    profile.save()
-    return profile
+    profile.save(update_fields=["job_title", "phone", "consent_to_calls"])
+    verified = membership_request(profile=profile, agency=agency, now=now)
+    return profile, verified
 
 
 def session_change_problems(

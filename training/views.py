@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from training.forms import ProfileForm
 from training.models import Profile
@@ -30,7 +31,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            profile_update(
+            profile_obj, verified = profile_update(
                 user=user,
                 first_name=data["first_name"],
                 last_name=data["last_name"],
@@ -40,13 +41,29 @@ def profile(request: HttpRequest) -> HttpResponse:
                 new_agency_name=data["new_agency_name"],
                 new_agency_sector=data["new_agency_sector"],
                 consent_to_calls=data["consent_to_calls"],
+                now=timezone.now(),
             )
         except TrainingError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, "Your details have been saved.")
+            messages.success(request, _saved_message(profile_obj, verified))
             return redirect("training:profile")
     return render(request, "training/profile.html", {"form": form, "profile": profile_obj})
+
+
+def _saved_message(profile_obj: Profile, verified: bool) -> str:
+    agency = profile_obj.agency
+    if agency is None or verified:
+        return "Your details have been saved."
+    if not agency.approved:
+        return (
+            f"Your details have been saved. The training team will check {agency.name} and "
+            "its sector; until then you book as an individual."
+        )
+    return (
+        f"Your details have been saved. We have asked {agency.name}'s booker (or the training "
+        "team) to confirm that you work there; until then you book as an individual."
+    )
 
 
 @login_required

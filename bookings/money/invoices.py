@@ -130,6 +130,31 @@ def charge_invoice_raise(
     return invoice
 
 
+def price_difference_invoice_raise(
+    *,
+    order: Order,
+    lines: Sequence[tuple[Booking, Decimal]],
+    now: dt.datetime,
+    actor: Any,
+) -> Invoice:
+    """Invoice the difference for places that were booked below their agency's price (a
+    proposed agency approved in a dearer sector), to whoever booked them."""
+    invoice, entry, email = invoice_write(
+        agency=order.agency,
+        order=order,
+        recipient=getattr(order.booked_by, "email", "") or order.agency.invoice_contact_email,
+        lines=[
+            (booking, f"Price difference: {_line_description(booking)}", difference)
+            for booking, difference in lines
+        ],
+        now=now,
+        actor=actor,
+    )
+    entry.save()
+    emails_queue([email])
+    return invoice
+
+
 def credit_note_raise(
     *, invoice: Invoice, bookings: Sequence[Booking], reason: str, now: dt.datetime, actor: Any
 ) -> Invoice | None:

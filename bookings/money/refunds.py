@@ -107,7 +107,9 @@ def booking_refund(booking: Booking, *, reason: str, actor: Any, now: dt.datetim
                 actor=actor,
                 now=now,
             )
-    elif booking.payment_method == PaymentMethod.INVOICE:
+    # Invoice places are credited; so is any price difference invoiced on a card place
+    # (bookings.places.membership: a proposed agency approved in a dearer sector).
+    if booking.payment_method in (PaymentMethod.INVOICE, PaymentMethod.CARD):
         for line in booking.invoice_lines.filter(invoice__kind=InvoiceKind.INVOICE).select_related(
             "invoice"
         ):

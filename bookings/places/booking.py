@@ -239,7 +239,11 @@ def booking_create(
     # The price comes from the same tables inside or outside the lock (which only guards
     # capacity), so it is checked first: a changed price never waits for the lock.
     quote = front_desk_quote(
-        session=session, agency=agency, payment_method=payment_method, places=len(people)
+        session=session,
+        agency=agency,
+        payment_method=payment_method,
+        places=len(people),
+        booked_by=booked_by,
     )
     if quoted_total is not None and quoted_total != quote.total:
         raise PriceChanged(

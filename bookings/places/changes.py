@@ -123,8 +123,11 @@ def booking_transfer(
     User = get_user_model()
     colleague = User.objects.filter(email__iexact=to_email).first()
     if colleague is not None:
+        # Their verified agency: naming an agency on one's profile makes nobody a colleague.
         agency_id = (
-            Profile.objects.filter(user=colleague).values_list("agency_id", flat=True).first()
+            Profile.objects.filter(user=colleague, agency_verified_at__isnull=False)
+            .values_list("agency_id", flat=True)
+            .first()
         )
         if agency_id != booking.agency_id:
             raise BookingError(

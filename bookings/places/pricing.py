@@ -1,10 +1,19 @@
-"""What a place costs: the price for the booker's sector band, free and subsidised places."""
+"""What a place costs: the price for the booker's sector band, free and subsidised places.
+
+The band is the agency's only when the agency is vouched for: the booker is a verified member
+or a booker of it, a training administrator, or the unit itself (an import). Anyone else books
+as an individual at ``settings.UNVERIFIED_PRICE_BAND`` (the independent band, or the session's
+dearest with "highest"): a price nobody can lower by naming an agency.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
 
 from bookings.errors import BookingError
 from bookings.models import (
@@ -13,6 +22,7 @@ from bookings.models import (
     Booking,
     PaymentMethod,
 )
+from bookings.permissions import is_admin, is_booker_for, is_verified_member
 from training.dates import financial_year_bounds
 from training.models import Agency, PriceBand, Session
 
@@ -53,9 +63,53 @@ def subsidised_places_left(agency: Agency, on: dt.date) -> int:
     return max(0, agency.subsidised_places_per_year - used)
 
 
-def price_quote(*, session: Session, agency: Agency, payment_method: str, places: int) -> Quote:
-    """The price for ``places`` attendees of ``agency``; MAPIGs are free, subsidised places too."""
-    band = agency.sector.price_band
+def agency_vouched_for(booked_by: Any, agency: Agency) -> bool:
+    """Whether ``booked_by`` books at ``agency``'s price (see the module's docstring)."""
+    return (
+        booked_by is None
+        or is_admin(booked_by)
+        or is_booker_for(booked_by, agency.pk)
+        or is_verified_member(booked_by, agency.pk)
+    )
+
+
+def unverified_band(session: Session | None = None) -> PriceBand:
+    """The band of someone whose agency is not verified."""
+    bands = list(PriceBand.objects.all())
+    chosen = settings.UNVERIFIED_PRICE_BAND
+    for band in bands:
+        if band.slug == chosen:
+            return band
+    # "highest" (or a slug that names no band): the dearest band, so nobody gains by it.
+    if session is not None:
+        priced = [
+            (price, band)
+            for band in bands
+            if (price := session.price_for_band(band.pk)) is not None
+        ]
+        if priced:
+            return max(priced, key=lambda pair: pair[0])[1]
+    return max(bands, key=lambda band: band.order)
+
+
+def band_for(*, booked_by: Any, agency: Agency | None, session: Session | None = None) -> PriceBand:
+    """The band ``booked_by`` pays for places of ``agency``."""
+    if agency is not None and agency_vouched_for(booked_by, agency):
+        return agency.sector.price_band
+    return unverified_band(session)
+
+
+def price_quote(
+    *,
+    session: Session,
+    agency: Agency,
+    payment_method: str,
+    places: int,
+    booked_by: Any,
+) -> Quote:
+    """The price for ``places`` attendees of ``agency`` booked by ``booked_by`` (None: the
+    unit itself); MAPIGs are free, subsidised places too."""
+    band = band_for(booked_by=booked_by, agency=agency, session=session)
     list_price = session.price_for_band(band.pk)
     if list_price is None:
         raise BookingError(
@@ -72,12 +126,18 @@ def price_quote(*, session: Session, agency: Agency, payment_method: str, places
 
 
 def front_desk_quote(
-    *, session: Session, agency: Agency, payment_method: str, places: int
+    *, session: Session, agency: Agency, payment_method: str, places: int, booked_by: Any
 ) -> Quote:
     """The price at the front desk: as ``price_quote``, and "no charge" costs nothing (and is
     no in-kind income: nobody lent a venue for it)."""
     if payment_method == PaymentMethod.NO_CHARGE:
-        band = agency.sector.price_band
+        band = band_for(booked_by=booked_by, agency=agency, session=session)
         free = session.price_for_band(band.pk) == ZERO
         return Quote(band, ZERO, ZERO, places, PaymentMethod.FREE if free else payment_method)
-    return price_quote(session=session, agency=agency, payment_method=payment_method, places=places)
+    return price_quote(
+        session=session,
+        agency=agency,
+        payment_method=payment_method,
+        places=places,
+        booked_by=booked_by,
+    )

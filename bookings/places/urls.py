@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bookings.places.views import approvals, booking, catalogue, frontdesk, manage, mine, orders
+from bookings.places.views import (
+    approvals,
+    booking,
+    catalogue,
+    frontdesk,
+    manage,
+    members,
+    mine,
+    orders,
+)
 
 urlpatterns = [
     # The public catalogue
@@ -27,6 +36,20 @@ urlpatterns = [
     path("bookings/<int:pk>/transfer/", mine.booking_transfer, name="booking_transfer"),
     path("my-bookings/", mine.my_bookings, name="my_bookings"),
     path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
+    # Who speaks for an agency
+    path("agency/members/", members.members, name="members"),
+    path(
+        "agency/members/approve/<str:token>/",
+        members.membership_approve_link,
+        name="membership_approve",
+    ),
+    path(
+        "agency/members/<int:pk>/approve/",
+        members.membership_approve_request,
+        name="membership_approve_request",
+    ),
+    path("agency/members/<int:pk>/booker/", members.booker_grant_add, name="booker_grant"),
+    path("agency/grants/<int:pk>/revoke/", members.booker_grant_end, name="booker_revoke"),
     # The administrator's area
     path("manage/bookings/", manage.manage_bookings, name="manage_bookings"),
     path("manage/sessions/<int:pk>/", manage.manage_session, name="manage_session"),

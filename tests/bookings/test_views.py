@@ -804,4 +804,5 @@ def test_confirming_costs_the_same_statements_for_one_place_or_five(
     assert Order.objects.get(
         purchase_order_number="PO-7", bookings__attendee_email="colleague14@example.org"
     )
-    assert len(one) <= 19, "\n".join(one)
+    # 20: the booker's grant for the agency is a row of its own, read once per request.
+    assert len(one) <= 20, "\n".join(one)

@@ -68,7 +68,13 @@ def programme(course: Course, venue: Venue, bands: dict[str, PriceBand]) -> dict
 
 @pytest.fixture
 def health_trust(sectors: dict[str, Sector]) -> Agency:
-    return Agency.objects.create(name="Somerset Community Health", sector=sectors["Health"])
+    # Its staff's addresses are at its registered domain: a confirmed address there makes a
+    # newcomer a verified member as soon as they choose it.
+    return Agency.objects.create(
+        name="Somerset Community Health",
+        sector=sectors["Health"],
+        email_domains="somersethealth.example.org",
+    )
 
 
 def session_titles(page: Any) -> list[str]:
@@ -114,7 +120,7 @@ def fill_name_and_job(page: Any) -> None:
 def test_new_nurse_signs_up_chooses_her_agency_and_sees_her_sectors_price(
     page: Any, programme: dict[str, Session], health_trust: Agency
 ) -> None:
-    sign_up_and_confirm(page, "nia.nurse@example.org")
+    sign_up_and_confirm(page, "nia.nurse@somersethealth.example.org")
     assert_accessible(page, "profile (new)")
     screenshot(page, "accounts-04-profile-empty")
 
@@ -133,11 +139,13 @@ def test_new_nurse_signs_up_chooses_her_agency_and_sees_her_sectors_price(
 
     expect(page.get_by_text("Your details have been saved.")).to_be_visible()
     expect(page.get_by_test_id("sector")).to_have_text("Health")
+    expect(page.get_by_test_id("membership")).to_contain_text("Verified")
     assert_accessible(page, "profile (saved)")
     screenshot(page, "accounts-06-profile-saved")
     profile = Profile.objects.select_related("user", "agency").get(
-        user__email="nia.nurse@example.org"
+        user__email="nia.nurse@somersethealth.example.org"
     )
+    assert profile.agency_verified and profile.agency_verified_how == "domain"
     assert profile.agency == health_trust
     assert (profile.user.first_name, profile.user.last_name) == ("Nia", "Nurse")
     assert profile.job_title == "Health visitor"

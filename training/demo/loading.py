@@ -122,8 +122,12 @@ def load_reference_data() -> ReferenceData:
                     "subsidised_places_per_year": 6
                     if index == 0 and sector_name in {"Children's Centres", "Schools", "Health"}
                     else 0,
+                    "email_domains": f"{slug}.example.org",
                 },
             )
+            if not agency.email_domains:  # a demo loaded before agencies had domains
+                agency.email_domains = f"{slug}.example.org"
+                agency.save(update_fields=["email_domains"])
             agencies.append(agency)
     # Partners who lend venues for free get subsidised places in return.
     for venue, lender in zip(

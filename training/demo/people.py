@@ -1,4 +1,10 @@
-"""The demo's people: one sign-in for each role, all with the same password."""
+"""The demo's people: one sign-in for each role, all with the same password.
+
+Their addresses are all at example.org, which is no agency's domain (each demo agency has its
+own, e.g. blackdownprimaryscho.example.org, so a new account there is verified at once): the
+demo's people are verified members approved by the training team, and its bookers hold
+booker grants for their agencies.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,9 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
-from training.models import (
-    Agency,
-    Profile,
-)
+from training.models import Agency, BookerGrant, MembershipVerification, Profile
 
 DEMO_PASSWORD = "safeguarding-demo"
 
@@ -92,7 +96,8 @@ def load_demo_people() -> list[tuple[str, str]]:
             user=user, email=email, defaults={"verified": True, "primary": True}
         )
         agency = Agency.objects.filter(name=agency_name).first()
-        Profile.objects.get_or_create(
+        now = timezone.now()
+        profile, _ = Profile.objects.get_or_create(
             user=user,
             defaults={
                 "job_title": job,
@@ -101,6 +106,15 @@ def load_demo_people() -> list[tuple[str, str]]:
                 "consent_to_calls": email == "practitioner@example.org",
             },
         )
+        if agency is not None and profile.agency_id == agency.pk and not profile.agency_verified:
+            Profile.objects.filter(pk=profile.pk).update(
+                agency_requested_at=now,
+                agency_verified_at=now,
+                agency_verified_how=MembershipVerification.ADMINISTRATOR,
+            )
         user.groups.add(*Group.objects.filter(name__in=roles))
+        if agency is not None and "Agency booker" in roles:
+            if not BookerGrant.objects.filter(user=user, agency=agency, revoked_at=None).exists():
+                BookerGrant.objects.create(user=user, agency=agency, granted_at=now)
         logins.append((email, ", ".join(roles)))
     return logins

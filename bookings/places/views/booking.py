@@ -29,6 +29,7 @@ from bookings.permissions import (
     agency_of,
     can_pay_order,
     can_see_session,
+    is_booker_for,
     order_for_or_404,
     payment_methods_allowed,
 )
@@ -38,11 +39,16 @@ from bookings.places.forms import (
     AttendeeFormSet,
     BookingForm,
 )
-from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
+from bookings.places.pricing import (
+    PriceChanged,
+    Quote,
+    agency_vouched_for,
+    price_quote,
+    subsidised_places_left,
+)
 from bookings.places.selectors import is_on_waiting_list
 from training.auth import profile_of
 from training.models import Agency, Session
-from training.roles import Role, has_role
 from training.services import profile_line_manager_set
 
 logger = logging.getLogger(__name__)
@@ -85,11 +91,17 @@ class _Flow:
         self.agency = agency
         self.now = now
         self.offer = offer
-        is_booker = has_role(self.user, Role.AGENCY_BOOKER)
+        # Booking for colleagues is a booker's (by grant for this agency), never a profile's.
+        is_booker = is_booker_for(self.user, agency.pk)
         # An offer from the waiting list is one place for the person it was offered to.
         self.for_colleagues = is_booker and offer is None
+        self.verified = agency_vouched_for(self.user, agency)
         self.unit_quote = price_quote(
-            session=session, agency=agency, payment_method=PaymentMethod.CARD, places=1
+            session=session,
+            agency=agency,
+            payment_method=PaymentMethod.CARD,
+            places=1,
+            booked_by=self.user,
         )
         self.free = self.unit_quote.payment_method == PaymentMethod.FREE
         self.subsidised_left = 0
@@ -290,7 +302,11 @@ def _booking_page(
             form = flow.booking_form({"payment_method": flow.methods[0]})
             form.is_valid()
             quote = price_quote(
-                session=session, agency=agency, payment_method=flow.methods[0], places=1
+                session=session,
+                agency=agency,
+                payment_method=flow.methods[0],
+                places=1,
+                booked_by=flow.user,
             )
             return _render_review(
                 flow, form=form, attendees=[_attendee_self(flow.user)], quote=quote
@@ -319,7 +335,11 @@ def _booking_page(
     method = form.cleaned_data["payment_method"]
     try:
         quote = price_quote(
-            session=session, agency=agency, payment_method=method, places=len(attendees)
+            session=session,
+            agency=agency,
+            payment_method=method,
+            places=len(attendees),
+            booked_by=flow.user,
         )
     except BookingError as error:
         form.add_error(None, str(error))

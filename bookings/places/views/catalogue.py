@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from bookings.permissions import can_see_session
+from bookings.places.pricing import band_for
 from bookings.places.selectors import (
     SessionWithPlaces,
     band_price_name,
@@ -28,11 +29,12 @@ SESSIONS_PER_PAGE = 25
 
 
 def viewer_band(user: Any) -> PriceBand | None:
-    """The price band of the signed-in person's sector, if they have told us their agency."""
+    """The price band the signed-in person books at (their agency's once it is verified, the
+    individual's before), if they have told us their agency."""
     profile = profile_of(user)
     if profile is None or profile.agency is None:
         return None
-    return profile.agency.sector.price_band
+    return band_for(booked_by=user, agency=profile.agency)
 
 
 def _listed_price(session: Any, band_id: int) -> Decimal | None:

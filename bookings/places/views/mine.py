@@ -26,7 +26,7 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.permissions import agency_of, booking_for_or_404, can_see_booking, can_see_invoice
+from bookings.permissions import booker_agency, booking_for_or_404, can_see_booking, can_see_invoice
 from bookings.places import changes, waitlist
 from bookings.places.forms import (
     CancelForm,
@@ -35,7 +35,6 @@ from bookings.places.forms import (
 from bookings.places.selectors import bookings_for_agency, bookings_for_person
 from bookings.templatetags.money import format_pounds
 from training.models import Session, SessionStatus
-from training.roles import Role, role_required
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -179,12 +178,13 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(Role.AGENCY_BOOKER, hide=True)
+@login_required
 def agency_bookings(request: HttpRequest) -> HttpResponse:
-    agency = agency_of(request.user)
+    # The agency whose bookings these are is the one the viewer holds a grant for, never the
+    # one their profile names; nobody else learns the page exists.
+    agency = booker_agency(request.user)
     if agency is None:
-        messages.info(request, "Choose your agency first: then you can see its bookings.")
-        return redirect("training:profile")
+        raise Http404("No such page.")
     now = timezone.now()
     when = request.GET.get("when", "upcoming")
     if when not in ("upcoming", "past", "all"):
