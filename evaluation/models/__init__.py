@@ -24,6 +24,7 @@ from evaluation.models.calls import (
     FollowUpCall,
     first_of_month,
 )
+from evaluation.models.privacy import RetentionPolicy
 from evaluation.models.reports import TrainingCostTarget
 from evaluation.models.surveys import (
     Answer,
@@ -63,6 +64,7 @@ __all__ = [
     "QuestionType",
     "Response",
     "ResponseImpact",
+    "RetentionPolicy",
     "Survey",
     "SurveyKind",
     "TrainingCostTarget",
