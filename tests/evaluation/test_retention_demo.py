@@ -132,20 +132,3 @@ def test_ten_years_on_the_reports_are_unchanged_and_nobody_is_named_anywhere() -
     assert all(
         isinstance(number, int) for entry in anonymised[:50] for number in entry.changes.values()
     )
-
-
-def test_a_dry_run_lists_by_kind_and_changes_nothing() -> None:
-    call_command("demo", quiet_logins=True, stdout=io.StringIO())
-    as_of = (timezone.localdate() + dt.timedelta(days=3653)).isoformat()
-    names_before = sorted(Booking.objects.values_list("attendee_name", "attendee_email"))
-    audit_before = AuditEntry.objects.count()
-    output = io.StringIO()
-
-    call_command("apply_retention", "--dry-run", as_of=as_of, stdout=output)
-
-    text = output.getvalue()
-    assert text.startswith(f"Would change (as of {as_of})")
-    assert re.search(r"^  bookings: \d+$", text, re.MULTILINE)
-    assert re.search(r"^  accounts: 6$", text, re.MULTILINE)
-    assert sorted(Booking.objects.values_list("attendee_name", "attendee_email")) == names_before
-    assert AuditEntry.objects.count() == audit_before
