@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("reports/", include("evaluation.reports.urls")),
+    path("privacy/", include("evaluation.privacy.urls")),
+    path("audit/", include("bookings.records.urls")),
     path("", include("bookings.urls")),
     path("", include("bookings.attendance.urls")),
     path("", include("evaluation.urls")),

@@ -161,3 +161,12 @@ def person_of_user(user: Any) -> Person:
 def person_bookings(person: Person) -> Q:
     """The filter for the person's bookings (as attendee, by login or by address)."""
     return Q(attendee_id__in=person.user_ids) | Q(attendee_email__in=person.emails)
+
+
+def person_of_email(email: str) -> Person | None:
+    """The person an address belongs to, with their login if they have one."""
+    wanted = email.strip().lower()
+    for person in people_all():
+        if wanted in person.emails:
+            return person
+    return None
