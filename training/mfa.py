@@ -61,3 +61,9 @@ class RequireSecondFactorMiddleware:
             target = reverse("mfa_activate_totp")
             return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+def admin_site_permission(request: HttpRequest) -> bool:
+    """The Django admin is for training administrators only (and superusers)."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and has_role(user, Role.TRAINING_ADMINISTRATOR))
