@@ -12,7 +12,7 @@ from typing import Any
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -58,6 +58,12 @@ class RequireSecondFactorMiddleware:
             and needs_second_factor(request.user)
             and not has_second_factor(request.user)
         ):
+            if "text/html" not in request.headers.get("Accept", "text/html"):
+                # A font, image or download fetched by a page: refused, not redirected (each
+                # visit to the set-up page makes a new secret, so it is only for the person).
+                return HttpResponseForbidden(
+                    "Set up two-step verification first.", content_type="text/plain"
+                )
             target = reverse("mfa_activate_totp")
             return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

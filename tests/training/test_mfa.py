@@ -117,3 +117,11 @@ def test_the_demo_gives_staff_a_known_secret_and_recovery_codes(
     totp = TOTP(Authenticator.objects.get(user=training_admin, type=Authenticator.Type.TOTP))
     assert totp.validate_code(totp_code(DEMO_TOTP_SECRET, time.time()))
     assert load_demo_second_factors() == codes
+
+
+def test_a_file_fetched_by_a_page_is_refused_not_sent_to_set_up(
+    client: Any, training_admin: Any
+) -> None:
+    client.force_login(training_admin)
+    response = client.get("/reports/attendance/?format=csv", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 403
