@@ -19,6 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from training.apps import grant_administrator_permissions
 from training.models import (
@@ -80,6 +81,12 @@ def seed_reference_data() -> None:
 def _fast_password_hashing(settings: Any) -> None:
     # Real hashing costs up to seconds per person under load; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate limits count in the cache: each test starts with none used.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

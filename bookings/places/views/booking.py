@@ -43,6 +43,7 @@ from bookings.places.forms import (
 )
 from bookings.places.pricing import PriceChanged, Quote, price_quote, subsidised_places_left
 from bookings.places.selectors import is_on_waiting_list
+from bookings.ratelimit import rate_limit
 from training.auth import profile_of
 from training.models import Agency, Session
 from training.roles import Role, has_role
@@ -351,6 +352,7 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
 
 
 @login_required
+@rate_limit("booking", per_address=30, per_account=15, methods=("POST",))
 def book(request: HttpRequest, pk: int) -> HttpResponse:
     sessions = Session.objects.select_related("course").prefetch_related(
         "price_overrides", "course__prices"
@@ -460,6 +462,7 @@ def order_status(request: HttpRequest, reference: str) -> JsonResponse:
 
 
 @login_required
+@rate_limit("waitlist-claim", per_address=20, per_account=10)
 def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
     entry = get_object_or_404(
         WaitingListEntry.objects.select_related("session__course", "session__venue"),
