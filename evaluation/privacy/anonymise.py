@@ -271,7 +271,7 @@ def mentions_scrub(*, emails: Iterable[str]) -> dict[str, int]:
         for pk, value in rows.values_list("pk", column):
             changed = scrub.json(value)
             if changed != value:
-                model.objects.filter(pk=pk).update(**{column: changed})  # type: ignore[attr-defined]
+                model.objects.filter(pk=pk).update(**{column: changed})
                 counts[kind] += 1
     return dict(counts)
 
