@@ -72,13 +72,7 @@ class Scrubber:
         return self.pattern.sub(lambda match: self.replacements[match.group(0).lower()], value)
 
     def json(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(key)): self.json(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.json(item) for item in value]
-        return value
+        return _JsonText(self.text).json(value)
 
 
 def _names_and_phones(person: Person) -> tuple[set[str], set[str]]:
@@ -277,6 +271,8 @@ def mentions_scrub(*, emails: Iterable[str]) -> dict[str, int]:
 
 
 class _JsonText:
+    """Applies a text replacement to every string (keys too) inside a JSON value."""
+
     def __init__(self, text: Any) -> None:
         self.text = text
 
