@@ -11,6 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from bookings.models import AuditEntry
+from bookings.models.records import ACTION_LABELS, action_code, action_label
+
+__all__ = [
+    "ACTION_LABELS",
+    "action_code",
+    "action_label",
+    "audit_entry",
+    "audit_record",
+    "json_safe",
+]
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
@@ -38,6 +48,7 @@ def audit_entry(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         action=action,
+        code=action_code(action),
         at=now,
         changes=json_safe(changes or {}),
         **_actor_fields(actor),

@@ -72,6 +72,17 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
+# --- Staff accounts (issue 16): a second factor for everyone who can see everyone's data ---
+# allauth's MFA (TOTP and recovery codes). Training administrators and board viewers must set
+# it up before they reach any page of their role (training.mfa's middleware); anyone else may.
+INSTALLED_APPS += ["allauth.mfa"]
+MIDDLEWARE += ["training.mfa.RequireSecondFactorMiddleware"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = UNIT_NAME
+# Only tests may switch the requirement off, and never in production (tests/test_settings.py).
+MFA_REQUIRED_FOR_STAFF = PRODUCTION or env_bool("MFA_REQUIRED_FOR_STAFF", True)
+# --- end of staff accounts -------------------------------------------------------------------
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -305,6 +316,19 @@ CALL_DRAW_WINDOW_MONTHS = env_int("CALL_DRAW_WINDOW_MONTHS", 6, minimum=1)
 # Every admin download (training's and bookings') goes through the one safe-cell spreadsheet
 # writer, so an agency called "=HYPERLINK(...)" is text in Excel, never a live formula. The
 # module imports no models, so it is safe to load here; imports keep the library's formats.
+# --- Personal data (issue 16): retention defaults and who holds the data ------------------
+# The defaults of the retention policy (the administrator changes them in the admin, one row);
+# UK GDPR storage limitation. Periods in whole years, unverified accounts in days.
+RETENTION_CONTACT_YEARS = env_int("RETENTION_CONTACT_YEARS", 6, minimum=1)
+RETENTION_FREE_TEXT_YEARS = env_int("RETENTION_FREE_TEXT_YEARS", 3, minimum=1)
+RETENTION_CALL_NOTES_YEARS = env_int("RETENTION_CALL_NOTES_YEARS", 3, minimum=1)
+RETENTION_UNVERIFIED_ACCOUNT_DAYS = env_int("RETENTION_UNVERIFIED_ACCOUNT_DAYS", 30, minimum=1)
+RETENTION_AUDIT_ACTOR_YEARS = env_int("RETENTION_AUDIT_ACTOR_YEARS", 6, minimum=1)
+# Named on the privacy notice: who holds the data and whom to ask.
+DATA_CONTROLLER_NAME = env_str("DATA_CONTROLLER_NAME", "Somerset Safeguarding Children Partnership")
+DATA_PROTECTION_EMAIL = env_str("DATA_PROTECTION_EMAIL", "dataprotection@example.org")
+# --- end of personal data ------------------------------------------------------------------
+
 from bookings.files.spreadsheets import ADMIN_EXPORT_FORMATS  # noqa: E402
 
 EXPORT_FORMATS = ADMIN_EXPORT_FORMATS

@@ -19,6 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.utils import timezone
 
 from training.apps import grant_administrator_permissions
@@ -83,6 +84,22 @@ def seed_reference_data() -> None:
 def _fast_password_hashing(settings: Any) -> None:
     # Real hashing costs up to seconds per person under load; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Rate limits count in the cache: each test starts with none used.
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _staff_second_factor_optional(request: Any, settings: Any) -> None:
+    # Staff must set up a second factor before using the product (training.mfa); the tests
+    # of other journeys sign staff in with a password only. Tests marked ``second_factor``
+    # (tests/training/test_mfa.py, the MFA browser test) keep the requirement on, as
+    # production always does.
+    if request.node.get_closest_marker("second_factor") is None:
+        settings.MFA_REQUIRED_FOR_STAFF = False
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from evaluation.models.calls import (
     first_of_month,
 )
 from evaluation.models.ledger import CONTRIBUTION_UNITS, ContributionKind, InKindContribution
+from evaluation.models.privacy import RetentionPolicy
 from evaluation.models.reports import TrainingCostTarget
 from evaluation.models.reviews import LearningReview, ReviewKind
 from evaluation.models.surveys import (
@@ -73,6 +74,7 @@ __all__ = [
     "QuestionType",
     "Response",
     "ResponseImpact",
+    "RetentionPolicy",
     "Survey",
     "SurveyKind",
     "TrainingCostTarget",

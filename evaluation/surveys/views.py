@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from bookings.ratelimit import rate_limit
 from evaluation.errors import EvaluationError
 from evaluation.models import Invitation, InvitationKind
 from evaluation.surveys.forms import SurveyForm
@@ -39,6 +40,7 @@ def _closed(request: HttpRequest, invitation: Invitation, reason: str) -> HttpRe
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@rate_limit("survey", per_address=30)
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     invitation = _invitation_or_404(token)
@@ -85,6 +87,7 @@ def survey_thanks(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@rate_limit("survey", per_address=30)
 def opt_out(request: HttpRequest, token: str) -> HttpResponse:
     """Stop follow-ups. Works from any invitation email, even after its survey link closed."""
     invitation = _invitation_or_404(token)

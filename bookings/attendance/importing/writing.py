@@ -23,6 +23,7 @@ from bookings.attendance.importing.results import (
     RegisterRow,
 )
 from bookings.attendance.registers import HISTORICAL_ORDER_PREFIX
+from bookings.audit import action_code
 from bookings.models import (
     ZERO,
     Attendance,
@@ -248,6 +249,7 @@ def _write(
                     object_type="bookings.booking",
                     object_id=str(booking.pk),
                     action=IMPORT_ACTION,
+                    code=action_code(IMPORT_ACTION),
                     at=now,
                     changes={"file": source, "line": row.line, "status": row.status},
                     **actor_fields,

@@ -32,6 +32,7 @@ from bookings.permissions import (
     can_see_training_record,
     certificate_booking_for_or_404,
 )
+from bookings.ratelimit import rate_limit
 from training.models import Profile, Session
 
 
@@ -75,6 +76,7 @@ def session_certificates_download(request: HttpRequest, pk: int) -> HttpResponse
 
 
 @require_GET
+@rate_limit("certificate", per_address=30)
 def certificate_lookup(request: HttpRequest) -> HttpResponse:
     """Public: type a code from a certificate to check it."""
     form = CertificateLookupForm(request.GET or None)
@@ -87,6 +89,7 @@ def certificate_lookup(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@rate_limit("certificate", per_address=30)
 def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
     """Public: is this certificate genuine? Name, course and date, or a clear 'not found'."""
     booking = certificate_find(code)

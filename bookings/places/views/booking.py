@@ -47,6 +47,7 @@ from bookings.places.pricing import (
     subsidised_places_left,
 )
 from bookings.places.selectors import is_on_waiting_list
+from bookings.ratelimit import rate_limit
 from training.auth import profile_of
 from training.models import Agency, Session
 from training.services import profile_line_manager_set
@@ -423,6 +424,7 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
+@rate_limit("booking", per_address=30, per_account=15, methods=("POST",))
 def book(request: HttpRequest, pk: int) -> HttpResponse:
     sessions = Session.objects.select_related("course").prefetch_related(
         "price_overrides", "course__prices"
@@ -447,6 +449,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@rate_limit("waitlist-claim", per_address=20, per_account=10)
 def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
     entry = get_object_or_404(
         WaitingListEntry.objects.select_related("session__course", "session__venue"),

@@ -17,6 +17,7 @@ from evaluation.demo.annual import load_demo_annual_material
 from evaluation.demo.costs import load_demo_cost_targets
 from evaluation.demo.surveys import load_demo_evaluation
 from training import demo as training_demo
+from training.demo.second_factor import DEMO_TOTP_SECRET, load_demo_second_factors
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         past = training_demo.load_year_2016_17(reference)
         upcoming = training_demo.load_upcoming_programme(reference, today)
         logins = training_demo.load_demo_people()
+        second_factors = load_demo_second_factors()
         places = load_year_2016_17_attendance(past)
         load_demo_cost_targets(today)
         load_upcoming_bookings(upcoming, today=today)
@@ -46,3 +48,10 @@ class Command(BaseCommand):
             self.stdout.write(f"\nDemo logins (password for all: {training_demo.DEMO_PASSWORD})")
             for email, roles in logins:
                 self.stdout.write(f"  {email:<28} {roles}")
+                codes = second_factors.get(email)
+                if codes:
+                    self.stdout.write(
+                        f"  {'':<28} second factor: authenticator secret {DEMO_TOTP_SECRET} "
+                        f"(`python manage.py demo_totp_code` prints the code now), "
+                        f"or a recovery code: {', '.join(codes[:3])}"
+                    )

@@ -1,0 +1,78 @@
+"""Rate limits for the pages that take tokens or guesses: a clear 429 page when exceeded.
+
+Counts live in Django's cache (shared between instances in production: ``CACHE_BACKEND``),
+in fixed windows, per client address (allauth's reading of it, so ``TRUSTED_PROXY_COUNT`` /
+``TRUSTED_CLIENT_IP_HEADER`` decide which address counts behind a proxy) and, for a signed-in
+person, per account too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from allauth.account.adapter import get_adapter
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+View = Callable[..., HttpResponse]
+
+
+def _over(key: str, limit: int, window: int) -> bool:
+    """Count one more request under ``key`` in this window; True when past ``limit``."""
+    # add() then incr(): atomic in the database and memcached-style caches, so two instances
+    # counting the same client never lose a request.
+    if cache.add(key, 1, timeout=window + 1):
+        return limit < 1
+    try:
+        return cache.incr(key) > limit
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=window + 1)
+        return limit < 1
+
+
+def rate_limited_response(request: HttpRequest, *, retry_after: int) -> HttpResponse:
+    body = render_to_string(
+        "bookings/rate_limited.html", {"retry_after": retry_after}, request=request
+    )
+    response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_limit(
+    scope: str,
+    *,
+    per_address: int,
+    per_account: int | None = None,
+    window_seconds: int = 60,
+    methods: tuple[str, ...] = ("GET", "POST"),
+) -> Callable[[View], View]:
+    """Allow ``per_address`` requests per window from one client address (and ``per_account``
+    from one signed-in account) to the decorated view; answer the rest with a 429 page."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method in methods:
+                now = int(time.time())
+                window = now // window_seconds
+                retry_after = window_seconds - now % window_seconds
+                address = get_adapter(request).get_client_ip(request)
+                limited = _over(
+                    f"ratelimit:{scope}:ip:{address}:{window}", per_address, window_seconds
+                )
+                user = getattr(request, "user", None)
+                if per_account is not None and getattr(user, "is_authenticated", False):
+                    key = f"ratelimit:{scope}:user:{user.pk}:{window}"  # type: ignore[union-attr]
+                    limited = _over(key, per_account, window_seconds) or limited
+                if limited:
+                    return rate_limited_response(request, retry_after=retry_after)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
