@@ -97,6 +97,8 @@ def test_production_settings_require_it_whatever_the_environment_says() -> None:
             "STRIPE_SECRET_KEY": "sk_test_placeholder",
             "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
             "SMTP_HOST": "smtp.example.org",
+            "INVOICE_BANK_DETAILS": "Example Council, sort code 12-34-56, account 12345678",
+            "FINANCE_CONTACT_EMAIL": "finance@example.org",
             "MFA_REQUIRED_FOR_STAFF": "false",
         },
     )
