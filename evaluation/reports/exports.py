@@ -9,7 +9,8 @@ from evaluation.reports.tables import Table
 
 
 def _sheet(table: Table) -> Sheet:
-    return table.title, table.headers, table.all_rows()
+    # The words on the page head each column, never the field names behind them.
+    return table.title, table.header_words(), table.all_rows()
 
 
 def table_csv(table: Table) -> str:
