@@ -45,6 +45,7 @@ HEADER_LABELS = {
     "average_score": "Average score",
     "applied_percent": "Applied (%)",
     "share_percent": "Share (%)",
+    "practitioners_attended": "Practitioners attended",
 }
 
 

@@ -14,10 +14,9 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from bookings.files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from evaluation.reports.annual.messages import event_summaries
 from evaluation.reports.attendance import attendance_by_sector
-from evaluation.reports.exports import tables_csv, tables_xlsx
+from evaluation.reports.exports import download, export_format
 from evaluation.reports.impact import MIN_RESPONSES_FOR_SHARE, evaluation_and_impact
 from evaluation.reports.income import income_and_cost_recovery
 from evaluation.reports.periods import (
@@ -27,7 +26,7 @@ from evaluation.reports.periods import (
     financial_years_with_sessions,
 )
 from evaluation.reports.summary import year_summary
-from evaluation.reports.tables import KIND_LABELS, Table
+from evaluation.reports.tables import KIND_LABELS
 from training.dates import financial_year_label, financial_year_start
 from training.models import CourseKind
 from training.roles import Role, has_role, role_required
@@ -149,27 +148,6 @@ def chosen_kind(request: HttpRequest) -> str:
 
 
 # --- downloads and charts -----------------------------------------------------------------------
-
-
-def export_format(request: HttpRequest) -> str | None:
-    value = request.GET.get("format")
-    return value if value in {"csv", "xlsx"} else None
-
-
-def download(
-    tables: Sequence[Table], *, name: str, period: Period, file_format: str, heading: str
-) -> HttpResponse:
-    if file_format == "xlsx":
-        response = HttpResponse(
-            tables_xlsx(tables, heading=heading), content_type=XLSX_CONTENT_TYPE
-        )
-    else:
-        # A byte-order mark, so Excel reads the file as UTF-8.
-        response = HttpResponse(
-            ("\ufeff" + tables_csv(tables)).encode("utf-8"), content_type=CSV_CONTENT_TYPE
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}-{period.slug}.{file_format}"'
-    return response
 
 
 def bar_chart(

@@ -171,3 +171,26 @@ def test_appendix_e_shows_every_sector_on_a_1280_px_screen_without_scrolling_sid
     expect(page.get_by_test_id("attendance-table-key")).to_contain_text("EYP Early Years Providers")
     assert_accessible(page, "Appendix E at 1280 px")
     screenshot(page, "appendix-e-1280")
+
+
+def test_board_member_reads_the_child_l_review_report_and_downloads_it_for_the_action_plan(
+    page: Any, board_member: Any, tmp_path: Path
+) -> None:
+    call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    log_in(page, board_member.email, PASSWORD)
+    page.goto("/reports/")
+    page.get_by_role("link", name="Learning reviews traced into training").click()
+    page.get_by_role("link", name="Child L and Child J").click()
+    expect(page.get_by_role("heading", level=1, name="Child L and Child J")).to_be_visible()
+    expect(page.get_by_test_id("themes")).to_contain_text("Over reliance on the word")
+    expect(page.get_by_test_id("reach")).to_contain_text("practitioners")
+    expect(page.get_by_test_id("review-sector-table")).to_contain_text("Schools")
+    expect(page.get_by_test_id("review-sessions-table")).to_contain_text("Working Together")
+    assert_accessible(page, "Learning review report")
+    screenshot(page, "learning-review-child-l")
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name=re.compile(r"^CSV")).click()
+    path = tmp_path / csv_download.value.suggested_filename
+    csv_download.value.save_as(path)
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert ["Sector", "Practitioners attended"] in rows
