@@ -197,27 +197,62 @@ def test_an_admin_export_filtered_past_the_calendar_says_so_instead_of_failing(
     assert "nothing was exported" in message
 
 
-# --- evaluation's pages: the lead fixes these after evaluation is re-filed ----------------------
+# --- evaluation's report pages and admin ------------------------------------------------------
 
-EVALUATION_OUT_OF_RANGE = [
+REPORT_PAGES_OUT_OF_RANGE = [
     "/reports/attendance-by-sector/?start=0001-01-01&end=0001-01-31",
     "/reports/attendance-by-sector/?start=9999-12-01&end=9999-12-31",
-    "/reports/attendance-by-sector/?start=9999-01-01&end=9999-12-31&format=csv",
     "/reports/year-summary/?start=0001-01-01&end=9999-12-31",
-    "/reports/year-summary/?start=0001-01-01&end=0001-01-31&format=xlsx",
     "/reports/income/?start=0001-01-01&end=0001-01-31",
     "/reports/income/?start=9999-12-01&end=9999-12-31",
     "/reports/evaluation-and-impact/?start=0001-01-01&end=0001-01-31",
     "/reports/evaluation-and-impact/?start=9999-12-01&end=9999-12-31",
+]
+REPORT_EXPORTS_OUT_OF_RANGE = [
+    "/reports/attendance-by-sector/?start=9999-01-01&end=9999-12-31&format=csv",
+    "/reports/year-summary/?start=0001-01-01&end=0001-01-31&format=xlsx",
+    "/reports/income/?start=1999-12-31&end=2000-01-31&format=csv",
+    "/reports/evaluation-and-impact/?start=2016-04-01&end=2101-01-01&format=xlsx",
+]
+EVALUATION_ADMIN_EXTREME_DATES = [
     "/admin/evaluation/invitation/?send_after__year=9999&send_after__month=12",
     "/admin/evaluation/response/?submitted_at__year=9999&submitted_at__month=12&submitted_at__day=31",
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="lead fixes after evaluation re-filing")
-@pytest.mark.parametrize("url", EVALUATION_OUT_OF_RANGE)
-def test_evaluation_reports_and_admin_with_out_of_range_dates_are_not_server_errors(
+@pytest.mark.parametrize("url", REPORT_PAGES_OUT_OF_RANGE)
+def test_a_report_asked_for_dates_outside_2000_to_2100_says_so_beside_the_dates(
     url: str, training_admin: Any
 ) -> None:
     response = browser(training_admin).get(url)
-    assert response.status_code < 500
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a date from 1 January 2000 to 31 December 2100." in page
+    assert "There is a problem" in page
+
+
+@pytest.mark.parametrize("url", REPORT_EXPORTS_OUT_OF_RANGE)
+def test_a_report_download_for_dates_outside_2000_to_2100_is_a_400_that_says_why(
+    url: str, training_admin: Any
+) -> None:
+    response = browser(training_admin).get(url)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "Nothing was downloaded" in text
+    assert "Enter a date from 1 January 2000 to 31 December 2100." in text
+
+
+def test_a_report_for_the_last_days_of_the_range_still_answers(training_admin: Any) -> None:
+    response = browser(training_admin).get(
+        "/reports/income/?start=2100-12-01&end=2100-12-31&format=csv"
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", EVALUATION_ADMIN_EXTREME_DATES)
+def test_an_evaluation_admin_list_filtered_past_the_calendar_says_so_instead_of_failing(
+    url: str, training_admin: Any
+) -> None:
+    response = browser(training_admin).get(url)
+    assert response.status_code == 302
+    assert response.url.endswith("?e=1")

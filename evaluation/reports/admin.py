@@ -1,4 +1,5 @@
-"""Admin for what the reports need the administrator to set (imported by evaluation.admin)."""
+"""Admin for what the reports need the administrator to set (imported by evaluation.admin):
+costs, narratives, messages, in-kind contributions and the register of learning reviews."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from bookings.templatetags.money import format_pounds
 from evaluation.models import (
     AnnualNarrative,
     InKindContribution,
+    LearningReview,
     SessionMessage,
     TrainingCostTarget,
 )
+from training.admin_filters import AnswerBadFiltersMixin
 from training.dates import financial_year_label, financial_year_start
 from training.models import CourseKind, Session
 
@@ -135,3 +140,30 @@ class InKindContributionAdmin(admin.ModelAdmin):
     @admin.display(description="Value")
     def value_pounds(self, obj: InKindContribution) -> str:
         return format_pounds(obj.value)
+
+
+@admin.register(LearningReview)
+class LearningReviewAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
+    list_display = ["title", "kind", "published_on", "report_link"]
+    list_filter = ["kind"]
+    search_fields = ["title", "themes", "recommendations"]
+    date_hierarchy = "published_on"
+    fieldsets = [
+        (None, {"fields": ["title", "kind", "published_on", "themes", "recommendations"]}),
+        (
+            "Training that carries this learning",
+            {
+                "fields": ["courses", "sessions", "outcomes"],
+                "description": "A session carries the learning when it is tagged here, or its "
+                "course is, or one of its course's learning outcomes is.",
+            },
+        ),
+    ]
+    filter_horizontal = ["courses", "outcomes"]
+    autocomplete_fields = ["sessions"]
+
+    @admin.display(description="Report")
+    def report_link(self, obj: Any) -> str:
+        return format_html(
+            '<a href="{}">Read the report</a>', reverse("reports:review", args=[obj.pk])
+        )

@@ -25,7 +25,7 @@ def _two_places(value: Any) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def _share(applied: int, responses: int) -> tuple[Decimal | None, str]:
+def applied_share(applied: int, responses: int) -> tuple[Decimal | None, str]:
     if responses < MIN_RESPONSES_FOR_SHARE:
         return None, FEW_RESPONSES
     return percent(applied, responses), ""
@@ -148,7 +148,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
     def applied_table(by: str, title: str, first: str) -> Table:
         rows = []
         for row in selectors.applied_learning(by=by, **dates):  # type: ignore[arg-type]
-            share, note = _share(row["applied"], row["responses"])
+            share, note = applied_share(row["applied"], row["responses"])
             rows.append([row[f"{by}_name"], row["responses"], row["applied"], share, note])
         return Table(
             title=title,

@@ -78,28 +78,32 @@ class IncomeReport:
         return self.recovery_percent >= self.target.recovery_target_percent
 
     def recovery_table(self) -> Table:
+        """Amounts in one column (shown in pounds), shares in the other."""
         rows: list[list[Any]] = [
-            ["Fees for places", self.fees],
-            ["Refunded or credited (taken off)", self.refunds],
-            ["Non-attendance charges", self.charges],
-            ["Income", self.income],
-            ["In-kind value of subsidised places (not in income)", self.in_kind],
+            ["Fees for places", self.fees, None],
+            ["Refunded or credited (taken off)", self.refunds, None],
+            ["Non-attendance charges", self.charges, None],
+            ["Income", self.income, None],
+            ["In-kind value of subsidised places (not in income)", self.in_kind, None],
         ]
         if self.ledger is not None:
             rows.append(
-                ["In-kind saving: venues and trainers lent (not in income)", self.contributed]
+                ["In-kind saving: venues and trainers lent (not in income)", self.contributed, None]
             )
         if self.target is not None:
             rows += [
-                ["Training team's cost", self.target.team_cost],
-                ["Income as a share of the team's cost (%)", self.recovery_percent],
-                ["Cost recovery target (%)", self.target.recovery_target_percent],
+                ["Training team's cost", self.target.team_cost, None],
+                ["Income as a share of the team's cost", None, self.recovery_percent],
+                ["Cost recovery target", None, self.target.recovery_target_percent],
                 [
-                    "Cost recovery including in-kind (%): income and the in-kind saving",
+                    "Cost recovery including in-kind: income and the in-kind saving",
+                    None,
                     self.recovery_with_in_kind_percent,
                 ],
             ]
-        return Table(title="Cost recovery", headers=["measure", "amount"], rows=rows)
+        return Table(
+            title="Cost recovery", headers=["measure", "amount_pounds", "share_percent"], rows=rows
+        )
 
     def tables(self) -> list[Table]:
         return [self.recovery_table(), self.in_kind_table(), self.by_sector, self.by_method]
@@ -162,7 +166,7 @@ def income_and_cost_recovery(
         )
         .order_by()
         .values("booking__sector_id")
-        .annotate(amount=Sum("amount"), count=Count("pk"))
+        .annotate(amount=Sum("amount"))
     }
     target = (
         TrainingCostTarget.objects.filter(financial_year_start=period.start).first()
@@ -207,11 +211,18 @@ def income_and_cost_recovery(
             ]
         )
     charge_total = sum((row["amount"] or ZERO for row in charges.values()), ZERO)
-    charge_count = sum(row["count"] for row in charges.values())
-    method_rows.append(
-        ["Non-attendance charges", charge_count, charge_total, ZERO, charge_total, ZERO]
-    )
-    method_footer = [["Total", *(sum(row[index] for row in method_rows) for index in range(1, 6))]]
+    # A charged no-show is a place already counted in its payment method's row: the charges add
+    # money, not places, so both tables' places totals are the same number.
+    method_rows.append(["Non-attendance charges", None, charge_total, ZERO, charge_total, ZERO])
+    method_footer = [
+        [
+            "Total",
+            *(
+                sum(row[index] for row in method_rows if row[index] is not None)
+                for index in range(1, 6)
+            ),
+        ]
+    ]
     total = sector_footer[0]
     return IncomeReport(
         period=period,

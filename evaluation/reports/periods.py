@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Max, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from training.dates import financial_year_bounds, financial_year_label, financial_year_start
 from training.models import Session
+
+# The earliest and latest days a report may cover: wide enough for any real question, narrow
+# enough that the end of the calendar (and the databases' date arithmetic) is never reached.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,14 @@ class Period:
 
 
 def financial_years_with_sessions(today: dt.date) -> list[int]:
-    """First calendar years of the financial years from the first session to this year."""
-    span = Session.objects.aggregate(first=Min("starts_at"), last=Max("starts_at"))
+    """First calendar years of the financial years from the first session's to this one.
+
+    Never a year that has not begun: sessions booked for next year do not add it to the menu,
+    as a board member would only find an empty report there.
+    """
+    first_session = Session.objects.aggregate(first=Min("starts_at"))["first"]
     this_year = financial_year_start(today).year
     first = this_year
-    last = this_year
-    if span["first"] is not None:
-        first = min(first, financial_year_start(timezone.localdate(span["first"])).year)
-        last = max(last, financial_year_start(timezone.localdate(span["last"])).year)
-    return list(range(last, first - 1, -1))
+    if first_session is not None:
+        first = min(first, financial_year_start(timezone.localdate(first_session)).year)
+    return list(range(this_year, first - 1, -1))

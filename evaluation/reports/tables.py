@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Q
 
 from bookings.models import Attendance, BookingStatus
+from bookings.templatetags.money import format_pounds
 from training.models import CourseKind, Sector, SessionStatus
 
 ZERO = Decimal("0.00")
@@ -43,6 +44,8 @@ HEADER_LABELS = {
     "calls_completed": "Calls completed",
     "average_score": "Average score",
     "applied_percent": "Applied (%)",
+    "share_percent": "Share (%)",
+    "practitioners_attended": "Practitioners attended",
 }
 
 
@@ -50,6 +53,12 @@ HEADER_LABELS = {
 class Cell:
     text: str
     numeric: bool
+    full: str = ""  # a header shown abbreviated: its full words (for screen readers and exports)
+
+    @property
+    def words(self) -> str:
+        """The header's words in full: what a download or a printed report shows."""
+        return self.full or self.text
 
 
 def display(value: Any) -> Cell:
@@ -71,6 +80,8 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
     footer: list[list[Any]] = field(default_factory=list)  # e.g. the Total row
+    # Headers a wide table shows abbreviated on screen (the header's words -> the abbreviation).
+    short_headers: dict[str, str] = field(default_factory=dict)
 
     def all_rows(self) -> list[list[Any]]:
         return [*self.rows, *self.footer]
@@ -80,24 +91,54 @@ class Table:
             any(display(row[index]).numeric for row in self.all_rows() if row[index] is not None)
             for index in range(len(self.headers))
         ]
-        return [
-            Cell(
-                HEADER_LABELS.get(
-                    header,
-                    header.replace("_", " ").capitalize()
-                    if "_" in header or header.islower()
-                    else header,
-                ),
-                index > 0 and numeric[index],
+        cells = []
+        for index, words in enumerate(self.header_words()):
+            short = self.short_headers.get(words, "")
+            cells.append(
+                Cell(
+                    short or words,
+                    index > 0 and numeric[index],
+                    full=words if short and short != words else "",
+                )
             )
-            for index, header in enumerate(self.headers)
+        return cells
+
+    def header_words(self) -> list[str]:
+        """The column names as a page says them: what CSV and Excel downloads write too."""
+        return [
+            HEADER_LABELS.get(
+                header,
+                header.replace("_", " ").capitalize()
+                if "_" in header or header.islower()
+                else header,
+            )
+            for header in self.headers
+        ]
+
+    def abbreviated(self) -> list[Cell]:
+        """The header cells shown abbreviated, for the key under the table."""
+        return [cell for cell in self.header_cells() if cell.full]
+
+    def money_columns(self) -> set[int]:
+        """The columns of amounts in pounds: those whose heading ends "(£)"."""
+        return {index for index, words in enumerate(self.header_words()) if words.endswith("(£)")}
+
+    def _display_row(self, row: list[Any], money: set[int]) -> list[Cell]:
+        # Every amount reads as the pounds filter writes it: "£1,234.50", pence always shown.
+        return [
+            Cell(format_pounds(value), True)
+            if index in money and isinstance(value, int | Decimal) and not isinstance(value, bool)
+            else display(value)
+            for index, value in enumerate(row)
         ]
 
     def display_rows(self) -> list[list[Cell]]:
-        return [[display(value) for value in row] for row in self.rows]
+        money = self.money_columns()
+        return [self._display_row(row, money) for row in self.rows]
 
     def display_footer(self) -> list[list[Cell]]:
-        return [[display(value) for value in row] for row in self.footer]
+        money = self.money_columns()
+        return [self._display_row(row, money) for row in self.footer]
 
 
 def attended_q(prefix: str = "") -> Q:

@@ -7,6 +7,7 @@ from django.urls import path
 from evaluation.ledger import views as ledger_views
 from evaluation.reports import views
 from evaluation.reports.annual import views as annual_views
+from evaluation.reports.reviews import views as review_views
 
 app_name = "reports"
 
@@ -22,4 +23,6 @@ urlpatterns = [
     path("evaluation-and-impact/", views.impact_page, name="impact"),
     path("in-kind/", ledger_views.ledger_page, name="in_kind"),
     path("annual-pack/", annual_views.annual_pack_page, name="annual_pack"),
+    path("learning-reviews/", review_views.reviews_page, name="reviews"),
+    path("learning-reviews/<int:pk>/", review_views.review_page, name="review"),
 ]

@@ -9,20 +9,24 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from bookings.files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from evaluation.reports.annual.messages import event_summaries
 from evaluation.reports.attendance import attendance_by_sector
-from evaluation.reports.exports import tables_csv, tables_xlsx
+from evaluation.reports.exports import download, export_format
 from evaluation.reports.impact import MIN_RESPONSES_FOR_SHARE, evaluation_and_impact
 from evaluation.reports.income import income_and_cost_recovery
-from evaluation.reports.periods import Period, financial_years_with_sessions
+from evaluation.reports.periods import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    Period,
+    financial_years_with_sessions,
+)
 from evaluation.reports.summary import year_summary
-from evaluation.reports.tables import KIND_LABELS, Table
+from evaluation.reports.tables import KIND_LABELS
 from training.dates import financial_year_label, financial_year_start
 from training.models import CourseKind
 from training.roles import Role, has_role, role_required
@@ -75,6 +79,12 @@ class DatesForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+                self.add_error(
+                    name,
+                    f"Enter a date from {EARLIEST_DAY:%-d %B %Y} to {LATEST_DAY:%-d %B %Y}.",
+                )
         if self.errors:
             return data
         if (start is None) != (end is None):
@@ -91,6 +101,23 @@ class PeriodChoice:
     year_form: YearForm
     dates_form: DatesForm
     custom: bool  # the dates form chose the period
+
+    @property
+    def refused(self) -> bool:
+        """Dates were given but cannot be used (the page says why beside the fields)."""
+        return self.dates_form.is_bound and not self.dates_form.is_valid()
+
+    def refusal(self) -> HttpResponse:
+        """A download asked for with dates the form refuses: a 400 that says why."""
+        problems = [
+            f"{self.dates_form.fields[name].label}: {message}"
+            for name, messages in self.dates_form.errors.items()
+            for message in messages
+        ]
+        return HttpResponseBadRequest(
+            "Nothing was downloaded, because the dates cannot be used. " + " ".join(problems),
+            content_type="text/plain; charset=utf-8",
+        )
 
 
 def choose_period(request: HttpRequest) -> PeriodChoice:
@@ -121,27 +148,6 @@ def chosen_kind(request: HttpRequest) -> str:
 
 
 # --- downloads and charts -----------------------------------------------------------------------
-
-
-def export_format(request: HttpRequest) -> str | None:
-    value = request.GET.get("format")
-    return value if value in {"csv", "xlsx"} else None
-
-
-def download(
-    tables: Sequence[Table], *, name: str, period: Period, file_format: str, heading: str
-) -> HttpResponse:
-    if file_format == "xlsx":
-        response = HttpResponse(
-            tables_xlsx(tables, heading=heading), content_type=XLSX_CONTENT_TYPE
-        )
-    else:
-        # A byte-order mark, so Excel reads the file as UTF-8.
-        response = HttpResponse(
-            ("\ufeff" + tables_csv(tables)).encode("utf-8"), content_type=CSV_CONTENT_TYPE
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}-{period.slug}.{file_format}"'
-    return response
 
 
 def bar_chart(
@@ -232,6 +238,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @role_required(*REPORT_READERS)
 def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
     choice = choose_period(request)
+    if export_format(request) and choice.refused:
+        return choice.refusal()
     kind = chosen_kind(request)
     report = attendance_by_sector(choice.period, kind)
     heading = f"Attendance by sector, {KIND_LABELS[kind].lower()}: {choice.period.label}"
@@ -281,6 +289,8 @@ def _kind_links(request: HttpRequest) -> list[tuple[str, str, str]]:
 @role_required(*REPORT_READERS)
 def year_summary_page(request: HttpRequest) -> HttpResponse:
     choice = choose_period(request)
+    if export_format(request) and choice.refused:
+        return choice.refusal()
     summary = year_summary(choice.period)
     heading = f"Year summary: {choice.period.label}"
     if file_format := export_format(request):
@@ -318,6 +328,8 @@ def year_summary_page(request: HttpRequest) -> HttpResponse:
 @role_required(*REPORT_READERS)
 def income_page(request: HttpRequest) -> HttpResponse:
     choice = choose_period(request)
+    if export_format(request) and choice.refused:
+        return choice.refusal()
     income = income_and_cost_recovery(choice.period)
     heading = f"Income and cost recovery: {choice.period.label}"
     if file_format := export_format(request):
@@ -359,6 +371,8 @@ def income_page(request: HttpRequest) -> HttpResponse:
 def impact_page(request: HttpRequest) -> HttpResponse:
     """Aggregates only, so community members may read it too."""
     choice = choose_period(request)
+    if export_format(request) and choice.refused:
+        return choice.refusal()
     impact = evaluation_and_impact(choice.period)
     heading = f"Evaluation and impact: {choice.period.label}"
     if file_format := export_format(request):

@@ -19,6 +19,7 @@ from evaluation.models import (
     Survey,
 )
 from evaluation.surveys.services import response_flag_good_practice
+from training.admin_filters import AnswerBadFiltersMixin
 
 
 class QuestionInline(admin.StackedInline):
@@ -63,7 +64,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
     list_display = [
         "attendee",
         "kind",
@@ -128,7 +129,7 @@ class ResponseImpactInline(admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
     list_display = [
         "submitted_at",
         "survey",

@@ -139,6 +139,7 @@ def applied_learning(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     channel: str | None = None,
+    sessions: QuerySet | None = None,
 ) -> QuerySet:
     """Who applied the learning: the follow-up's "have you used it" answers, grouped.
 
@@ -153,6 +154,8 @@ def applied_learning(
     )
     if channel:
         answers = answers.filter(response__channel=channel)
+    if sessions is not None:  # e.g. the sessions that carry a learning review
+        answers = answers.filter(response__booking__session__in=sessions)
     return (
         answers.values(**_group_columns(by, "response__"))
         .annotate(responses=Count("pk"), applied=Count("pk", filter=Q(yes_no=True)))
@@ -237,16 +240,21 @@ def impact_code_counts(
 
 
 def quotable_examples(
-    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    sessions: QuerySet | None = None,
 ) -> QuerySet:
     """Good-practice examples the person agreed may be quoted, without who said them.
 
     Rows: quote, course_title, sector_name, session_date, channel. No names, agencies or
     contact details are selected.
     """
+    responses = responses_in_period(date_from=date_from, date_to=date_to)
+    if sessions is not None:
+        responses = responses.filter(booking__session__in=sessions)
     return (
-        responses_in_period(date_from=date_from, date_to=date_to)
-        .filter(good_practice=True, quote_consent=True)
+        responses.filter(good_practice=True, quote_consent=True)
         .exclude(quote="")
         .values(
             "quote",

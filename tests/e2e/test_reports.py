@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import importlib
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import openpyxl
 import pytest
 from django.apps import apps as django_apps
 from django.core.cache import cache
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_person, make_session
@@ -137,3 +139,58 @@ def test_community_member_reads_only_the_impact_report(page: Any, year_2016: Non
     expect(page.get_by_test_id("period")).to_have_text("Financial year 2016/17")
     assert chart_is_drawn(page)
     assert_accessible(page, "Evaluation and impact (community member)")
+
+
+def test_appendix_e_shows_every_sector_on_a_1280_px_screen_without_scrolling_sideways(
+    page: Any, board_member: Any
+) -> None:
+    call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    log_in(page, board_member.email, PASSWORD)
+    page.goto("/reports/attendance-by-sector/?year=2016")
+    table = page.get_by_test_id("attendance-table")
+    expect(table).to_contain_text("Total")
+    widths = table.evaluate(
+        "t => ({table: t.scrollWidth, box: t.parentElement.clientWidth,"
+        " page: document.documentElement.scrollWidth, screen: window.innerWidth})"
+    )
+    assert widths["table"] <= widths["box"], widths
+    assert widths["page"] <= widths["screen"], widths
+    # Schools and All are on screen; short headings carry their full names.
+    box = table.locator("xpath=..").bounding_box()
+    for heading in ("Schools", "All"):
+        cell = table.get_by_role("columnheader", name=heading, exact=True)
+        cell.scroll_into_view_if_needed()
+        expect(cell).to_be_in_viewport()
+        edge = cell.bounding_box()
+        assert box is not None and edge is not None
+        assert edge["x"] + edge["width"] <= box["x"] + box["width"] <= 1280, heading
+    expect(table.locator('abbr[title="Children\'s Social Care"]')).to_have_text("CSC")
+    expect(
+        table.get_by_role("columnheader", name="Children's Social Care", exact=True)
+    ).to_have_count(1)
+    expect(page.get_by_test_id("attendance-table-key")).to_contain_text("EYP Early Years Providers")
+    assert_accessible(page, "Appendix E at 1280 px")
+    screenshot(page, "appendix-e-1280")
+
+
+def test_board_member_reads_the_child_l_review_report_and_downloads_it_for_the_action_plan(
+    page: Any, board_member: Any, tmp_path: Path
+) -> None:
+    call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    log_in(page, board_member.email, PASSWORD)
+    page.goto("/reports/")
+    page.get_by_role("link", name="Learning reviews traced into training").click()
+    page.get_by_role("link", name="Child L and Child J").click()
+    expect(page.get_by_role("heading", level=1, name="Child L and Child J")).to_be_visible()
+    expect(page.get_by_test_id("themes")).to_contain_text("Over reliance on the word")
+    expect(page.get_by_test_id("reach")).to_contain_text("practitioners")
+    expect(page.get_by_test_id("review-sector-table")).to_contain_text("Schools")
+    expect(page.get_by_test_id("review-sessions-table")).to_contain_text("Working Together")
+    assert_accessible(page, "Learning review report")
+    screenshot(page, "learning-review-child-l")
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name=re.compile(r"^CSV")).click()
+    path = tmp_path / csv_download.value.suggested_filename
+    csv_download.value.save_as(path)
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert ["Sector", "Practitioners attended"] in rows

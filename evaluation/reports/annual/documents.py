@@ -37,7 +37,7 @@ def _add_table(document: WordDocument, table: Table) -> None:
     grid = document.add_table(rows=1, cols=len(headers))
     grid.style = "Table Grid"
     for cell, header in zip(grid.rows[0].cells, headers, strict=True):
-        cell.text = header.text
+        cell.text = header.words
         for run in cell.paragraphs[0].runs:
             run.bold = True
     if not rows:

@@ -12,12 +12,13 @@ from typing import Any
 
 from bookings.templatetags.money import format_pounds
 from evaluation.ledger.selectors import Ledger, ledger_for_year
-from evaluation.models import AnnualNarrative, Answer, Response
+from evaluation.models import AnnualNarrative, Answer, LearningReview, Response
 from evaluation.reports.annual.messages import EventSummary, event_summaries
 from evaluation.reports.attendance import attendance_by_sector
 from evaluation.reports.impact import ImpactReport, evaluation_and_impact
 from evaluation.reports.income import IncomeReport, income_and_cost_recovery
 from evaluation.reports.periods import Period
+from evaluation.reports.reviews.report import review_report
 from evaluation.reports.summary import YearSummary, year_summary
 from evaluation.reports.tables import Table, percent
 from training.dates import financial_year_label
@@ -187,6 +188,34 @@ def voice_of_the_child(period: Period) -> Table:
     )
 
 
+def reviews_section(period: Period) -> Section:
+    """How the learning of each review published by the year's end reached practitioners."""
+    section = Section("Learning from reviews in training")
+    year_end = period.bounds()[1]
+    for review in LearningReview.objects.filter(published_on__lte=period.end):
+        report = review_report(review, now=year_end)
+        sessions = len(report.sessions.rows)
+        section.paragraphs.append(
+            f"{review.title} ({review.get_kind_display().lower()}, "
+            f"{review.published_on:%B %Y}): {sessions:,} session{'s' * (sessions != 1)} "
+            f"carried its learning by the end of the year, reaching {report.practitioners:,} "
+            f"practitioners; {report.applied_count:,} of {report.follow_up_responses:,} "
+            f"follow-up responses (n = {report.follow_up_responses:,}) said they had applied it."
+        )
+        table = report.by_sector
+        section.tables.append(
+            Table(
+                title=f"{review.title}: practitioners reached, by sector",
+                headers=table.headers,
+                rows=table.rows,
+                footer=table.footer,
+            )
+        )
+    if not section.paragraphs:
+        section.paragraphs.append("No learning reviews recorded by the end of this year.")
+    return section
+
+
 def annual_pack(first_year: int) -> AnnualPack:
     """The training section for the financial year starting 1 April ``first_year``."""
     period = Period.financial_year(first_year)
@@ -300,7 +329,15 @@ def annual_pack(first_year: int) -> AnnualPack:
             f"in-kind saving, {this.recovery_with_in_kind_percent}%."
         )
     next_steps = Section("What next steps will be taken?", paragraphs=narrative_text("next_steps"))
-    sections = [done, appendix_section, *event_sections, how_well, difference, money]
+    sections = [
+        done,
+        appendix_section,
+        *event_sections,
+        how_well,
+        difference,
+        reviews_section(period),
+        money,
+    ]
     if next_steps.paragraphs:
         sections.append(next_steps)
     return AnnualPack(

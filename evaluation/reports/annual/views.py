@@ -48,7 +48,7 @@ def _chosen_year(request: HttpRequest, years: list[int]) -> int:
 @role_required(*PACK_READERS)
 def annual_pack_page(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    years = [year for year in financial_years_with_sessions(today) if dt.date(year, 4, 1) <= today]
+    years = financial_years_with_sessions(today)  # none that has not begun
     year = _chosen_year(request, years)
     start = Period.financial_year(year).start
     file_format = request.GET.get("format")

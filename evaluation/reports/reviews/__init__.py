@@ -1,0 +1,1 @@
+"""Learning reviews traced into training: the report per review, its page and its exports."""
