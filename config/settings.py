@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its request id and timing cover everything below (see config/logs.py).
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the path, a cookie or a field: NUL is a 500 on PostgreSQL.
     "config.middleware.RefuseInvalidCharactersMiddleware",
@@ -323,11 +325,42 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
+
+# --- Go-live (issue 11): the scheduler, health, logs, error pages, security headers ----------
+# How many 'test and check' calls the scheduler draws on the 1st of each month.
+CALL_DRAW_SIZE = env_int("CALL_DRAW_SIZE", 20, minimum=1)
+# /health/ answers 503 when the oldest due email or the oldest queued task waited longer: the
+# workers, the scheduler or the mail server are down. An email that fails is retried for up
+# to half an hour (2, 4, 8, 16 minutes), so the email limit is above that.
+HEALTH_MAX_EMAIL_AGE_SECONDS = env_int("HEALTH_MAX_EMAIL_AGE_SECONDS", 45 * 60, minimum=1)
+HEALTH_MAX_TASK_AGE_SECONDS = env_int("HEALTH_MAX_TASK_AGE_SECONDS", 10 * 60, minimum=1)
+
+# Logs: one JSON object per line in production (for a log collector), a readable line in
+# development; both carry the request id. See config/logs.py for what is never logged.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "config.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {
+            "()": "config.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # One line per task run is noise in development; failures are still logged.
-    "loggers": {"django.tasks": {"level": "WARNING"}},
+    "loggers": {
+        # One line per task run is noise; failures are still logged.
+        "django.tasks": {"level": "WARNING"},
+        # runserver prints every request in development already; JSON logs carry one line each.
+        "config.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.health import health
+
 admin.site.site_header = "Training unit administration"
 admin.site.site_title = "Training unit administration"
 
 urlpatterns = [
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("reports/", include("evaluation.reports.urls")),
