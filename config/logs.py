@@ -74,7 +74,10 @@ class RequestContextFilter(logging.Filter):
     """Adds ``request_id``, ``user_id`` and ``path`` to every record, masking secrets."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request = _current.get()
+        # Django logs a 4xx or 5xx response after the middleware has returned, passing the
+        # request along with the record.
+        passed = getattr(record, "request", None)
+        request = passed if isinstance(passed, HttpRequest) else _current.get()
         record.request_id = getattr(request, "request_id", None)
         record.user_id = _user_id(request) if request is not None else None
         if request is not None and not hasattr(record, "path"):

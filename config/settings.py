@@ -364,3 +364,6 @@ LOGGING = {
         "config.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
+if PRODUCTION:
+    # A load balancer probes /health/ over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from bookings.housekeeping import housekeeping_run
@@ -108,7 +108,8 @@ def scheduler_run_due(
             summary = job.run(now)
         except Exception:  # one job's failure must not stop the others or the loop
             logger.exception("Scheduled job %r failed; its next period runs it again.", job.name)
-            close_old_connections()  # a broken connection is not reused by the next job
+            if not connection.in_atomic_block:
+                close_old_connections()  # a broken connection is not reused by the next job
             continue
         logger.info("Scheduled job %r: %s", job.name, summary)
         ran.append(job.name)
