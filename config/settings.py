@@ -367,3 +367,5 @@ LOGGING = {
 if PRODUCTION:
     # A load balancer probes /health/ over plain HTTP on the private network.
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# The unit's own page when a form's CSRF check fails (config/errors.py).
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"

@@ -16,3 +16,5 @@ urlpatterns = [
     path("", include("evaluation.urls")),
     path("", include("training.urls")),
 ]
+
+handler500 = "config.errors.server_error"
