@@ -80,11 +80,12 @@ class RequestContextFilter(logging.Filter):
         request = passed if isinstance(passed, HttpRequest) else _current.get()
         record.request_id = getattr(request, "request_id", None)
         record.user_id = _user_id(request) if request is not None else None
-        if request is not None and not hasattr(record, "path"):
-            record.path = loggable_path(request)
         message = record.getMessage()
-        if request is not None and request.path != record.path:
-            message = message.replace(request.path, record.path)
+        if request is not None:
+            path = getattr(record, "path", None) or loggable_path(request)
+            record.path = path
+            if request.path != path:  # e.g. Django's "Not Found: /survey/<token>/"
+                message = message.replace(request.path, path)
         masked = mask_secrets(message)
         if masked != record.getMessage():
             record.msg, record.args = masked, None

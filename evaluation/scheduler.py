@@ -114,4 +114,3 @@ def scheduler_run_due(
         logger.info("Scheduled job %r: %s", job.name, summary)
         ran.append(job.name)
     return ran
-

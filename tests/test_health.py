@@ -41,10 +41,14 @@ def test_a_healthy_instance_answers_200_with_a_small_body_and_no_personal_data(
 
 def test_an_email_waiting_too_long_is_a_503_but_not_for_the_load_balancer(client: Client) -> None:
     late = timezone.now() - dt.timedelta(seconds=settings.HEALTH_MAX_EMAIL_AGE_SECONDS + 60)
-    OutgoingEmail.objects.create(kind="booking_confirmed", to="someone@example.org", send_after=late)
+    OutgoingEmail.objects.create(
+        kind="booking_confirmed", to="someone@example.org", send_after=late
+    )
     # An email due later is no sign of trouble.
     OutgoingEmail.objects.create(
-        kind="booking_reminder", to="later@example.org", send_after=timezone.now() + dt.timedelta(days=3)
+        kind="booking_reminder",
+        to="later@example.org",
+        send_after=timezone.now() + dt.timedelta(days=3),
     )
 
     status, body = get_health(client)

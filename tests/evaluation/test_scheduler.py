@@ -39,7 +39,9 @@ def test_the_tick_and_survey_invitations_run_each_period_and_the_draw_only_on_th
     draws: list[dt.datetime] = []
     monkeypatch.setattr(scheduler, "_call_draw", lambda now: draws.append(now) or "drawn")
     jobs = tuple(
-        job if job.name != "call-draw" else scheduler.Job("call-draw", job.slot, scheduler._call_draw, 60)
+        job
+        if job.name != "call-draw"
+        else scheduler.Job("call-draw", job.slot, scheduler._call_draw, 60)
         for job in scheduler.JOBS
     )
     done: dict[str, str] = {}
@@ -89,7 +91,9 @@ def test_a_failing_job_is_logged_and_the_others_still_run(monkeypatch: Any, capl
     assert "the mail server went away" in caplog.text
 
 
-def test_scheduler_once_releases_an_expired_hold(course: Course, venue: Venue, school: Agency) -> None:
+def test_scheduler_once_releases_an_expired_hold(
+    course: Course, venue: Venue, school: Agency
+) -> None:
     now = timezone.now()
     order = booking_create(
         session=make_session(course, venue, starts_at=now + dt.timedelta(days=30)),
