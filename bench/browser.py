@@ -90,6 +90,7 @@ class Browser:
         self.port = port
         self.cookies: dict[str, str] = {}
         self.timings: list[float] = []
+        self.labelled: list[tuple[str, float]] = []  # (method and path shape, seconds)
 
     def request(
         self,
@@ -116,7 +117,10 @@ class Browser:
             content = response.read()
         finally:
             connection.close()
-        self.timings.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.timings.append(elapsed)
+        shape = re.sub(r"/[^/]*\d[^/]*", "/N", path.split("?")[0])
+        self.labelled.append((f"{method} {shape}", elapsed))
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
