@@ -86,8 +86,11 @@ def filled(
 class Browser:
     """One person's cookies, and a fresh connection to 127.0.0.1 per request."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, client_ip: str = "") -> None:
         self.port = port
+        # As a proxy in front of the app would say where the person is (the server must be
+        # told to trust one proxy: TRUSTED_PROXY_COUNT=1).
+        self.client_ip = client_ip
         self.cookies: dict[str, str] = {}
         self.timings: list[float] = []
         self.labelled: list[tuple[str, float]] = []  # (method and path shape, seconds)
@@ -102,6 +105,8 @@ class Browser:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         sent = {"Host": f"{HOST}:{self.port}", **(headers or {})}
+        if self.client_ip:
+            sent["X-Forwarded-For"] = self.client_ip
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if form is not None:

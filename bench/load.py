@@ -203,7 +203,9 @@ def django_report() -> dict[str, Any]:
 class Person:
     def __init__(self, index: int, port: int, plan: dict[str, Any], stats: Stats) -> None:
         self.index = index
-        self.browser = Browser(port)
+        # Each person from an address of their own, as seen through one proxy: 50 sign-ins
+        # from one address in ten seconds would (rightly) be throttled.
+        self.browser = Browser(port, client_ip=f"10.0.{index // 250}.{index % 250 + 1}")
         self.plan = plan
         self.stats = stats
         self.rng = random.Random(index)
@@ -394,7 +396,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="load-"))
     log = tmp / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
-    env.update({"LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    env.update({"LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT), "TRUSTED_PROXY_COUNT": "1"})
     serve_command = [sys.executable, "scripts/serve", "--no-demo", "--port", str(web_port)]
     serve_command += ["--pg-port", str(pg_port), "--web-workers", str(args.web_workers)]
     serve_command += ["--threads", str(args.threads)]
