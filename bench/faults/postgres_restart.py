@@ -152,7 +152,7 @@ def main() -> int:
         print(
             "proved: during a PostgreSQL restart requests got 200 or the branded 503 page, never "
             "a 500; every request was a 200 again within 10 s of the database being back; the "
-            "web servers kept running and the task workers and scheduler kept (or came back to) work"
+            "web servers kept running; the task workers and scheduler kept (or came back to) work"
         )
     return 1 if failures else 0
 
