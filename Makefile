@@ -9,11 +9,12 @@ MANAGE := $(PY) manage.py
 PG_PORT ?= 25432
 CI ?=
 
-.PHONY: help run test test-sqlite test-postgresql setup static demo worker lint lock bench clean system-deps
+.PHONY: help run serve test test-sqlite test-postgresql setup static demo worker lint lock bench clean system-deps
 
 help:
 	@echo "make run   - set up, load the demo data and serve http://127.0.0.1:8000"
 	@echo "make test  - set up and run every test on SQLite, then on PostgreSQL"
+	@echo "make serve - the production-shaped run: PostgreSQL, gunicorn, 2 task workers, scheduler"
 
 # --- setup ------------------------------------------------------------------------------------
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -39,6 +40,11 @@ demo: setup
 run: static demo
 	@echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
 	$(MANAGE) runserver 127.0.0.1:8000
+
+# The production-shaped run on one machine (see scripts/serve): a throwaway PostgreSQL unless
+# DATABASE_URL is set, gunicorn, two task workers and the scheduler; Ctrl+C stops them all.
+serve: setup node_modules/.installed
+	$(PY) scripts/serve
 
 worker: setup
 	TASKS_BACKEND=database $(MANAGE) db_worker

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
 
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its request id and timing cover everything below (see config/logs.py).
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the path, a cookie or a field: NUL is a 500 on PostgreSQL.
     "config.middleware.RefuseInvalidCharactersMiddleware",
@@ -324,6 +327,9 @@ RETENTION_FREE_TEXT_YEARS = env_int("RETENTION_FREE_TEXT_YEARS", 3, minimum=1)
 RETENTION_CALL_NOTES_YEARS = env_int("RETENTION_CALL_NOTES_YEARS", 3, minimum=1)
 RETENTION_UNVERIFIED_ACCOUNT_DAYS = env_int("RETENTION_UNVERIFIED_ACCOUNT_DAYS", 30, minimum=1)
 RETENTION_AUDIT_ACTOR_YEARS = env_int("RETENTION_AUDIT_ACTOR_YEARS", 6, minimum=1)
+# The scheduler applies the policy daily in production; in development it would anonymise the
+# demo's 2016/17 year, which is older than the contact period, so it is asked for there.
+RETENTION_DAILY = env_bool("RETENTION_DAILY", PRODUCTION)
 # Named on the privacy notice: who holds the data and whom to ask.
 DATA_CONTROLLER_NAME = env_str("DATA_CONTROLLER_NAME", "Somerset Safeguarding Children Partnership")
 DATA_PROTECTION_EMAIL = env_str("DATA_PROTECTION_EMAIL", "dataprotection@example.org")
@@ -377,11 +383,69 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
+
+# --- Go-live (issue 11): the scheduler, health, logs, error pages, security headers ----------
+# How many 'test and check' calls the scheduler draws on the 1st of each month.
+CALL_DRAW_SIZE = env_int("CALL_DRAW_SIZE", 20, minimum=1)
+# /health/ answers 503 when the oldest due email or the oldest queued task waited longer: the
+# workers, the scheduler or the mail server are down. An email that fails is retried for up
+# to half an hour (2, 4, 8, 16 minutes), so the email limit is above that.
+HEALTH_MAX_EMAIL_AGE_SECONDS = env_int("HEALTH_MAX_EMAIL_AGE_SECONDS", 45 * 60, minimum=1)
+HEALTH_MAX_TASK_AGE_SECONDS = env_int("HEALTH_MAX_TASK_AGE_SECONDS", 10 * 60, minimum=1)
+
+# Logs: one JSON object per line in production (for a log collector), a readable line in
+# development; both carry the request id. See config/logs.py for what is never logged.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "config.logs.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {
+            "()": "config.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # One line per task run is noise in development; failures are still logged.
-    "loggers": {"django.tasks": {"level": "WARNING"}},
+    "loggers": {
+        # One line per task run is noise; failures are still logged.
+        "django.tasks": {"level": "WARNING"},
+        # runserver prints every request in development already; JSON logs carry one line each.
+        "config.requests": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
+}
+if PRODUCTION:
+    # A load balancer probes /health/ over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# The unit's own page when a form's CSRF check fails (config/errors.py).
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+# Content-Security-Policy (Django 6.1's own middleware), on in every environment so a page
+# the policy breaks shows in development and in the browser tests. Scripts and styles come
+# from this site only; the few inline <script> and <style> blocks carry the request's nonce
+# ({{ csp_nonce }}), and no page uses a style attribute. Stripe Checkout is reached by a
+# redirect after a form is sent, which form-action must allow.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")  # type: ignore[index]
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, "https://checkout.stripe.com"],
 }

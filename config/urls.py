@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
+from config.health import health
 from training.mfa import admin_site_permission
 
 admin.site.site_header = "Training unit administration"
@@ -12,6 +13,7 @@ admin.site.has_permission = admin_site_permission  # type: ignore[method-assign]
 admin.site.login = login_required(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("reports/", include("evaluation.reports.urls")),
@@ -22,3 +24,5 @@ urlpatterns = [
     path("", include("evaluation.urls")),
     path("", include("training.urls")),
 ]
+
+handler500 = "config.errors.server_error"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -124,3 +125,48 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": GOOD_KEY,
+    "ALLOWED_HOSTS": "training.example.org",
+    "STRIPE_SECRET_KEY": "sk_test_placeholder",
+    "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+    "SMTP_HOST": "smtp.example.org",
+}
+SHOW_HEADERS = """
+import json
+from django.test import Client
+from django.test.utils import override_settings, setup_test_environment
+setup_test_environment()
+# The page only, not its static files: no collectstatic manifest is needed to read headers.
+plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+override_settings(STORAGES={"default": plain, "staticfiles": plain}).enable()
+response = Client().get("/accounts/login/", secure=True, HTTP_HOST="training.example.org")
+print(json.dumps({"status": response.status_code, **dict(response.headers)}))
+"""
+
+
+def test_a_production_response_carries_the_security_headers() -> None:
+    result = run_manage("shell", "-c", SHOW_HEADERS, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    headers = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert headers["status"] == 200
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_redirects_plain_http_except_the_health_probe() -> None:
+    probe = SHOW_HEADERS.replace('"/accounts/login/", secure=True', '"/health/", secure=False')
+    result = run_manage("shell", "-c", probe, env=PRODUCTION_ENV)
+    assert json.loads(result.stdout.strip().splitlines()[-1])["status"] in (200, 503)
+    login = SHOW_HEADERS.replace("secure=True", "secure=False")
+    result = run_manage("shell", "-c", login, env=PRODUCTION_ENV)
+    assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == 301

@@ -50,9 +50,11 @@ def page(browser: Any, live_server: Any, request: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused = watch_content_security_policy(page)
     yield page
     screenshot(page, request.node.name + "-end")
     context.close()
+    assert not refused, "the Content-Security-Policy blocked: " + "; ".join(refused)
 
 
 @pytest.fixture
@@ -62,9 +64,24 @@ def phone_page(browser: Any, live_server: Any, request: Any) -> Iterator[Any]:
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused = watch_content_security_policy(page)
     yield page
     screenshot(page, request.node.name + "-end")
     context.close()
+    assert not refused, "the Content-Security-Policy blocked: " + "; ".join(refused)
+
+
+def watch_content_security_policy(page: Any) -> list[str]:
+    """What the page's Content-Security-Policy refused (an inline script or style left over
+    would break the page silently): the test fails at the end if anything was."""
+    refused: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            refused.append(f"{page.url}: {message.text[:300]}")
+
+    page.on("console", on_console)
+    return refused
 
 
 def screenshot(page: Any, name: str) -> Path:
