@@ -31,6 +31,7 @@ from training.models import (
     Trainer,
     Venue,
 )
+from training.programme_import import SessionResource
 from training.services import session_change_problems
 
 
@@ -257,36 +258,6 @@ class SessionAdminForm(forms.ModelForm):
             if field in self.fields:
                 self.add_error(field, message)
         return cleaned
-
-
-class SessionResource(resources.ModelResource):
-    course = fields.Field(
-        attribute="course", column_name="course", widget=ForeignKeyWidget(Course, "title")
-    )
-    venue = fields.Field(
-        attribute="venue", column_name="venue", widget=ForeignKeyWidget(Venue, "name")
-    )
-    # starts_at follows the session's parts: exported for reference, never imported.
-    starts_at = fields.Field(attribute="starts_at", column_name="starts_at", readonly=True)
-
-    class Meta:
-        model = Session
-        fields = ["id", "course", "venue", "capacity", "status", "starts_at"]
-        export_order = ["id", "course", "venue", "starts_at", "capacity", "status"]
-
-    def validate_instance(
-        self,
-        instance: Session,
-        import_validation_errors: dict[str, Any] | None = None,
-        validate_unique: bool = True,
-    ) -> None:
-        errors = dict(import_validation_errors or {})
-        problems = session_change_problems(
-            instance.pk, capacity=instance.capacity, status=instance.status
-        )
-        for field, message in problems.items():
-            errors.setdefault(field, ValidationError(message))
-        super().validate_instance(instance, errors, validate_unique)
 
 
 class SessionWhenFilter(admin.SimpleListFilter):

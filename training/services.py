@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from training.membership import agency_lookalikes, membership_request
-from training.models import Agency, Profile, Sector, Session, SessionStatus
+from training.models import Agency, Profile, Sector, Session, SessionPart, SessionStatus
 
 
 class TrainingError(Exception):
@@ -99,6 +99,21 @@ def session_change_problems(
             "places taken, and new places are offered to the waiting list."
         )
     return problems
+
+
+@transaction.atomic
+def session_parts_replace(
+    *, session: Session, parts: list[tuple[dt.datetime, dt.datetime]]
+) -> None:
+    """Give a session exactly these dated parts (start, end), and its start from the first."""
+    current = sorted(session.parts.values_list("starts_at", "ends_at"))
+    wanted = sorted(parts)
+    if current != wanted:
+        session.parts.all().delete()
+        SessionPart.objects.bulk_create(
+            SessionPart(session=session, starts_at=start, ends_at=end) for start, end in wanted
+        )
+    session.refresh_starts_at()
 
 
 def profile_line_manager_set(*, user: Any, name: str, email: str) -> None:

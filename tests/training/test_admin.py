@@ -78,8 +78,12 @@ def test_the_import_creates_sessions_but_refuses_to_cancel_or_resize_one(
     session.refresh_from_db()
     assert (session.capacity, session.status) == (20, SessionStatus.PUBLISHED)
 
-    new = tablib.Dataset(headers=["id", "course", "venue", "capacity", "status"])
-    new.append(["", course.title, venue.name, 12, "draft"])
+    new = tablib.Dataset(
+        headers=["id", "course", "venue", "capacity", "status", "part1_date"]
+        + ["part1_start", "part1_end"]
+    )
+    day = timezone.localdate() + dt.timedelta(days=30)
+    new.append(["", course.title, venue.name, 12, "draft", day.isoformat(), "09:00", "16:00"])
     created = SessionResource().import_data(new, dry_run=False)
     assert not created.has_errors() and not created.has_validation_errors()
     assert Session.objects.filter(capacity=12, status=SessionStatus.DRAFT).exists()

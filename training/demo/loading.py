@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import Decimal
+from pathlib import Path
 from typing import TypedDict
 
+import tablib
 from django.db import transaction
 
 from training.dates import is_working_day
@@ -42,6 +44,9 @@ from training.models import (
     Trainer,
     Venue,
 )
+from training.programme_import import SessionResource
+
+PROGRAMME_EXAMPLE = Path(__file__).with_name("programme_example.csv")
 
 
 class ReferenceData(TypedDict):
@@ -327,3 +332,21 @@ def load_upcoming_programme(
         )
     )
     return sessions
+
+
+def load_programme_example(now: dt.datetime) -> int:
+    """Import the example programme file the README shows, as the admin's import would.
+
+    Returns the sessions it made (none the second time: the import recognises its sessions).
+    Its dates are fixed; once its first session has passed it is left as an example only.
+    """
+    dataset = tablib.Dataset().load(PROGRAMME_EXAMPLE.read_text(encoding="utf-8"), format="csv")
+    first = min(dt.date.fromisoformat(day) for day in dataset["part1_date"] if "-" in day)
+    if first <= now.date():
+        return 0
+    result = SessionResource().import_data(dataset, dry_run=False)
+    if result.has_errors() or result.has_validation_errors():
+        problems = [str(row.error_dict) for row in result.invalid_rows]
+        problems += [str(error.error) for row in result.rows for error in row.errors]
+        raise ValueError(f"The example programme did not import: {problems}")
+    return result.totals["new"]

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         reference = training_demo.load_reference_data()
         past = training_demo.load_year_2016_17(reference)
         upcoming = training_demo.load_upcoming_programme(reference, today)
+        imported = training_demo.load_programme_example(timezone.now())
         logins = training_demo.load_demo_people()
         second_factors = load_demo_second_factors()
         places = load_year_2016_17_attendance(past)
@@ -42,7 +43,8 @@ class Command(BaseCommand):
         load_demo_annual_material()
         self.stdout.write(
             f"Demo loaded: {len(past)} sessions in 2016/17 ({places} new places), "
-            f"{len(upcoming)} upcoming sessions; {evaluation['calls']} new follow-up calls."
+            f"{len(upcoming)} upcoming sessions, {imported} new from the example programme file; "
+            f"{evaluation['calls']} new follow-up calls."
         )
         if not options["quiet_logins"]:
             self.stdout.write(f"\nDemo logins (password for all: {training_demo.DEMO_PASSWORD})")
