@@ -21,7 +21,7 @@ class BookingsConfig(AppConfig):
 
         import_module("bookings.tasks")
         import_module("bookings.places.signals")
-        for kind in ("booking_confirmed", "booking_transferred_in"):
+        for kind in ("booking_confirmed", "booking_transferred_in", "booking_moved"):
             outbox.register_kind(kind, attachments=booking_ics_attachments)
         for kind in ("invoice_issued", "credit_note_issued"):
             outbox.register_kind(kind, attachments=invoice_attachments)

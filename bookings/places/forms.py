@@ -175,6 +175,23 @@ class TransferForm(forms.Form):
     job_title = forms.CharField(label="Colleague's job title", max_length=150, required=False)
 
 
+class MoveForm(forms.Form):
+    """Which other date of the course a place moves to (the choices are the allowed ones)."""
+
+    session = forms.TypedChoiceField(
+        label="Move the place to", coerce=int, widget=forms.RadioSelect, choices=()
+    )
+
+    def __init__(self, *args: Any, targets: Sequence[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.TypedChoiceField, self.fields["session"])
+        field.choices = [(session.pk, f"{session}, {session.venue.name}") for session in targets]
+        field.error_messages["required"] = "Choose the date to move the place to."
+        field.error_messages["invalid_choice"] = (
+            "That date is not open for booking. Choose another."
+        )
+
+
 class SessionCapacityForm(forms.Form):
     capacity = forms.IntegerField(label="Places on this session", min_value=1, max_value=10_000)
 

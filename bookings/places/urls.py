@@ -34,6 +34,7 @@ urlpatterns = [
     path("bookings/<int:pk>/calendar.ics", mine.booking_ics, name="booking_ics"),
     path("bookings/<int:pk>/cancel/", mine.booking_cancel, name="booking_cancel"),
     path("bookings/<int:pk>/transfer/", mine.booking_transfer, name="booking_transfer"),
+    path("bookings/<int:pk>/move/", mine.booking_move, name="booking_move"),
     path("my-bookings/", mine.my_bookings, name="my_bookings"),
     path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
     # Who speaks for an agency

@@ -27,9 +27,10 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.permissions import booker_agency, booking_for_or_404, can_see_booking, can_see_invoice
-from bookings.places import changes, waitlist
+from bookings.places import changes, moves, waitlist
 from bookings.places.forms import (
     CancelForm,
+    MoveForm,
     TransferForm,
 )
 from bookings.places.selectors import bookings_for_agency, bookings_for_person
@@ -58,6 +59,7 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "now": now,
             "cancellable": booking.is_cancellable(now),
             "transferable": booking.is_transferable(now),
+            "movable": moves.can_move(booking=booking, user=request.user, now=now),
             "free_cancellation": booking.is_free_cancellation(now),
             "cutoff": booking.cancellation_cutoff(),
             "invoices": [i for i in invoices if can_see_invoice(request.user, i)],
@@ -145,6 +147,34 @@ def booking_transfer(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(booking)
             return redirect("bookings:my_bookings")
     return render(request, "bookings/booking_transfer.html", {"booking": booking, "form": form})
+
+
+@login_required
+def booking_move(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = booking_for_or_404(request.user, pk)
+    now = timezone.now()
+    if not moves.can_move(booking=booking, user=request.user, now=now):
+        messages.info(request, "This place can no longer be moved to another date.")
+        return redirect(booking)
+    targets = moves.move_targets(booking=booking, user=request.user, now=now)
+    form = MoveForm(request.POST or None, targets=targets)
+    if request.method == "POST" and form.is_valid():
+        target = next(s for s in targets if s.pk == form.cleaned_data["session"])
+        try:
+            booking = moves.booking_move(
+                booking=booking, to_session=target, actor=request.user, now=now
+            )
+        except BookingError as error:
+            form.add_error("session", str(error))
+        else:
+            messages.success(
+                request,
+                f"{booking.attendee_name}'s place is now on {booking.session}. "
+                "We have emailed the new details.",
+            )
+            return redirect(booking)
+    context = {"booking": booking, "form": form, "targets": targets}
+    return render(request, "bookings/booking_move.html", context)
 
 
 def _split_by_time(
