@@ -232,6 +232,7 @@ def test_the_administrator_moves_a_session_on_its_page_and_chooses_to_tell_peopl
     url = reverse("bookings:move_session", args=[session.pk])
     page = client.get(url).content.decode()
     assert "Tell the 4 people booked?" in page
+    assert "2 attendees, 1 booker who booked colleagues, and 1 trainer" in page
 
     unanswered = client.post(
         url,
@@ -269,3 +270,26 @@ def test_the_move_page_is_for_the_administrator_only(
     url = reverse("bookings:move_session", args=[session.pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"tell": "yes"}).status_code == 404
+
+
+def test_a_cancelled_session_cannot_be_moved_from_its_page(
+    client: Any, session: Session, booked: list[Any], training_admin: Any
+) -> None:
+    session_cancel(session=session, actor=training_admin, now=NOW, reason="Flood")
+    client.force_login(training_admin)
+    url = reverse("bookings:move_session", args=[session.pk])
+    assert "it cannot be moved" in client.get(url).content.decode()
+    refused = client.post(
+        url,
+        {
+            "part_1_date": "2030-06-17",
+            "part_1_start": "10:00",
+            "part_1_end": "16:00",
+            "venue": session.venue_id,
+            "tell": "yes",
+        },
+    )
+    assert refused.status_code == 200
+    assert "This session is cancelled, so it cannot be moved." in refused.content.decode()
+    session.refresh_from_db()
+    assert session.starts_at == STARTS

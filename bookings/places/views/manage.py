@@ -250,7 +250,7 @@ def move_session(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "session": session,
             "form": form,
-            "people_count": recipients.count,
+            "recipients": recipients,
             "movable": session.status != SessionStatus.CANCELLED and not started,
         },
     )
