@@ -16,13 +16,30 @@ class BookingsConfig(AppConfig):
         # which emails carry a calendar entry or an invoice.
         from bookings import outbox
         from bookings.attendance.certificates import CERTIFICATE_EMAIL_KIND, certificate_attachments
-        from bookings.files.calendar import booking_ics_attachments
+        from bookings.files.calendar import (
+            booking_ics_attachments,
+            cancelled_session_ics_attachments,
+            session_ics_attachments,
+        )
         from bookings.money.documents import invoice_attachments
+        from bookings.places.reschedule import email_session_context
 
         import_module("bookings.tasks")
         import_module("bookings.places.signals")
-        for kind in ("booking_confirmed", "booking_transferred_in", "booking_moved"):
+        for kind in (
+            "booking_confirmed",
+            "booking_transferred_in",
+            "booking_moved",
+            "session_moved",
+        ):
             outbox.register_kind(kind, attachments=booking_ics_attachments)
+        outbox.register_kind("booking_cancelled", attachments=cancelled_session_ics_attachments)
+        # Emails about a session rather than a place name it in their context.
+        outbox.register_kind("session_moved_booker", context=email_session_context)
+        for kind in ("session_moved_trainer", "session_cancelled_trainer"):
+            outbox.register_kind(
+                kind, context=email_session_context, attachments=session_ics_attachments
+            )
         for kind in ("invoice_issued", "credit_note_issued"):
             outbox.register_kind(kind, attachments=invoice_attachments)
         outbox.register_kind(CERTIFICATE_EMAIL_KIND, attachments=certificate_attachments)

@@ -12,7 +12,7 @@ from django.test import Client
 
 from config.logs import JsonFormatter, RequestContextFilter, mask_secrets
 from tests.conftest import PASSWORD
-from tests.test_settings import GOOD_KEY, run_manage
+from tests.test_settings import GOOD_KEY, INVOICE_ENV, run_manage
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +109,7 @@ def test_production_logs_json_and_development_logs_text() -> None:
             "STRIPE_SECRET_KEY": "sk_test_placeholder",
             "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
             "SMTP_HOST": "smtp.example.org",
+            **INVOICE_ENV,
         },
     )
     assert production.stdout.split()[-1] == "json", production.stderr

@@ -134,6 +134,7 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_placeholder",
     "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
     "SMTP_HOST": "smtp.example.org",
+    **INVOICE_ENV,
 }
 SHOW_HEADERS = """
 import json

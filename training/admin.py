@@ -7,8 +7,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.admin import ImportExportModelAdmin
 from import_export.widgets import ForeignKeyWidget
@@ -32,7 +35,7 @@ from training.models import (
     Venue,
 )
 from training.programme_import import SessionResource
-from training.services import session_change_problems
+from training.services import MOVE_ON_THE_PAGE, session_change_problems, session_is_booked
 
 
 class SectorInline(admin.TabularInline):
@@ -234,10 +237,30 @@ class CourseAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     inlines = [LearningOutcomeInline, CoursePriceInline]
 
 
+class SessionPartFormSet(BaseInlineFormSet):
+    """A booked session's parts are moved on its Move this session page, never here."""
+
+    def clean(self) -> None:
+        super().clean()
+        # A new, changed or deleted part (deleting ticks a box, so it counts as a change).
+        changed = any(form.has_changed() for form in self.forms)
+        if changed and session_is_booked(self.instance.pk):
+            raise ValidationError(_move_link(self.instance.pk))
+
+
 class SessionPartInline(admin.TabularInline):
     model = SessionPart
+    formset = SessionPartFormSet
     extra = 1
     min_num = 1
+
+
+def _move_link(session_id: int) -> str:
+    return format_html(
+        '{} <a href="{}">Move this session</a>',
+        MOVE_ON_THE_PAGE,
+        reverse("bookings:move_session", args=[session_id]),
+    )
 
 
 class SessionPriceInline(admin.TabularInline):
@@ -251,12 +274,16 @@ class SessionAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = cast(dict[str, Any], super().clean())  # ModelForm.clean() returns cleaned_data
+        venue = cleaned.get("venue")
         problems = session_change_problems(
-            self.instance.pk, capacity=cleaned.get("capacity"), status=cleaned.get("status", "")
+            self.instance.pk,
+            capacity=cleaned.get("capacity"),
+            status=cleaned.get("status", ""),
+            venue_id=venue.pk if venue is not None else None,
         )
         for field, message in problems.items():
             if field in self.fields:
-                self.add_error(field, message)
+                self.add_error(field, _move_link(self.instance.pk) if field == "venue" else message)
         return cleaned
 
 

@@ -299,6 +299,9 @@ class Session(models.Model):
     )
     notes = models.TextField(blank=True, help_text="Shown to attendees on the session page.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The iCalendar SEQUENCE of every calendar entry for this session: raised each time its
+    # dates, times or venue change or it is cancelled, so calendars replace the old entry.
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
 
     objects = SessionQuerySet.as_manager()
 

@@ -299,7 +299,10 @@ class SessionResource(resources.ModelResource):
     ) -> None:
         errors = dict(import_validation_errors or {})
         problems = session_change_problems(
-            instance.pk, capacity=instance.capacity, status=instance.status
+            instance.pk,
+            capacity=instance.capacity,
+            status=instance.status,
+            venue_id=instance.venue_id,
         )
         for field, message in problems.items():
             errors.setdefault(field, ValidationError(message))

@@ -67,18 +67,36 @@ def profile_update(
     return profile, verified
 
 
+MOVE_ON_THE_PAGE = (
+    "People have booked this session: move it from its Move this session page (Manage "
+    "bookings), which asks whether to tell them and sends everyone an updated calendar entry."
+)
+
+
+def session_is_booked(session_id: int | None) -> bool:
+    """Whether anyone has ever booked the session (its dates and venue then move only
+    through the Move this session page, so nobody is left with the old ones)."""
+    return (
+        session_id is not None
+        and Session.objects.filter(pk=session_id, bookings__isnull=False).exists()
+    )
+
+
 def session_change_problems(
-    session_id: int | None, *, capacity: Any, status: str
+    session_id: int | None, *, capacity: Any, status: str, venue_id: int | None = None
 ) -> dict[str, str]:
     """Changes to a session that must go through its Manage bookings page, by field.
 
-    Cancelling refunds and emails everyone booked, and a capacity is never set below the
-    places taken while new places go to the waiting list: the admin form and the spreadsheet
-    import only create sessions and publish or unpublish them.
+    Cancelling refunds and emails everyone booked, a capacity is never set below the
+    places taken while new places go to the waiting list, and a booked session moves only
+    with everyone told: the admin form and the spreadsheet import only create sessions,
+    publish or unpublish them, and move sessions nobody has booked.
     """
     before = None
     if session_id is not None:
-        before = Session.objects.filter(pk=session_id).values("capacity", "status").first()
+        before = (
+            Session.objects.filter(pk=session_id).values("capacity", "status", "venue_id").first()
+        )
     if before is None:
         if status == SessionStatus.CANCELLED:
             return {"status": "A new session cannot start cancelled."}
@@ -98,6 +116,8 @@ def session_change_problems(
             "Change the capacity on the session's Manage bookings page: it never goes below the "
             "places taken, and new places are offered to the waiting list."
         )
+    if venue_id is not None and venue_id != before["venue_id"] and session_is_booked(session_id):
+        problems["venue"] = MOVE_ON_THE_PAGE
     return problems
 
 

@@ -4,15 +4,17 @@ rule is in the services.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
+from django.utils import timezone
 
 from bookings.models import BookingStatus, PaymentMethod
 from bookings.places.booking import AttendeeSpec
-from training.models import Agency, Sector
+from training.models import Agency, Sector, SessionPart, Venue
 
 PAYMENT_METHOD_LABELS = {
     PaymentMethod.CARD: "Pay by card now",
@@ -308,3 +310,61 @@ class WalkInForm(FrontDeskPersonForm):
         required=False,
         help_text="Leave empty to invoice the agency the course's price for its sector.",
     )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+    format = "%Y-%m-%d"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+    format = "%H:%M"
+
+
+class SessionMoveForm(forms.Form):
+    """New dates, times and venue for a session's parts, and whether to tell people."""
+
+    venue = forms.ModelChoiceField(queryset=Venue.objects.order_by("name"), label="Venue")
+    tell = forms.ChoiceField(
+        choices=[("yes", "Yes, email them the new details"), ("no", "No, tell nobody")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether to tell the people booked."},
+    )
+
+    def __init__(self, *args: Any, parts: Sequence[SessionPart], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.part_count = len(parts)
+        for number, part in enumerate(parts, start=1):
+            start, end = timezone.localtime(part.starts_at), timezone.localtime(part.ends_at)
+            self.fields[f"part_{number}_date"] = forms.DateField(
+                label=f"Part {number}: date" if len(parts) > 1 else "Date",
+                initial=start.date(),
+                widget=DateInput(),
+            )
+            self.fields[f"part_{number}_start"] = forms.TimeField(
+                label="Starts at", initial=start.strftime("%H:%M"), widget=TimeInput()
+            )
+            self.fields[f"part_{number}_end"] = forms.TimeField(
+                label="Ends at", initial=end.strftime("%H:%M"), widget=TimeInput()
+            )
+
+    def part_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"part_{n}_date"], self[f"part_{n}_start"], self[f"part_{n}_end"])
+            for n in range(1, self.part_count + 1)
+        ]
+
+    def new_parts(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The parts' new start and end, in the unit's time zone."""
+        data = self.cleaned_data
+        rows = []
+        for n in range(1, self.part_count + 1):
+            day = data[f"part_{n}_date"]
+            rows.append(
+                (
+                    timezone.make_aware(dt.datetime.combine(day, data[f"part_{n}_start"])),
+                    timezone.make_aware(dt.datetime.combine(day, data[f"part_{n}_end"])),
+                )
+            )
+        return rows

@@ -20,7 +20,7 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.money.payments import held_release, open_checkouts_expire
-from bookings.outbox import email_queue
+from bookings.outbox import email_queue, emails_queue, outgoing_email
 from bookings.places.changes import booking_cancel
 from training.models import Session, SessionStatus
 
@@ -58,13 +58,15 @@ def _session_cancel_locked(*, session_id: int, actor: Any, now: dt.datetime, rea
         )
     old = locked.status
     locked.status = SessionStatus.CANCELLED
-    locked.save(update_fields=["status"])
+    # A higher SEQUENCE, so calendars accept the METHOD:CANCEL on the cancellation emails.
+    locked.calendar_sequence += 1
+    locked.save(update_fields=["status", "calendar_sequence"])
     audit_record(
         obj=locked,
         action=f"status {old} → cancelled",
         actor=actor,
         now=now,
-        changes={"reason": reason},
+        changes={"reason": reason, "calendar_sequence": locked.calendar_sequence},
     )
     bookings = list(locked.bookings.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
     for booking in bookings:
@@ -94,6 +96,15 @@ def _session_cancel_locked(*, session_id: int, actor: Any, now: dt.datetime, rea
             reason=f"Session cancelled: {reason}",
             by_unit=True,
         )
+    # The trainers are told too, with the update that takes it out of their calendar.
+    emails_queue(
+        outgoing_email(
+            kind="session_cancelled_trainer",
+            to=trainer_email,
+            context={"session_id": locked.pk, "reason": reason},
+        )
+        for trainer_email in locked.trainers.exclude(email="").values_list("email", flat=True)
+    )
     locked.waiting_list.filter(status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED]).update(
         status=WaitlistStatus.LEFT
     )

@@ -54,6 +54,7 @@ urlpatterns = [
     # The administrator's area
     path("manage/bookings/", manage.manage_bookings, name="manage_bookings"),
     path("manage/sessions/<int:pk>/", manage.manage_session, name="manage_session"),
+    path("manage/sessions/<int:pk>/move/", manage.move_session, name="move_session"),
     path("manage/sessions/<int:pk>/book/", frontdesk.book_on_behalf, name="book_on_behalf"),
     path("registers/<int:pk>/add-someone/", frontdesk.walk_in, name="walk_in"),
 ]

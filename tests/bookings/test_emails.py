@@ -162,6 +162,13 @@ def day_month_year(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+# What a move puts in its emails' context (see bookings.places.reschedule).
+MOVED = {
+    "was_when": ["Monday 1 March 2027, 09:30 to 16:00"],
+    "was_venue": "Old Hall",
+    "venue_changed": True,
+}
+
 # Each kind: how the services queue it, and what its text must say.
 KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list[str]]]] = {
     "booking_confirmed": (
@@ -294,6 +301,18 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             "TA6 3AR",
         ],
     ),
+    "booking_moved": (
+        lambda s: {
+            "to": s.booking.attendee_email,
+            "booking": s.booking,
+            "context": {"from_session": "Thresholds, 3 March"},
+        },
+        lambda s: [
+            "place on Safeguarding & Thresholds has moved from Thresholds, 3 March",
+            f"{SITE}/bookings/{s.booking.pk}/",
+            f"Booking reference: {s.booking.order.reference}",
+        ],
+    ),
     "booking_transferred_out": (
         lambda s: {
             "to": "raj@example.org",
@@ -387,6 +406,44 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
         lambda s: {"to": "morag@example.org", "booking": s.booking, "context": {"amount": "65.00"}},
         lambda s: ["did not attend", "£65.00", "Blackdown Primary School"],
     ),
+    "session_moved": (
+        lambda s: {"to": s.booking.attendee_email, "booking": s.booking, "context": MOVED},
+        lambda s: [
+            "Dear Siobhán O'Neill",
+            "We have had to move Safeguarding & Thresholds",
+            "It was: Monday 1 March 2027, 09:30 to 16:00",
+            "at Old Hall",
+            "replaces the entry you already have",
+            f"{SITE}/bookings/{s.booking.pk}/",
+        ],
+    ),
+    "session_moved_booker": (
+        lambda s: {
+            "to": "booker@example.org",
+            "context": {
+                **MOVED,
+                "session_id": s.session.pk,
+                "attendee_names": ["Siobhán O'Neill", "Raj Patel"],
+            },
+        },
+        lambda s: [
+            "Dear colleague",
+            "on which you booked Siobhán O'Neill, Raj Patel",
+            "Bridgwater House",
+            "It was: Monday 1 March 2027, 09:30 to 16:00",
+        ],
+    ),
+    "session_moved_trainer": (
+        lambda s: {"to": "trudy@example.org", "context": {**MOVED, "session_id": s.session.pk}},
+        lambda s: ["Dear trainer", "which you are training, has moved", "Bridgwater House"],
+    ),
+    "session_cancelled_trainer": (
+        lambda s: {
+            "to": "trudy@example.org",
+            "context": {"session_id": s.session.pk, "reason": "Flood at the venue"},
+        },
+        lambda s: ["Dear trainer", "has been cancelled", "Flood at the venue"],
+    ),
 }
 
 
@@ -446,6 +503,8 @@ def test_every_email_the_services_queue_has_a_template_trio() -> None:
         "places.booking",
         "places.changes",
         "places.sessions",
+        "places.moves",
+        "places.reschedule",
         "places.waitlist",
         "money.confirmations",
         "money.payments",

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from bookings.models import PaymentMethod
+from bookings.places.booking import AttendeeSpec, booking_create
 from tests.conftest import make_session
 from training.admin import SessionResource
 from training.models import Agency, Course, Session, SessionStatus, Venue
@@ -133,3 +135,94 @@ def test_admin_exports_a_formula_name_as_text_in_xlsx_and_csv(
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
     assert "'" + FORMULA in [row["name"] for row in rows]
     assert FORMULA not in [row["name"] for row in rows]
+
+
+# --- moving a session that people have booked -------------------------------------------------
+
+
+def book_someone(session: Session, school: Agency, booker: Any) -> None:
+    booking_create(
+        session=session,
+        attendees=[AttendeeSpec(name="Ann Attendee", email="ann@school.example")],
+        agency=school,
+        booked_by=booker,
+        payment_method=PaymentMethod.INVOICE,
+        now=timezone.now(),
+    )
+
+
+def change_page_data(session: Session, **changes: Any) -> dict[str, Any]:
+    """What the admin's change page posts for the session, its one part and no prices."""
+    (part,) = session.parts.all()
+    starts_at = timezone.localtime(changes.pop("starts_at", part.starts_at))
+    ends_at = starts_at + (part.ends_at - part.starts_at)
+    return {
+        "course": session.course_id,
+        "venue": session.venue_id,
+        "capacity": session.capacity,
+        "status": session.status,
+        "booking_closes_working_days": session.booking_closes_working_days,
+        "notes": "",
+        "parts-TOTAL_FORMS": 1,
+        "parts-INITIAL_FORMS": 1,
+        "parts-MIN_NUM_FORMS": 1,
+        "parts-MAX_NUM_FORMS": 1000,
+        "parts-0-id": part.pk,
+        "parts-0-session": session.pk,
+        "parts-0-starts_at_0": starts_at.strftime("%d/%m/%Y"),
+        "parts-0-starts_at_1": starts_at.strftime("%H:%M:%S"),
+        "parts-0-ends_at_0": ends_at.strftime("%d/%m/%Y"),
+        "parts-0-ends_at_1": ends_at.strftime("%H:%M:%S"),
+        "price_overrides-TOTAL_FORMS": 0,
+        "price_overrides-INITIAL_FORMS": 0,
+        "price_overrides-MIN_NUM_FORMS": 0,
+        "price_overrides-MAX_NUM_FORMS": 1000,
+        **changes,
+    }
+
+
+def test_the_admin_refuses_to_move_a_booked_session_and_points_to_the_move_page(
+    client: Any, session: Session, school: Agency, agency_booker: Any, training_admin: Any
+) -> None:
+    book_someone(session, school, agency_booker)
+    client.force_login(training_admin)
+    url = reverse("admin:training_session_change", args=[session.pk])
+    move_page = reverse("bookings:move_session", args=[session.pk])
+    old_start = session.starts_at
+
+    later = client.post(url, change_page_data(session, starts_at=old_start + dt.timedelta(days=7)))
+    assert later.status_code == 200
+    assert move_page in later.content.decode()
+
+    elsewhere = Venue.objects.create(name="Civic Centre", address="1 High St", area="taunton")
+    moved = client.post(url, change_page_data(session, venue=elsewhere.pk))
+    assert moved.status_code == 200
+    assert move_page in moved.content.decode()
+
+    session.refresh_from_db()
+    assert (session.starts_at, session.venue_id) == (old_start, session.venue_id)
+    assert session.venue != elsewhere
+
+
+def test_the_admin_still_moves_a_session_nobody_has_booked(
+    client: Any, session: Session, training_admin: Any
+) -> None:
+    client.force_login(training_admin)
+    url = reverse("admin:training_session_change", args=[session.pk])
+    new_start = session.starts_at + dt.timedelta(days=7)  # type: ignore[operator]
+    response = client.post(url, change_page_data(session, starts_at=new_start))
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.starts_at == new_start.replace(microsecond=0)
+
+
+def test_the_import_refuses_to_move_a_booked_session_to_another_venue(
+    session: Session, school: Agency, agency_booker: Any, course: Course
+) -> None:
+    book_someone(session, school, agency_booker)
+    elsewhere = Venue.objects.create(name="Civic Centre", address="1 High St", area="taunton")
+    rows = tablib.Dataset(headers=["id", "course", "venue", "capacity", "status"])
+    rows.append([session.pk, course.title, elsewhere.name, session.capacity, session.status])
+    result = SessionResource().import_data(rows, dry_run=False)
+    (invalid,) = result.invalid_rows
+    assert set(invalid.error_dict) == {"venue"}

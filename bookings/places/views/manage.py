@@ -1,4 +1,5 @@
-"""The administrator's booking pages: every booking, and one session's places and capacity."""
+"""The administrator's booking pages: every booking, and one session's places, capacity,
+dates and venue."""
 
 from __future__ import annotations
 
@@ -31,11 +32,13 @@ from bookings.places.forms import (
     BookingSearchForm,
     SessionCancelForm,
     SessionCapacityForm,
+    SessionMoveForm,
 )
+from bookings.places.reschedule import session_move_recipients, session_reschedule
 from bookings.places.selectors import session_sector_mix
 from bookings.places.sessions import session_cancel, session_capacity_set
 from bookings.places.waitlist import waitlist_offer_by_hand
-from training.models import Session
+from training.models import Session, SessionStatus
 from training.roles import Role, role_required
 
 PER_PAGE = 50
@@ -206,5 +209,48 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
             "capacity_form": capacity_form,
             "cancel_form": cancel_form,
             "now": now,
+        },
+    )
+
+
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+def move_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a session to other dates, times or a venue, and choose whether to tell people."""
+    session = get_object_or_404(Session.objects.select_related("course", "venue"), pk=pk)
+    now = timezone.now()
+    parts = list(session.parts.order_by("starts_at", "pk"))
+    recipients = session_move_recipients(session)
+    form = SessionMoveForm(request.POST or None, parts=parts, initial={"venue": session.venue_id})
+    if request.method == "POST" and form.is_valid():
+        tell = form.cleaned_data["tell"] == "yes"
+        try:
+            told = session_reschedule(
+                session=session,
+                parts=form.new_parts(),
+                venue=form.cleaned_data["venue"],
+                tell_people=tell,
+                actor=request.user,
+                now=now,
+            )
+        except BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"The session has been moved. {told} {'person is' if told == 1 else 'people are'}"
+                " being emailed the new details."
+                if tell
+                else "The session has been moved. Nobody has been told.",
+            )
+            return redirect("bookings:manage_session", session.pk)
+    started = session.starts_at is not None and session.starts_at <= now
+    return render(
+        request,
+        "bookings/move_session.html",
+        {
+            "session": session,
+            "form": form,
+            "recipients": recipients,
+            "movable": session.status != SessionStatus.CANCELLED and not started,
         },
     )
