@@ -24,6 +24,9 @@ for two colleagues (its emails are queued in the outbox with a ``send_emails`` t
 
 Exits 1 unless all of that holds; bounded (about a minute; every wait has a deadline), it
 stops every process it started and removes the database.
+
+It can fail: with the claim's age test removed from ``bookings.outbox`` (every unsent email
+sendable), the email of the killed send went again at step 2 and the check reported it.
 """
 
 from __future__ import annotations
