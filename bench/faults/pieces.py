@@ -3,13 +3,14 @@
 Unlike ``scripts/serve``, a check that kills or races single processes needs each one by
 hand: ``Pieces`` starts a throwaway PostgreSQL (``scripts/testdb``) on 127.0.0.1, migrates it,
 starts ``db_worker`` processes and ``manage.py`` commands against it, and on ``close()`` stops
-every process it started and removes the database.
+every process it started and removes the database (and the logs, unless the check failed).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -103,7 +104,9 @@ class Pieces:
             raise RuntimeError(f"{args[0]} failed:\n{result.stdout}{result.stderr[-3000:]}")
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    def close(self) -> None:
+    def close(self, *, keep_logs: bool = False) -> None:
+        """Stop every process started (SIGTERM, then SIGKILL after 15 s), remove the database,
+        and the processes' logs unless ``keep_logs`` (a check that failed says where they are)."""
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -115,3 +118,7 @@ class Pieces:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         subprocess.run(["scripts/testdb", "stop", self.pg_dir], cwd=ROOT, check=False)
+        if keep_logs:
+            print(f"the processes' logs are in {self.log_dir}", flush=True)
+        else:
+            shutil.rmtree(self.log_dir, ignore_errors=True)

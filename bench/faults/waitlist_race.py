@@ -270,7 +270,7 @@ def main() -> int:
             f"round 2: exit codes {codes}, state={state}",
         )
     finally:
-        pieces.close()
+        pieces.close(keep_logs=bool(failures))
     return 1 if failures else 0
 
 

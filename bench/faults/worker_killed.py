@@ -356,7 +356,7 @@ def main() -> int:
             flush=True,
         )
     finally:
-        pieces.close()
+        pieces.close(keep_logs=bool(failures))
         smtp.close()
     return 1 if failures else 0
 
