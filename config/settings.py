@@ -196,20 +196,27 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 # of four gunicorn workers keeps its own count and an attacker gets four times the guesses.
 # Production uses the database cache (the table comes with the migrations, so `migrate` is
 # all it needs); development and tests keep a per-process memory cache unless told otherwise.
+# With REDIS_URL set (redis:// or rediss://), Redis is the shared cache instead.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 _cache_backend = env_choice(
-    "CACHE_BACKEND", ("locmem", "database"), "database" if PRODUCTION else "locmem"
+    "CACHE_BACKEND",
+    ("locmem", "database", "redis"),
+    "redis" if REDIS_URL else "database" if PRODUCTION else "locmem",
 )
+if _cache_backend == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("CACHE_BACKEND=redis needs REDIS_URL (redis://host:6379/0).")
 CACHE_TABLE = "django_cache"
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
-        if _cache_backend == "database"
-        else {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "traded-training",
-        }
-    )
+_CACHE_BACKENDS: dict[str, dict[str, str]] = {
+    "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE},
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    "locmem": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "traded-training",
+    },
 }
+CACHES = {"default": _CACHE_BACKENDS[_cache_backend]}
 
 # --- Email (Django 6.1 mailers) -----------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "training@example.org")

@@ -171,3 +171,31 @@ def test_production_redirects_plain_http_except_the_health_probe() -> None:
     login = SHOW_HEADERS.replace("secure=True", "secure=False")
     result = run_manage("shell", "-c", login, env=PRODUCTION_ENV)
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == 301
+
+
+SHOW_CACHE = (
+    "from django.conf import settings; c = settings.CACHES['default']; "
+    "print(c['BACKEND'], c['LOCATION'])"
+)
+
+
+def test_redis_url_makes_redis_the_shared_cache() -> None:
+    result = run_manage(
+        "shell", "-c", SHOW_CACHE, env={**PRODUCTION_ENV, "REDIS_URL": "redis://cache:6379/2"}
+    )
+    assert result.returncode == 0, result.stderr
+    backend, location = result.stdout.split()[-2:]
+    assert backend == "django.core.cache.backends.redis.RedisCache"
+    assert location == "redis://cache:6379/2"
+    # Without it, production shares the database cache.
+    result = run_manage("shell", "-c", SHOW_CACHE, env=PRODUCTION_ENV)
+    assert result.stdout.split()[-2] == "django.core.cache.backends.db.DatabaseCache"
+
+
+def test_a_redis_url_that_is_not_one_is_refused() -> None:
+    result = run_manage("check", env={"REDIS_URL": "http://cache:6379"})
+    assert result.returncode != 0
+    assert "REDIS_URL must start with redis://" in result.stderr
+    result = run_manage("check", env={"CACHE_BACKEND": "redis"})
+    assert result.returncode != 0
+    assert "CACHE_BACKEND=redis needs REDIS_URL" in result.stderr
