@@ -32,10 +32,16 @@ class SurveyKind(models.TextChoices):
     EVALUATION = "evaluation", "Course evaluation"
     FOLLOW_UP = "follow_up", "Follow-up impact survey"
     CALL_SCRIPT = "call_script", "Call script"
+    PRE_COURSE = "pre_course", "Pre-course questionnaire"
 
 
 class Survey(models.Model):
-    """One of the three surveys the unit runs; the administrator edits the questions."""
+    """One of the surveys the unit runs; the administrator edits the questions.
+
+    The pre-course questionnaire is a true "before": sent with the confirmation for the
+    courses that ask for it (``PreCourseQuestionnaire``), its before/after questions are asked
+    once per outcome ("how confident are you now?") and stored as the *before* rating.
+    """
 
     kind = models.CharField(max_length=20, choices=SurveyKind.choices, unique=True)
     title = models.CharField(max_length=200)
@@ -136,6 +142,7 @@ class Question(models.Model):
 class InvitationKind(models.TextChoices):
     EVALUATION = SurveyKind.EVALUATION.value, "Course evaluation"
     FOLLOW_UP = SurveyKind.FOLLOW_UP.value, "Follow-up impact survey"
+    PRE_COURSE = SurveyKind.PRE_COURSE.value, "Pre-course questionnaire"
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
@@ -212,6 +219,23 @@ class Invitation(models.Model):
         if self.expires_at and self.expires_at <= timezone.now():
             return "expired"
         return "sent"
+
+
+class PreCourseQuestionnaire(models.Model):
+    """This course sends the pre-course questionnaire with each confirmation (an opt-in)."""
+
+    course = models.OneToOneField(
+        Course, on_delete=models.CASCADE, related_name="pre_course_questionnaire"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["course__title"]
+        verbose_name = "pre-course questionnaire for a course"
+        verbose_name_plural = "pre-course questionnaires for courses"
+
+    def __str__(self) -> str:
+        return f"Pre-course questionnaire: {self.course}"
 
 
 class FollowUpOptOut(models.Model):

@@ -36,6 +36,7 @@ class ImpactReport:
     period: Period
     responses: Table
     scores: Table
+    confidence_paired: Table
     confidence: Table
     applied_by_course: Table
     applied_by_sector: Table
@@ -46,6 +47,7 @@ class ImpactReport:
         return [
             self.responses,
             self.scores,
+            self.confidence_paired,
             self.confidence,
             self.applied_by_course,
             self.applied_by_sector,
@@ -55,10 +57,12 @@ class ImpactReport:
 
 
 def evaluation_and_impact(period: Period) -> ImpactReport:
-    """Evaluation scores, confidence before and after, follow-up response rates, who applied
-    the learning (by course and by sector, with the counts behind each share), impact codes
-    and the quotable good-practice examples. Aggregates only: no names, agencies or contacts.
-    Built on the evaluation selectors: eight grouped queries."""
+    """Evaluation scores, confidence before and after (paired per person where the pre-course
+    questionnaire gave a true before, and the unpaired retrospective ratings apart),
+    follow-up response rates, who applied the learning (by course and by sector, with the
+    counts behind each share), impact codes and the quotable good-practice examples.
+    Aggregates only: no names, agencies or contacts.
+    Built on the evaluation selectors: ten queries."""
     dates: dict[str, Any] = {"date_from": period.start, "date_to": period.end}
 
     invitations: dict[int, dict[str, int]] = {}
@@ -127,9 +131,18 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
             key=lambda row: row[0],
         ),
     )
+    paired_rows = [
+        [row.course_title, row.people, row.before, row.after, row.change]
+        for row in selectors.confidence_paired(**dates)
+    ]
+    confidence_paired = Table(
+        title="Confidence before and after, paired per person (1 to 5)",
+        headers=["course_title", "people_paired", "before_pre_course", "after", "change"],
+        rows=paired_rows,
+    )
     confidence = Table(
-        title="Confidence before and after the course (1 to 5)",
-        headers=["course_title", "responses", "before", "after", "change"],
+        title="Confidence before and after, unpaired: before rated afterwards (1 to 5)",
+        headers=["course_title", "responses", "before_retrospective", "after", "change"],
         rows=sorted_by_title(
             (
                 [
@@ -139,7 +152,9 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
                     _two_places(row["after"]),
                     _two_places(row["change"]),
                 ]
-                for row in selectors.confidence_change(by_outcome=False, **dates)
+                for row in selectors.confidence_change(
+                    by_outcome=False, unpaired_only=True, **dates
+                )
             ),
             key=lambda row: row[0],
         ),
@@ -185,6 +200,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         period=period,
         responses=responses,
         scores=scores,
+        confidence_paired=confidence_paired,
         confidence=confidence,
         applied_by_course=applied_by_course,
         applied_by_sector=applied_by_sector,

@@ -53,6 +53,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         questions=list(invitation.survey.asked_questions()),
         outcomes=list(session.course.outcomes.all()),
+        before_only=invitation.kind == InvitationKind.PRE_COURSE,
     )
     if request.method == "POST" and form.is_valid():
         try:
