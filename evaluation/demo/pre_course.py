@@ -32,7 +32,7 @@ ANSWERED_EVERY = (0, 1)
 ASKED_DAYS_BEFORE = 14
 
 
-def _chosen_course_id() -> int | None:
+def most_evaluated_course_id() -> int | None:
     """The course with the most online evaluations (ties: the lowest id): the most pairs."""
     counts = Counter(
         Response.objects.filter(survey__kind=SurveyKind.EVALUATION).values_list(
@@ -47,7 +47,7 @@ def _chosen_course_id() -> int | None:
 def load_demo_pre_course() -> int:
     """The chosen course asks for the questionnaire; returns how many new answers were added."""
     survey = Survey.objects.filter(kind=SurveyKind.PRE_COURSE).first()
-    course_id = _chosen_course_id()
+    course_id = most_evaluated_course_id()
     if survey is None or course_id is None:
         return 0
     question = survey.asked_questions().filter(per_outcome=True).first()

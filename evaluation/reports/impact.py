@@ -38,6 +38,7 @@ class ImpactReport:
     scores: Table
     confidence_paired: Table
     confidence: Table
+    knowledge: Table
     applied_by_course: Table
     applied_by_sector: Table
     impact_codes: Table
@@ -49,6 +50,7 @@ class ImpactReport:
             self.scores,
             self.confidence_paired,
             self.confidence,
+            self.knowledge,
             self.applied_by_course,
             self.applied_by_sector,
             self.impact_codes,
@@ -58,11 +60,12 @@ class ImpactReport:
 
 def evaluation_and_impact(period: Period) -> ImpactReport:
     """Evaluation scores, confidence before and after (paired per person where the pre-course
-    questionnaire gave a true before, and the unpaired retrospective ratings apart),
+    questionnaire gave a true before, and the unpaired retrospective ratings apart), the
+    knowledge checks' average score,
     follow-up response rates, who applied the learning (by course and by sector, with the
     counts behind each share), impact codes and the quotable good-practice examples.
     Aggregates only: no names, agencies or contacts.
-    Built on the evaluation selectors: ten queries."""
+    Built on the evaluation selectors: eleven queries."""
     dates: dict[str, Any] = {"date_from": period.start, "date_to": period.end}
 
     invitations: dict[int, dict[str, int]] = {}
@@ -160,6 +163,28 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         ),
     )
 
+    knowledge_rows = []
+    for row in selectors.knowledge_scores(**dates):
+        # As for every share here: from fewer than five people, the counts only.
+        few = row["people"] < MIN_RESPONSES_FOR_SHARE
+        share = None if few else percent(row["correct"], row["answered"])
+        note = FEW_RESPONSES if few else ""
+        knowledge_rows.append(
+            [row["course_title"], row["people"], row["answered"], row["correct"], share, note]
+        )
+    knowledge = Table(
+        title="Knowledge checks in the evaluation",
+        headers=[
+            "course_title",
+            "people_checked",
+            "checks_answered",
+            "answered_correctly",
+            "average_score_percent",
+            "note",
+        ],
+        rows=knowledge_rows,
+    )
+
     def applied_table(by: str, title: str, first: str) -> Table:
         rows = []
         for row in selectors.applied_learning(by=by, **dates):  # type: ignore[arg-type]
@@ -202,6 +227,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         scores=scores,
         confidence_paired=confidence_paired,
         confidence=confidence,
+        knowledge=knowledge,
         applied_by_course=applied_by_course,
         applied_by_sector=applied_by_sector,
         impact_codes=impact_codes,

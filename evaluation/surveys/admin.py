@@ -33,8 +33,10 @@ class QuestionInline(admin.StackedInline):
         "hint",
         "choices",
         ("per_outcome", "key"),
+        ("course", "correct_choice"),
     ]
     ordering = ["order", "pk"]
+    autocomplete_fields = ["course"]
 
 
 @admin.register(Survey)

@@ -54,6 +54,7 @@ class Item:
             QuestionType.SINGLE_CHOICE: "radios",
             QuestionType.MULTIPLE_CHOICE: "checkboxes",
             QuestionType.FREE_TEXT: "text",
+            QuestionType.KNOWLEDGE_CHECK: "radios",
         }
         return widgets[self.question.type]
 
@@ -146,7 +147,7 @@ class SurveyForm(forms.Form):
                 error_messages={"required": f"Choose yes or no: {text}"},
             )
         options = [(option, option) for option in question.choice_list()]
-        if question.type == QuestionType.SINGLE_CHOICE:
+        if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.KNOWLEDGE_CHECK):
             return forms.ChoiceField(
                 choices=options,
                 required=required,
@@ -216,7 +217,7 @@ class SurveyForm(forms.Form):
                 answers.append(AnswerData(question_id=question.pk, scale=int(value)))
             elif question.type == QuestionType.YES_NO:
                 answers.append(AnswerData(question_id=question.pk, yes_no=value == "yes"))
-            elif question.type == QuestionType.SINGLE_CHOICE:
+            elif question.type in (QuestionType.SINGLE_CHOICE, QuestionType.KNOWLEDGE_CHECK):
                 answers.append(AnswerData(question_id=question.pk, choice=value))
             elif question.type == QuestionType.MULTIPLE_CHOICE:
                 answers.extend(AnswerData(question_id=question.pk, choice=v) for v in value)

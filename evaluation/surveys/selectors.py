@@ -224,6 +224,34 @@ def confidence_paired(
     return sorted(rows, key=lambda row: (row.course_title.lower(), row.course_title))
 
 
+def knowledge_scores(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> QuerySet:
+    """Per course: the knowledge checks answered in its evaluations, and how many correctly.
+
+    Rows: course_id, course_title, people (evaluations with a scored answer: the n), answered,
+    correct. The average score is correct / answered (each person answers the same checks).
+    """
+    return (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.EVALUATION,
+            correct__isnull=False,
+        )
+        .values(
+            course_id=F("response__course_id"),
+            course_title=F("response__course__title"),
+            course_order=Lower("response__course__title"),
+        )
+        .annotate(
+            people=Count("response", distinct=True),
+            answered=Count("pk"),
+            correct=Count("pk", filter=Q(correct=True)),
+        )
+        .order_by("course_order", "course_title")
+    )
+
+
 def applied_learning(
     *,
     by: Literal["course", "sector"] = "course",

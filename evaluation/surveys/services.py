@@ -35,6 +35,8 @@ from evaluation.models import (
     InvitationKind,
     Moment,
     PreCourseQuestionnaire,
+    Question,
+    QuestionType,
     Response,
     Survey,
     SurveyKind,
@@ -251,10 +253,24 @@ def answers_by_key(survey: Survey, answers: Sequence[AnswerData]) -> dict[str, A
     return {keys[a.question_id]: a for a in answers if a.question_id in keys}
 
 
-def _check_answers(survey: Survey, answers: Sequence[AnswerData]) -> None:
-    allowed = set(survey.questions.values_list("pk", flat=True))
+def _check_answers(
+    survey: Survey, booking: Booking, answers: Sequence[AnswerData]
+) -> dict[int, Question]:
+    """The knowledge checks answered, by id; refuses answers to another survey's questions
+    or to another course's knowledge checks."""
+    allowed = {
+        question.pk: question
+        for question in survey.questions.filter(
+            Q(course__isnull=True) | Q(course_id=booking.session.course_id)
+        )
+    }
     if any(answer.question_id not in allowed for answer in answers):
-        raise EvaluationError("Some answers are for questions of another survey.")
+        raise EvaluationError("Some answers are for questions of another survey or course.")
+    return {
+        pk: question
+        for pk, question in allowed.items()
+        if question.type == QuestionType.KNOWLEDGE_CHECK
+    }
 
 
 def response_write(
@@ -269,7 +285,7 @@ def response_write(
     recorded_by: Any = None,
     good_practice: bool = False,
 ) -> Response:
-    _check_answers(survey, answers)
+    checks = _check_answers(survey, booking, answers)
     session = booking.session
     by_key = answers_by_key(survey, answers)
     consent = by_key.get("quote_consent")
@@ -301,6 +317,8 @@ def response_write(
             yes_no=a.yes_no,
             choice=a.choice,
             text=a.text,
+            # Scored as it is stored: rewording the check later does not rescore old answers.
+            correct=checks[a.question_id].is_correct(a.choice) if a.question_id in checks else None,
         )
         for a in answers
     )

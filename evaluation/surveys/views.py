@@ -51,7 +51,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     session = invitation.booking.session
     form = SurveyForm(
         request.POST if request.method == "POST" else None,
-        questions=list(invitation.survey.asked_questions()),
+        questions=list(invitation.survey.asked_questions(course=session.course)),
         outcomes=list(session.course.outcomes.all()),
         before_only=invitation.kind == InvitationKind.PRE_COURSE,
     )
