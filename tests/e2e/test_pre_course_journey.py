@@ -1,5 +1,6 @@
 """An attendee answers the pre-course questionnaire from the link sent with the confirmation, on
-a phone; a board member reads confidence paired per person beside the unpaired ratings."""
+a phone; a board member reads confidence paired per person beside the unpaired ratings; an
+attendee answers a course's knowledge check in the evaluation."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from evaluation.models import (
     Moment,
     PreCourseQuestionnaire,
     Question,
+    QuestionType,
+    Survey,
     SurveyKind,
 )
 from evaluation.surveys.services import AnswerData, response_write
 from tests.conftest import PASSWORD, make_person, make_session
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
-from tests.evaluation.helpers import Clock, aware, place
+from tests.evaluation.helpers import Clock, aware, place, sent_invitation
 from training.models import Course, Session, Venue
 from training.roles import Role
 
@@ -148,3 +151,45 @@ def test_attendee_answers_before_the_course_and_the_board_sees_it_paired(
     assert_accessible(page, "impact report with paired confidence")
     paired.scroll_into_view_if_needed()
     screenshot(page, "pre-course-04-impact-report")
+
+
+def test_attendee_answers_a_knowledge_check_in_the_evaluation_on_a_phone(
+    phone_page: Any, clock: Clock, session: Session, school: Any
+) -> None:
+    evaluation = Survey.objects.get(kind=SurveyKind.EVALUATION)
+    check = Question.objects.create(
+        survey=evaluation,
+        order=35,
+        text="A child tells you something worrying. What do you do first?",
+        type=QuestionType.KNOWLEDGE_CHECK,
+        choices="Promise to keep it secret\nListen, and tell them what you will do next",
+        correct_choice="Listen, and tell them what you will do next",
+        course=session.course,
+        required=True,
+    )
+    booking = place(session, agency=school, email="tess@example.org")
+    clock.set(aware(2025, 6, 16, 17))
+    invitation = sent_invitation(booking, sent_at=clock.now)
+    page = phone_page
+    page.goto(f"/survey/{invitation.token}/")
+    group = page.get_by_role("group", name=re.compile("What do you do first"))
+    expect(group).to_be_visible()
+    for question in evaluation.asked_questions(course=session.course):
+        if question.per_outcome:
+            for outcome in session.course.outcomes.all():
+                for moment in ("Before the course", "Now"):
+                    page.get_by_role(
+                        "group", name=re.compile(rf"^{moment}\W+{outcome.text}$")
+                    ).get_by_label("3", exact=True).check()
+        elif question.type == QuestionType.SCALE:
+            page.get_by_role("group", name=question.text).get_by_label("4", exact=True).check()
+    page.get_by_role("button", name="Send your answers").click()
+    expect(
+        page.get_by_role("link", name=re.compile("Choose one option: A child tells"))
+    ).to_be_visible()
+    group.get_by_label("Listen, and tell them what you will do next").check()
+    assert_accessible(page, "evaluation with a knowledge check")
+    screenshot(page, "knowledge-check-01-phone")
+    page.get_by_role("button", name="Send your answers").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    assert Answer.objects.get(question=check).correct is True
