@@ -33,6 +33,7 @@ class SurveyKind(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow-up impact survey"
     CALL_SCRIPT = "call_script", "Call script"
     PRE_COURSE = "pre_course", "Pre-course questionnaire"
+    MANAGER = "manager", "Line manager's view"
 
 
 class Survey(models.Model):
@@ -40,7 +41,9 @@ class Survey(models.Model):
 
     The pre-course questionnaire is a true "before": sent with the confirmation for the
     courses that ask for it (``PreCourseQuestionnaire``), its before/after questions are asked
-    once per outcome ("how confident are you now?") and stored as the *before* rating.
+    once per outcome ("how confident are you now?") and stored as the *before* rating. The
+    line manager's view goes, at the follow-up, to the line manager recorded on the booking
+    when the attendee agrees ("have you seen the learning applied?").
     """
 
     kind = models.CharField(max_length=20, choices=SurveyKind.choices, unique=True)
@@ -196,6 +199,7 @@ class InvitationKind(models.TextChoices):
     EVALUATION = SurveyKind.EVALUATION.value, "Course evaluation"
     FOLLOW_UP = SurveyKind.FOLLOW_UP.value, "Follow-up impact survey"
     PRE_COURSE = SurveyKind.PRE_COURSE.value, "Pre-course questionnaire"
+    MANAGER = SurveyKind.MANAGER.value, "Line manager's view"
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):

@@ -41,6 +41,7 @@ class ImpactReport:
     knowledge: Table
     applied_by_course: Table
     applied_by_sector: Table
+    corroboration: Table
     impact_codes: Table
     examples: Table
 
@@ -53,6 +54,7 @@ class ImpactReport:
             self.knowledge,
             self.applied_by_course,
             self.applied_by_sector,
+            self.corroboration,
             self.impact_codes,
             self.examples,
         ]
@@ -61,11 +63,11 @@ class ImpactReport:
 def evaluation_and_impact(period: Period) -> ImpactReport:
     """Evaluation scores, confidence before and after (paired per person where the pre-course
     questionnaire gave a true before, and the unpaired retrospective ratings apart), the
-    knowledge checks' average score,
+    knowledge checks' average score, who applied the learning as line managers saw it,
     follow-up response rates, who applied the learning (by course and by sector, with the
     counts behind each share), impact codes and the quotable good-practice examples.
     Aggregates only: no names, agencies or contacts.
-    Built on the evaluation selectors: eleven queries."""
+    Built on the evaluation selectors: twelve queries."""
     dates: dict[str, Any] = {"date_from": period.start, "date_to": period.end}
 
     invitations: dict[int, dict[str, int]] = {}
@@ -199,6 +201,38 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
     applied_by_course = applied_table("course", "Applied the learning, by course", "course_title")
     applied_by_course.rows = sorted_by_title(applied_by_course.rows, key=lambda row: row[0])
     applied_by_sector = applied_table("sector", "Applied the learning, by sector", "sector")
+    self_report = {
+        row["course_id"]: row for row in selectors.applied_learning(by="course", **dates)
+    }
+    corroboration_rows = []
+    for row in selectors.manager_corroboration(**dates):
+        own = self_report.get(row["course_id"], {"responses": 0, "applied": 0})
+        own_share, _ = applied_share(own["applied"], own["responses"])
+        seen_share, note = applied_share(row["seen"], row["responses"])
+        corroboration_rows.append(
+            [
+                row["course_name"],
+                own["responses"],
+                own_share,
+                row["responses"],
+                row["seen"],
+                seen_share,
+                note,
+            ]
+        )
+    corroboration = Table(
+        title="Applied the learning: self-report and line managers, by course",
+        headers=[
+            "course_title",
+            "self_report_responses",
+            "self_report_applied_percent",
+            "line_managers_answered",
+            "line_managers_seen_it_applied",
+            "line_managers_seen_percent",
+            "note",
+        ],
+        rows=sorted_by_title(corroboration_rows, key=lambda row: row[0]),
+    )
     impact_codes = Table(
         title="Impact codes from calls and surveys",
         headers=["impact", "responses"],
@@ -230,6 +264,7 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         knowledge=knowledge,
         applied_by_course=applied_by_course,
         applied_by_sector=applied_by_sector,
+        corroboration=corroboration,
         impact_codes=impact_codes,
         examples=examples,
     )

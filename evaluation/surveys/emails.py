@@ -1,5 +1,5 @@
-"""The survey emails as kinds of the one outbox: pre-course, evaluation and follow-up
-invitations and their reminders.
+"""The survey emails as kinds of the one outbox: pre-course, evaluation, follow-up and line
+manager invitations and their reminders.
 
 Each is a trio ``evaluation/email/<survey kind>_invitation{_subject.txt,.txt,.html}``; the
 reminder uses its invitation's trio with ``reminder`` set. The outbox row belongs to the
@@ -33,7 +33,12 @@ def invitation_email(
     """The unsaved outbox email of an invitation's first email or its reminder, due now."""
     return outgoing_email(
         kind=email_kind(invitation.kind, reminder=reminder),
-        to=invitation.booking.attendee_email,
+        # The line manager's view goes to the manager recorded on the booking.
+        to=(
+            invitation.booking.line_manager_email
+            if invitation.kind == InvitationKind.MANAGER
+            else invitation.booking.attendee_email
+        ),
         booking=invitation.booking,
         context={"invitation_id": invitation.pk, "reminder": reminder},
         send_after=now,

@@ -282,6 +282,28 @@ def applied_learning(
     )
 
 
+def manager_corroboration(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet:
+    """What line managers said, per course: "have you seen the learning applied?".
+
+    Rows: course_id, course_name, course_order, responses (answered yes or no), seen (yes).
+    """
+    return (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.MANAGER,
+            question__key="seen_applied",
+            yes_no__isnull=False,
+        )
+        .values(**_group_columns("course", "response__"))
+        .annotate(responses=Count("pk"), seen=Count("pk", filter=Q(yes_no=True)))
+        .order_by(Lower("response__course__title"), "response__course__title")
+    )
+
+
 def response_counts(
     *,
     by: Literal["course", "sector"] = "course",

@@ -131,6 +131,27 @@ def pre_course_invite(*, booking: Booking, now: dt.datetime) -> Invitation | Non
     return invitation
 
 
+def manager_invite(*, booking: Booking, now: dt.datetime) -> Invitation | None:
+    """The attendee agreed, in the follow-up, that we may ask their line manager: invite the
+    line manager recorded on the booking now. None if none was recorded, there is no such
+    survey, or they were asked already (one per booking)."""
+    if not booking.line_manager_email:
+        return None
+    survey = Survey.objects.filter(kind=SurveyKind.MANAGER).first()
+    if survey is None:
+        logger.warning("No line manager survey; no invitation for booking %s", booking.pk)
+        return None
+    invitation, created = Invitation.objects.get_or_create(
+        booking=booking,
+        kind=InvitationKind.MANAGER,
+        defaults={"survey": survey, "send_after": now, "created_at": now},
+    )
+    if not created:
+        return None
+    jobs.enqueue_on_commit("queue_invitation", invitation.pk)
+    return invitation
+
+
 # --- handing the emails to the outbox ---------------------------------------------------------
 
 
@@ -152,6 +173,8 @@ def _why_not_send(invitation: Invitation, now: dt.datetime) -> str:
         return ""
     if booking.status != BookingStatus.CONFIRMED or booking.attendance != Attendance.ATTENDED:
         return "The place is no longer marked attended."
+    if invitation.kind == InvitationKind.MANAGER and not booking.line_manager_email:
+        return "No line manager is recorded on the booking."
     if invitation.kind == InvitationKind.FOLLOW_UP and _is_opted_out(booking):
         return "The person opted out of follow-ups."
     return ""
@@ -365,6 +388,9 @@ def survey_submit(
             invitation=invitation,
         )
         if invitation.kind == InvitationKind.FOLLOW_UP:
+            consent = answers_by_key(invitation.survey, answers).get("manager_consent")
+            if consent is not None and consent.yes_no:
+                manager_invite(booking=invitation.booking, now=now)
             # Answered online: nobody needs to phone them about this course now.
             for call in FollowUpCall.objects.filter(
                 booking=invitation.booking, status=CallStatus.OPEN, attempts__isnull=True
