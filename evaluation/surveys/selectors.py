@@ -172,29 +172,36 @@ def confidence_paired(
     """Confidence paired per person and outcome: the pre-course questionnaire's rating (asked
     before the course) with the same booking's evaluation rating after, for each learning
     outcome rated both times. Per course, by title; ``people`` is the number of people with at
-    least one pair (the n), ``pairs`` the outcome ratings paired. Two queries."""
+    least one pair (the n), ``pairs`` the outcome ratings paired. One query."""
     answers = Answer.objects.filter(
         _period("response__", date_from, date_to),
         question__per_outcome=True,
         scale__isnull=False,
     )
-    befores = {
-        (booking_id, outcome_id): scale
-        for booking_id, outcome_id, scale in answers.filter(
-            response__survey__kind=SurveyKind.PRE_COURSE, moment=Moment.BEFORE
-        ).values_list("response__booking_id", "outcome_id", "scale")
-    }
-    afters = (
-        answers.filter(response__survey__kind=SurveyKind.EVALUATION, moment=Moment.AFTER)
-        .filter(Exists(_pre_course_responses()))
-        .values_list(
-            "response__booking_id",
-            "outcome_id",
-            "scale",
-            "response__course_id",
-            "response__course__title",
+    ratings = answers.filter(
+        Q(response__survey__kind=SurveyKind.PRE_COURSE, moment=Moment.BEFORE)
+        | Q(
+            Exists(_pre_course_responses()),
+            response__survey__kind=SurveyKind.EVALUATION,
+            moment=Moment.AFTER,
         )
+    ).values_list(
+        "moment",
+        "response__booking_id",
+        "outcome_id",
+        "scale",
+        "response__course_id",
+        "response__course__title",
     )
+    befores: dict[tuple[int, int | None], int] = {}
+    afters = []
+    for moment, booking_id, outcome_id, scale, course_id, title in ratings:
+        if scale is None:  # not selected (scale__isnull=False); for the type checker
+            continue
+        if moment == Moment.BEFORE:
+            befores[(booking_id, outcome_id)] = scale
+        else:
+            afters.append((booking_id, outcome_id, scale, course_id, title))
     courses: dict[int, dict[str, Any]] = {}
     for booking_id, outcome_id, after, course_id, title in afters:
         before = befores.get((booking_id, outcome_id))
