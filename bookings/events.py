@@ -6,3 +6,6 @@ from django.dispatch import Signal
 
 # Sent after commit when a booking is marked attended; kwargs: booking, now.
 booking_attended = Signal()
+
+# Sent after commit for each place an order's confirmation emails confirm; kwargs: booking, now.
+booking_confirmed = Signal()

@@ -14,8 +14,11 @@ class EvaluationConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, not at the top: Django loads apps before their models may be used.
-        from bookings.events import booking_attended
-        from evaluation.receivers import schedule_surveys_on_attendance
+        from bookings.events import booking_attended, booking_confirmed
+        from evaluation.receivers import (
+            invite_pre_course_on_confirmation,
+            schedule_surveys_on_attendance,
+        )
         from evaluation.surveys.emails import survey_emails_register
 
         # The tasks register themselves with bookings.jobs, in every process (web and worker).
@@ -23,4 +26,7 @@ class EvaluationConfig(AppConfig):
         survey_emails_register()
         booking_attended.connect(
             schedule_surveys_on_attendance, dispatch_uid="evaluation.schedule_surveys"
+        )
+        booking_confirmed.connect(
+            invite_pre_course_on_confirmation, dispatch_uid="evaluation.invite_pre_course"
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from bookings.events import booking_confirmed
 from bookings.models import (
     Booking,
     Order,
@@ -23,9 +25,15 @@ def confirmation_emails(
     """The emails that confirm an order's places: each attendee's, with a reminder before the
     session and an invitation to claim the place for those without an account, and the
     booker's when the booker is not one of the attendees; the line manager's copy, if one
-    was named."""
+    was named. Each confirmed place is announced after commit (``booking_confirmed``), so
+    that, for example, evaluation can send a pre-course questionnaire with it."""
     emails = []
     for booking in bookings:
+        transaction.on_commit(
+            lambda booking=booking: booking_confirmed.send(  # type: ignore[misc]
+                sender=Booking, booking=booking, now=now
+            )
+        )
         emails.append(
             outgoing_email(kind="booking_confirmed", to=booking.attendee_email, booking=booking)
         )

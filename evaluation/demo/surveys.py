@@ -97,6 +97,9 @@ def _answers(survey: Survey, booking: Booking, rng: random.Random) -> list[Answe
                     )
         elif question.type == QuestionType.SCALE:
             answers.append(AnswerData(question_id=question.pk, scale=rng.choice([3, 4, 4, 5, 5])))
+        elif question.key == "manager_consent":
+            # Not answered: a yes would email the demo's line managers about 2016 training.
+            continue
         elif question.type == QuestionType.YES_NO:
             value = used if question.key == "used_learning" else rng.random() < 0.6
             answers.append(AnswerData(question_id=question.pk, yes_no=value))

@@ -32,10 +32,19 @@ class SurveyKind(models.TextChoices):
     EVALUATION = "evaluation", "Course evaluation"
     FOLLOW_UP = "follow_up", "Follow-up impact survey"
     CALL_SCRIPT = "call_script", "Call script"
+    PRE_COURSE = "pre_course", "Pre-course questionnaire"
+    MANAGER = "manager", "Line manager's view"
 
 
 class Survey(models.Model):
-    """One of the three surveys the unit runs; the administrator edits the questions."""
+    """One of the surveys the unit runs; the administrator edits the questions.
+
+    The pre-course questionnaire is a true "before": sent with the confirmation for the
+    courses that ask for it (``PreCourseQuestionnaire``), its before/after questions are asked
+    once per outcome ("how confident are you now?") and stored as the *before* rating. The
+    line manager's view goes, at the follow-up, to the line manager recorded on the booking
+    when the attendee agrees ("have you seen the learning applied?").
+    """
 
     kind = models.CharField(max_length=20, choices=SurveyKind.choices, unique=True)
     title = models.CharField(max_length=200)
@@ -53,8 +62,13 @@ class Survey(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def asked_questions(self) -> models.QuerySet[Question]:
-        return self.questions.filter(is_active=True).order_by("order", "pk")
+    def asked_questions(self, course: Course | None = None) -> models.QuerySet[Question]:
+        """The questions asked: everyone's, and with ``course`` that course's own (its
+        knowledge checks) too."""
+        only_for_course = Q(course__isnull=True)
+        if course is not None:
+            only_for_course |= Q(course=course)
+        return self.questions.filter(only_for_course, is_active=True).order_by("order", "pk")
 
 
 class QuestionType(models.TextChoices):
@@ -63,9 +77,13 @@ class QuestionType(models.TextChoices):
     SINGLE_CHOICE = "single_choice", "Single choice"
     MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
     FREE_TEXT = "free_text", "Free text"
+    KNOWLEDGE_CHECK = "knowledge_check", "Knowledge check (one correct option)"
 
 
 class Question(models.Model):
+    """One question of a survey. A knowledge check belongs to one course and has one correct
+    option; each answer to it is scored when it is stored (``Answer.correct``)."""
+
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=300)
@@ -75,7 +93,22 @@ class Question(models.Model):
     type = models.CharField(max_length=20, choices=QuestionType.choices)
     required = models.BooleanField(default=True)
     choices = models.TextField(
-        blank=True, help_text="Single and multiple choice only: one option per line."
+        blank=True,
+        help_text="Single choice, multiple choice and knowledge checks: one option per line.",
+    )
+    correct_choice = models.CharField(
+        "correct option",
+        max_length=300,
+        blank=True,
+        help_text="Knowledge checks only: the correct option, exactly as written above.",
+    )
+    course = models.ForeignKey(
+        Course,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="survey_questions",
+        help_text="Knowledge checks only: asked in the evaluation of this course alone.",
     )
     per_outcome = models.BooleanField(
         "before and after, per learning outcome",
@@ -110,6 +143,11 @@ class Question(models.Model):
                 condition=Q(per_outcome=False) | Q(type="scale"),
                 name="per_outcome_only_for_scale_questions",
             ),
+            models.CheckConstraint(
+                condition=Q(type="knowledge_check", course__isnull=False)
+                | Q(~Q(type="knowledge_check"), correct_choice="", course__isnull=True),
+                name="knowledge_checks_belong_to_a_course_others_to_none",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,11 +161,35 @@ class Question(models.Model):
             raise ValidationError(
                 {"per_outcome": "Only a 1–5 scale can be asked before and after per outcome."}
             )
-        is_choice = self.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+        is_check = self.type == QuestionType.KNOWLEDGE_CHECK
+        is_choice = is_check or self.type in (
+            QuestionType.SINGLE_CHOICE,
+            QuestionType.MULTIPLE_CHOICE,
+        )
         if is_choice and len(self.choice_list()) < 2:
             raise ValidationError({"choices": "Give at least two options, one per line."})
         if not is_choice and self.choice_list():
             raise ValidationError({"choices": "Only choice questions have options."})
+        if is_check:
+            errors = {}
+            if self.course_id is None:
+                errors["course"] = "Choose the course whose evaluation asks this knowledge check."
+            if self.correct_choice.strip() not in self.choice_list():
+                errors["correct_choice"] = "Give the correct option, exactly as one of the options."
+            if self.survey_id and self.survey.kind != SurveyKind.EVALUATION:
+                errors["type"] = "Knowledge checks are asked in the course evaluation only."
+            if errors:
+                raise ValidationError(errors)
+        elif self.course_id is not None or self.correct_choice:
+            raise ValidationError(
+                {"type": "Only a knowledge check has a course and a correct option."}
+            )
+
+    def is_correct(self, choice: str) -> bool | None:
+        """A knowledge check's score for one chosen option; None for any other question."""
+        if self.type != QuestionType.KNOWLEDGE_CHECK:
+            return None
+        return choice.strip() == self.correct_choice.strip()
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -136,6 +198,8 @@ class Question(models.Model):
 class InvitationKind(models.TextChoices):
     EVALUATION = SurveyKind.EVALUATION.value, "Course evaluation"
     FOLLOW_UP = SurveyKind.FOLLOW_UP.value, "Follow-up impact survey"
+    PRE_COURSE = SurveyKind.PRE_COURSE.value, "Pre-course questionnaire"
+    MANAGER = SurveyKind.MANAGER.value, "Line manager's view"
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
@@ -212,6 +276,23 @@ class Invitation(models.Model):
         if self.expires_at and self.expires_at <= timezone.now():
             return "expired"
         return "sent"
+
+
+class PreCourseQuestionnaire(models.Model):
+    """This course sends the pre-course questionnaire with each confirmation (an opt-in)."""
+
+    course = models.OneToOneField(
+        Course, on_delete=models.CASCADE, related_name="pre_course_questionnaire"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["course__title"]
+        verbose_name = "pre-course questionnaire for a course"
+        verbose_name_plural = "pre-course questionnaires for courses"
+
+    def __str__(self) -> str:
+        return f"Pre-course questionnaire: {self.course}"
 
 
 class FollowUpOptOut(models.Model):
@@ -346,6 +427,9 @@ class Answer(models.Model):
     yes_no = models.BooleanField(null=True, blank=True)
     choice = models.CharField(max_length=300, blank=True)
     text = models.TextField(blank=True)
+    correct = models.BooleanField(
+        null=True, blank=True, help_text="A knowledge check's answer: was it the correct option?"
+    )
 
     class Meta:
         ordering = ["response", "question__order", "pk"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Count, F, Q
 
@@ -16,6 +16,7 @@ from evaluation.surveys import selectors
 
 # A share of fewer responses than this is given as counts only: "2 of 3" is not "67%".
 MIN_RESPONSES_FOR_SHARE = 5
+BY: tuple[Literal["course"], Literal["sector"]] = ("course", "sector")
 FEW_RESPONSES = f"Fewer than {MIN_RESPONSES_FOR_SHARE} responses: no share given"
 
 
@@ -36,9 +37,12 @@ class ImpactReport:
     period: Period
     responses: Table
     scores: Table
+    confidence_paired: Table
     confidence: Table
+    knowledge: Table
     applied_by_course: Table
     applied_by_sector: Table
+    corroboration: Table
     impact_codes: Table
     examples: Table
 
@@ -46,19 +50,25 @@ class ImpactReport:
         return [
             self.responses,
             self.scores,
+            self.confidence_paired,
             self.confidence,
+            self.knowledge,
             self.applied_by_course,
             self.applied_by_sector,
+            self.corroboration,
             self.impact_codes,
             self.examples,
         ]
 
 
 def evaluation_and_impact(period: Period) -> ImpactReport:
-    """Evaluation scores, confidence before and after, follow-up response rates, who applied
-    the learning (by course and by sector, with the counts behind each share), impact codes
-    and the quotable good-practice examples. Aggregates only: no names, agencies or contacts.
-    Built on the evaluation selectors: eight grouped queries."""
+    """Evaluation scores, confidence before and after (paired per person where the pre-course
+    questionnaire gave a true before, and the unpaired retrospective ratings apart), the
+    knowledge checks' average score, who applied the learning as line managers saw it,
+    follow-up response rates, who applied the learning (by course and by sector, with the
+    counts behind each share), impact codes and the quotable good-practice examples.
+    Aggregates only: no names, agencies or contacts.
+    Built on the evaluation selectors: eleven queries."""
     dates: dict[str, Any] = {"date_from": period.start, "date_to": period.end}
 
     invitations: dict[int, dict[str, int]] = {}
@@ -127,9 +137,18 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
             key=lambda row: row[0],
         ),
     )
+    paired_rows = [
+        [row.course_title, row.people, row.before, row.after, row.change]
+        for row in selectors.confidence_paired(**dates)
+    ]
+    confidence_paired = Table(
+        title="Confidence before and after, paired per person (1 to 5)",
+        headers=["course_title", "people_paired", "before_pre_course", "after", "change"],
+        rows=paired_rows,
+    )
     confidence = Table(
-        title="Confidence before and after the course (1 to 5)",
-        headers=["course_title", "responses", "before", "after", "change"],
+        title="Confidence before and after, unpaired: before rated afterwards (1 to 5)",
+        headers=["course_title", "responses", "before_retrospective", "after", "change"],
         rows=sorted_by_title(
             (
                 [
@@ -139,15 +158,41 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
                     _two_places(row["after"]),
                     _two_places(row["change"]),
                 ]
-                for row in selectors.confidence_change(by_outcome=False, **dates)
+                for row in selectors.confidence_change(
+                    by_outcome=False, unpaired_only=True, **dates
+                )
             ),
             key=lambda row: row[0],
         ),
     )
 
-    def applied_table(by: str, title: str, first: str) -> Table:
+    knowledge_rows = []
+    for row in selectors.knowledge_scores(**dates):
+        # As for every share here: from fewer than five people, the counts only.
+        few = row["people"] < MIN_RESPONSES_FOR_SHARE
+        share = None if few else percent(row["correct"], row["answered"])
+        note = FEW_RESPONSES if few else ""
+        knowledge_rows.append(
+            [row["course_title"], row["people"], row["answered"], row["correct"], share, note]
+        )
+    knowledge = Table(
+        title="Knowledge checks in the evaluation",
+        headers=[
+            "course_title",
+            "people_checked",
+            "checks_answered",
+            "answered_correctly",
+            "average_score_percent",
+            "note",
+        ],
+        rows=knowledge_rows,
+    )
+
+    applied_rows = {by: list(selectors.applied_learning(by=by, **dates)) for by in BY}
+
+    def applied_table(by: Literal["course", "sector"], title: str, first: str) -> Table:
         rows = []
-        for row in selectors.applied_learning(by=by, **dates):  # type: ignore[arg-type]
+        for row in applied_rows[by]:
             share, note = applied_share(row["applied"], row["responses"])
             rows.append([row[f"{by}_name"], row["responses"], row["applied"], share, note])
         return Table(
@@ -159,6 +204,36 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
     applied_by_course = applied_table("course", "Applied the learning, by course", "course_title")
     applied_by_course.rows = sorted_by_title(applied_by_course.rows, key=lambda row: row[0])
     applied_by_sector = applied_table("sector", "Applied the learning, by sector", "sector")
+    self_report = {row["course_id"]: row for row in applied_rows["course"]}
+    corroboration_rows = []
+    for row in selectors.manager_corroboration(**dates):
+        own = self_report.get(row["course_id"], {"responses": 0, "applied": 0})
+        own_share, _ = applied_share(own["applied"], own["responses"])
+        seen_share, note = applied_share(row["seen"], row["responses"])
+        corroboration_rows.append(
+            [
+                row["course_name"],
+                own["responses"],
+                own_share,
+                row["responses"],
+                row["seen"],
+                seen_share,
+                note,
+            ]
+        )
+    corroboration = Table(
+        title="Applied the learning: self-report and line managers, by course",
+        headers=[
+            "course_title",
+            "self_report_responses",
+            "self_report_applied_percent",
+            "line_managers_answered",
+            "line_managers_seen_it_applied",
+            "line_managers_seen_percent",
+            "note",
+        ],
+        rows=sorted_by_title(corroboration_rows, key=lambda row: row[0]),
+    )
     impact_codes = Table(
         title="Impact codes from calls and surveys",
         headers=["impact", "responses"],
@@ -185,9 +260,12 @@ def evaluation_and_impact(period: Period) -> ImpactReport:
         period=period,
         responses=responses,
         scores=scores,
+        confidence_paired=confidence_paired,
         confidence=confidence,
+        knowledge=knowledge,
         applied_by_course=applied_by_course,
         applied_by_sector=applied_by_sector,
+        corroboration=corroboration,
         impact_codes=impact_codes,
         examples=examples,
     )

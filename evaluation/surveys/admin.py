@@ -1,4 +1,5 @@
-"""The administrator's side of surveys: edit questions, watch invitations, flag responses."""
+"""The administrator's side of surveys: edit questions, watch invitations, flag responses,
+choose the courses that send the pre-course questionnaire."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from evaluation.models import (
     Answer,
     FollowUpOptOut,
     Invitation,
+    PreCourseQuestionnaire,
     Question,
     Response,
     ResponseImpact,
@@ -31,8 +33,10 @@ class QuestionInline(admin.StackedInline):
         "hint",
         "choices",
         ("per_outcome", "key"),
+        ("course", "correct_choice"),
     ]
     ordering = ["order", "pk"]
+    autocomplete_fields = ["course"]
 
 
 @admin.register(Survey)
@@ -184,3 +188,13 @@ class ResponseAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
 class FollowUpOptOutAdmin(admin.ModelAdmin):
     list_display = ["email", "created_at", "source"]
     search_fields = ["email"]
+
+
+@admin.register(PreCourseQuestionnaire)
+class PreCourseQuestionnaireAdmin(admin.ModelAdmin):
+    """Add a course here and each place confirmed on it is sent the pre-course questionnaire
+    (the survey "Pre-course questionnaire", whose questions are edited under Surveys)."""
+
+    list_display = ["course", "created_at"]
+    search_fields = ["course__title"]
+    autocomplete_fields = ["course"]

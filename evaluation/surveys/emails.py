@@ -1,5 +1,5 @@
-"""The survey emails as kinds of the one outbox: evaluation and follow-up invitations and
-their reminders.
+"""The survey emails as kinds of the one outbox: pre-course, evaluation, follow-up and line
+manager invitations and their reminders.
 
 Each is a trio ``evaluation/email/<survey kind>_invitation{_subject.txt,.txt,.html}``; the
 reminder uses its invitation's trio with ``reminder`` set. The outbox row belongs to the
@@ -19,7 +19,7 @@ from django.urls import reverse
 from bookings.models import OutgoingEmail
 from bookings.outbox import outgoing_email, register_kind
 from evaluation.models import Invitation, InvitationKind
-from evaluation.surveys.policy import link_lifetime
+from evaluation.surveys.policy import link_end
 
 
 def email_kind(survey_kind: str, *, reminder: bool) -> str:
@@ -33,7 +33,12 @@ def invitation_email(
     """The unsaved outbox email of an invitation's first email or its reminder, due now."""
     return outgoing_email(
         kind=email_kind(invitation.kind, reminder=reminder),
-        to=invitation.booking.attendee_email,
+        # The line manager's view goes to the manager recorded on the booking.
+        to=(
+            invitation.booking.line_manager_email
+            if invitation.kind == InvitationKind.MANAGER
+            else invitation.booking.attendee_email
+        ),
         booking=invitation.booking,
         context={"invitation_id": invitation.pk, "reminder": reminder},
         send_after=now,
@@ -57,12 +62,22 @@ def _context(email: OutgoingEmail) -> dict[str, Any]:
     }
 
 
+def link_closes_at(invitation: Invitation) -> dt.datetime | None:
+    """A pre-course questionnaire's link closes when the course starts; others only expire."""
+    if invitation.kind == InvitationKind.PRE_COURSE:
+        return invitation.booking.session.starts_at
+    return None
+
+
 def _first_email_sent(email: OutgoingEmail, now: dt.datetime) -> None:
     # The link works link_lifetime() from the first email the person got: if the outbox sent
-    # it late (after retries), its end moves on; it never moves back.
-    Invitation.objects.filter(
-        pk=email.context["invitation_id"], expires_at__lt=now + link_lifetime()
-    ).update(expires_at=now + link_lifetime())
+    # it late (after retries), its end moves on (never past a pre-course link's closing);
+    # it never moves back.
+    invitation = Invitation.objects.select_related("booking__session").get(
+        pk=email.context["invitation_id"]
+    )
+    end = link_end(sent_at=now, closes_at=link_closes_at(invitation))
+    Invitation.objects.filter(pk=invitation.pk, expires_at__lt=end).update(expires_at=end)
 
 
 def survey_emails_register() -> None:

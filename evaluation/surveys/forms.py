@@ -1,4 +1,8 @@
-"""The survey form: built from a survey's questions, two ratings per outcome where asked."""
+"""The survey form: built from a survey's questions, two ratings per outcome where asked.
+
+Before the course (the pre-course questionnaire, ``before_only``) a before/after question is
+one rating per outcome, "now", stored as the *before*.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from evaluation.models import Moment, Question, QuestionType
 from evaluation.surveys.services import AnswerData
 from training.models import LearningOutcome
 
-# One before/after row of a per-outcome question: (outcome, before field, after field).
+# One before/after row of a per-outcome question: (outcome, before field, after field); the
+# after field's name is "" before the course.
 OutcomePair = tuple[LearningOutcome | None, str, str]
 
 SCALE_CHOICES = [(str(n), str(n)) for n in range(1, 6)]
@@ -28,7 +33,7 @@ class OutcomeRow:
     label: str
     outcome: LearningOutcome | None
     before: forms.BoundField
-    after: forms.BoundField
+    after: forms.BoundField | None
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Item:
             QuestionType.SINGLE_CHOICE: "radios",
             QuestionType.MULTIPLE_CHOICE: "checkboxes",
             QuestionType.FREE_TEXT: "text",
+            QuestionType.KNOWLEDGE_CHECK: "radios",
         }
         return widgets[self.question.type]
 
@@ -65,9 +71,11 @@ class SurveyForm(forms.Form):
         *args: Any,
         questions: Sequence[Question],
         outcomes: Sequence[LearningOutcome] = (),
+        before_only: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.before_only = before_only
         self.questions = list(questions)
         self.outcomes = list(outcomes)
         self._layout: list[tuple[Question, str | list[OutcomePair]]] = []
@@ -78,6 +86,17 @@ class SurveyForm(forms.Form):
                 for outcome in self.outcomes or whole:
                     label = outcome.text if outcome else "The subject of the course as a whole"
                     before = self._name(question, outcome, Moment.BEFORE)
+                    if before_only:
+                        self.fields[before] = forms.ChoiceField(
+                            choices=SCALE_CHOICES,
+                            required=question.required,
+                            label="Now",
+                            error_messages={
+                                "required": f"Choose how confident you feel now: {_short(label)}"
+                            },
+                        )
+                        pairs.append((outcome, before, ""))
+                        continue
                     after = self._name(question, outcome, Moment.AFTER)
                     self.fields[before] = forms.ChoiceField(
                         choices=SCALE_CHOICES,
@@ -128,7 +147,7 @@ class SurveyForm(forms.Form):
                 error_messages={"required": f"Choose yes or no: {text}"},
             )
         options = [(option, option) for option in question.choice_list()]
-        if question.type == QuestionType.SINGLE_CHOICE:
+        if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.KNOWLEDGE_CHECK):
             return forms.ChoiceField(
                 choices=options,
                 required=required,
@@ -166,7 +185,7 @@ class SurveyForm(forms.Form):
                         label=outcome.text if outcome else "The subject of the course as a whole",
                         outcome=outcome,
                         before=self[before],
-                        after=self[after],
+                        after=self[after] if after else None,
                     )
                     for outcome, before, after in layout
                 ]
@@ -181,7 +200,7 @@ class SurveyForm(forms.Form):
             if not isinstance(layout, str):
                 for outcome, before, after in layout:
                     for moment, name in ((Moment.BEFORE, before), (Moment.AFTER, after)):
-                        if data.get(name):
+                        if name and data.get(name):
                             answers.append(
                                 AnswerData(
                                     question_id=question.pk,
@@ -198,7 +217,7 @@ class SurveyForm(forms.Form):
                 answers.append(AnswerData(question_id=question.pk, scale=int(value)))
             elif question.type == QuestionType.YES_NO:
                 answers.append(AnswerData(question_id=question.pk, yes_no=value == "yes"))
-            elif question.type == QuestionType.SINGLE_CHOICE:
+            elif question.type in (QuestionType.SINGLE_CHOICE, QuestionType.KNOWLEDGE_CHECK):
                 answers.append(AnswerData(question_id=question.pk, choice=value))
             elif question.type == QuestionType.MULTIPLE_CHOICE:
                 answers.extend(AnswerData(question_id=question.pk, choice=v) for v in value)

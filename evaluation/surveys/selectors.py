@@ -13,9 +13,11 @@ calls (the call script). Both ask ``used_learning``; functions about impact coun
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
 from evaluation.models import (
@@ -28,6 +30,23 @@ from evaluation.models import (
 )
 
 FOLLOW_UP_KINDS = (SurveyKind.FOLLOW_UP, SurveyKind.CALL_SCRIPT)
+
+
+@dataclass(frozen=True)
+class PairedConfidence:
+    """One course's confidence paired per person: the pre-course rating (a true before) and
+    the same person's evaluation rating after, averaged over the outcomes rated both times."""
+
+    course_id: int
+    course_title: str
+    people: int
+    pairs: int
+    before: Decimal
+    after: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
 
 
 def _group_columns(by: str, prefix: str = "") -> dict[str, Any]:
@@ -96,9 +115,14 @@ def confidence_change(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     by_outcome: bool = True,
+    unpaired_only: bool = False,
 ) -> QuerySet:
     """Average confidence before and after the course, and the change, per course and
-    learning outcome (or per course, with ``by_outcome=False``).
+    learning outcome (or per course, with ``by_outcome=False``), from the evaluation's
+    ratings (its "before" is retrospective: rated after the course).
+
+    With ``unpaired_only``, only evaluations of people who did not answer the pre-course
+    questionnaire: those who did are in ``confidence_paired``.
 
     Rows: course_id, course_title, [outcome_id, outcome_text,] responses, before, after,
     change. ``outcome_id`` is None for a course without outcomes (rated as a whole).
@@ -114,14 +138,16 @@ def confidence_change(
         fields = ["outcome_id"]
         columns |= {"outcome_text": F("outcome__text"), "outcome_order": F("outcome__order")}
         order += ["outcome_order", "outcome_id"]
+    answers = Answer.objects.filter(
+        _period("response__", date_from, date_to),
+        response__survey__kind=SurveyKind.EVALUATION,
+        question__per_outcome=True,
+        scale__isnull=False,
+    )
+    if unpaired_only:
+        answers = answers.filter(~Exists(_pre_course_responses()))
     rows = (
-        Answer.objects.filter(
-            _period("response__", date_from, date_to),
-            response__survey__kind=SurveyKind.EVALUATION,
-            question__per_outcome=True,
-            scale__isnull=False,
-        )
-        .values(*fields, **columns)
+        answers.values(*fields, **columns)
         .annotate(
             responses=Count("response", distinct=True),
             before=Avg("scale", filter=Q(moment=Moment.BEFORE)),
@@ -131,6 +157,106 @@ def confidence_change(
         .order_by(*order)
     )
     return rows
+
+
+def _pre_course_responses() -> QuerySet[Response]:
+    """The answered pre-course questionnaire of the answer's booking (for ``Exists``)."""
+    return Response.objects.filter(
+        booking_id=OuterRef("response__booking_id"), survey__kind=SurveyKind.PRE_COURSE
+    )
+
+
+def confidence_paired(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> list[PairedConfidence]:
+    """Confidence paired per person and outcome: the pre-course questionnaire's rating (asked
+    before the course) with the same booking's evaluation rating after, for each learning
+    outcome rated both times. Per course, by title; ``people`` is the number of people with at
+    least one pair (the n), ``pairs`` the outcome ratings paired. One query."""
+    answers = Answer.objects.filter(
+        _period("response__", date_from, date_to),
+        question__per_outcome=True,
+        scale__isnull=False,
+    )
+    ratings = answers.filter(
+        Q(response__survey__kind=SurveyKind.PRE_COURSE, moment=Moment.BEFORE)
+        | Q(
+            Exists(_pre_course_responses()),
+            response__survey__kind=SurveyKind.EVALUATION,
+            moment=Moment.AFTER,
+        )
+    ).values_list(
+        "moment",
+        "response__booking_id",
+        "outcome_id",
+        "scale",
+        "response__course_id",
+        "response__course__title",
+    )
+    befores: dict[tuple[int, int | None], int] = {}
+    afters = []
+    for moment, booking_id, outcome_id, scale, course_id, title in ratings:
+        if scale is None:  # not selected (scale__isnull=False); for the type checker
+            continue
+        if moment == Moment.BEFORE:
+            befores[(booking_id, outcome_id)] = scale
+        else:
+            afters.append((booking_id, outcome_id, scale, course_id, title))
+    courses: dict[int, dict[str, Any]] = {}
+    for booking_id, outcome_id, after, course_id, title in afters:
+        before = befores.get((booking_id, outcome_id))
+        if before is None:
+            continue
+        course = courses.setdefault(
+            course_id, {"title": title, "people": set(), "before": [], "after": []}
+        )
+        course["people"].add(booking_id)
+        course["before"].append(before)
+        course["after"].append(after)
+
+    def mean(values: list[int]) -> Decimal:
+        return (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01"))
+
+    rows = [
+        PairedConfidence(
+            course_id=course_id,
+            course_title=course["title"],
+            people=len(course["people"]),
+            pairs=len(course["before"]),
+            before=mean(course["before"]),
+            after=mean(course["after"]),
+        )
+        for course_id, course in courses.items()
+    ]
+    return sorted(rows, key=lambda row: (row.course_title.lower(), row.course_title))
+
+
+def knowledge_scores(
+    *, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> QuerySet:
+    """Per course: the knowledge checks answered in its evaluations, and how many correctly.
+
+    Rows: course_id, course_title, people (evaluations with a scored answer: the n), answered,
+    correct. The average score is correct / answered (each person answers the same checks).
+    """
+    return (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.EVALUATION,
+            correct__isnull=False,
+        )
+        .values(
+            course_id=F("response__course_id"),
+            course_title=F("response__course__title"),
+            course_order=Lower("response__course__title"),
+        )
+        .annotate(
+            people=Count("response", distinct=True),
+            answered=Count("pk"),
+            correct=Count("pk", filter=Q(correct=True)),
+        )
+        .order_by("course_order", "course_title")
+    )
 
 
 def applied_learning(
@@ -160,6 +286,28 @@ def applied_learning(
         answers.values(**_group_columns(by, "response__"))
         .annotate(responses=Count("pk"), applied=Count("pk", filter=Q(yes_no=True)))
         .order_by(f"{by}_order", f"{by}_name")
+    )
+
+
+def manager_corroboration(
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet:
+    """What line managers said, per course: "have you seen the learning applied?".
+
+    Rows: course_id, course_name, course_order, responses (answered yes or no), seen (yes).
+    """
+    return (
+        Answer.objects.filter(
+            _period("response__", date_from, date_to),
+            response__survey__kind=SurveyKind.MANAGER,
+            question__key="seen_applied",
+            yes_no__isnull=False,
+        )
+        .values(**_group_columns("course", "response__"))
+        .annotate(responses=Count("pk"), seen=Count("pk", filter=Q(yes_no=True)))
+        .order_by(Lower("response__course__title"), "response__course__title")
     )
 
 

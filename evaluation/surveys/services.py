@@ -1,4 +1,5 @@
-"""Operations on surveys: scheduling invitations, queueing their emails, answering, opting out.
+"""Operations on surveys: scheduling invitations (pre-course ones on confirmation), queueing
+their emails, answering, opting out.
 
 Every function reads no clock of its own: callers pass ``now`` (tasks and views read
 ``timezone.now()`` once). Invitation emails go through the one outbox (``bookings.outbox``):
@@ -33,11 +34,15 @@ from evaluation.models import (
     Invitation,
     InvitationKind,
     Moment,
+    PreCourseQuestionnaire,
+    Question,
+    QuestionType,
     Response,
     Survey,
+    SurveyKind,
 )
-from evaluation.surveys.emails import invitation_email
-from evaluation.surveys.policy import link_lifetime, reminder_delay
+from evaluation.surveys.emails import invitation_email, link_closes_at
+from evaluation.surveys.policy import link_end, link_lifetime, reminder_delay
 from training.models import Course
 
 logger = logging.getLogger(__name__)
@@ -99,6 +104,54 @@ def invitations_schedule(*, booking: Booking, now: dt.datetime) -> list[Invitati
     return created
 
 
+def pre_course_invite(*, booking: Booking, now: dt.datetime) -> Invitation | None:
+    """A place was confirmed: if its course asks for the pre-course questionnaire, invite the
+    person now, with the confirmation; the link closes when the course starts. None if the
+    course does not ask, the session has started (or has no date), or they were invited
+    already (one per booking)."""
+    booking = Booking.objects.select_related("session").get(pk=booking.pk)
+    starts_at = booking.session.starts_at
+    if booking.status != BookingStatus.CONFIRMED or starts_at is None or starts_at <= now:
+        return None
+    if not PreCourseQuestionnaire.objects.filter(course_id=booking.session.course_id).exists():
+        return None
+    survey = Survey.objects.filter(kind=SurveyKind.PRE_COURSE).first()
+    if survey is None:
+        logger.warning("No pre-course survey; no invitation for booking %s", booking.pk)
+        return None
+    with transaction.atomic():
+        invitation, created = Invitation.objects.get_or_create(
+            booking=booking,
+            kind=InvitationKind.PRE_COURSE,
+            defaults={"survey": survey, "send_after": now, "created_at": now},
+        )
+        if not created:
+            return None
+        jobs.enqueue_on_commit("queue_invitation", invitation.pk)
+    return invitation
+
+
+def manager_invite(*, booking: Booking, now: dt.datetime) -> Invitation | None:
+    """The attendee agreed, in the follow-up, that we may ask their line manager: invite the
+    line manager recorded on the booking now. None if none was recorded, there is no such
+    survey, or they were asked already (one per booking)."""
+    if not booking.line_manager_email:
+        return None
+    survey = Survey.objects.filter(kind=SurveyKind.MANAGER).first()
+    if survey is None:
+        logger.warning("No line manager survey; no invitation for booking %s", booking.pk)
+        return None
+    invitation, created = Invitation.objects.get_or_create(
+        booking=booking,
+        kind=InvitationKind.MANAGER,
+        defaults={"survey": survey, "send_after": now, "created_at": now},
+    )
+    if not created:
+        return None
+    jobs.enqueue_on_commit("queue_invitation", invitation.pk)
+    return invitation
+
+
 # --- handing the emails to the outbox ---------------------------------------------------------
 
 
@@ -109,10 +162,19 @@ def _is_opted_out(booking: Booking) -> bool:
     return FollowUpOptOut.objects.filter(query).exists()
 
 
-def _why_not_send(invitation: Invitation) -> str:
+def _why_not_send(invitation: Invitation, now: dt.datetime) -> str:
     booking = invitation.booking
+    if invitation.kind == InvitationKind.PRE_COURSE:
+        if booking.status != BookingStatus.CONFIRMED:
+            return "The place is no longer confirmed."
+        starts_at = booking.session.starts_at
+        if starts_at is None or starts_at <= now:
+            return "The course has started: an answer now would not be a before."
+        return ""
     if booking.status != BookingStatus.CONFIRMED or booking.attendance != Attendance.ATTENDED:
         return "The place is no longer marked attended."
+    if invitation.kind == InvitationKind.MANAGER and not booking.line_manager_email:
+        return "No line manager is recorded on the booking."
     if invitation.kind == InvitationKind.FOLLOW_UP and _is_opted_out(booking):
         return "The person opted out of follow-ups."
     return ""
@@ -129,13 +191,13 @@ def invitation_queue(*, invitation_id: int, now: dt.datetime) -> bool:
     if it was not due, another worker queued it, or it should no longer go (then it is
     cancelled with the reason)."""
     invitation = _load_for_email(invitation_id)
-    reason = _why_not_send(invitation)
+    reason = _why_not_send(invitation, now)
     if reason:
         Invitation.objects.filter(pk=invitation_id, sent_at=None, cancelled_at=None).update(
             cancelled_at=now, cancel_reason=reason
         )
         return False
-    expires_at = now + link_lifetime()
+    expires_at = link_end(sent_at=now, closes_at=link_closes_at(invitation))
     with transaction.atomic():
         # The claim: of two workers, only one UPDATE finds sent_at still empty, so only one
         # writes the outbox row; a rollback undoes both.
@@ -154,7 +216,7 @@ def invitation_queue(*, invitation_id: int, now: dt.datetime) -> bool:
 def invitation_reminder_queue(*, invitation_id: int, now: dt.datetime) -> bool:
     """Hand the one reminder to the outbox; at most two emails ever go per invitation."""
     invitation = _load_for_email(invitation_id)
-    if _why_not_send(invitation):
+    if _why_not_send(invitation, now):
         return False
     with transaction.atomic():
         # The claim, as for the first email: one outbox row, however many workers try.
@@ -214,10 +276,24 @@ def answers_by_key(survey: Survey, answers: Sequence[AnswerData]) -> dict[str, A
     return {keys[a.question_id]: a for a in answers if a.question_id in keys}
 
 
-def _check_answers(survey: Survey, answers: Sequence[AnswerData]) -> None:
-    allowed = set(survey.questions.values_list("pk", flat=True))
+def _check_answers(
+    survey: Survey, booking: Booking, answers: Sequence[AnswerData]
+) -> dict[int, Question]:
+    """The knowledge checks answered, by id; refuses answers to another survey's questions
+    or to another course's knowledge checks."""
+    allowed = {
+        question.pk: question
+        for question in survey.questions.filter(
+            Q(course__isnull=True) | Q(course_id=booking.session.course_id)
+        )
+    }
     if any(answer.question_id not in allowed for answer in answers):
-        raise EvaluationError("Some answers are for questions of another survey.")
+        raise EvaluationError("Some answers are for questions of another survey or course.")
+    return {
+        pk: question
+        for pk, question in allowed.items()
+        if question.type == QuestionType.KNOWLEDGE_CHECK
+    }
 
 
 def response_write(
@@ -232,7 +308,7 @@ def response_write(
     recorded_by: Any = None,
     good_practice: bool = False,
 ) -> Response:
-    _check_answers(survey, answers)
+    checks = _check_answers(survey, booking, answers)
     session = booking.session
     by_key = answers_by_key(survey, answers)
     consent = by_key.get("quote_consent")
@@ -264,6 +340,8 @@ def response_write(
             yes_no=a.yes_no,
             choice=a.choice,
             text=a.text,
+            # Scored as it is stored: rewording the check later does not rescore old answers.
+            correct=checks[a.question_id].is_correct(a.choice) if a.question_id in checks else None,
         )
         for a in answers
     )
@@ -310,6 +388,9 @@ def survey_submit(
             invitation=invitation,
         )
         if invitation.kind == InvitationKind.FOLLOW_UP:
+            consent = answers_by_key(invitation.survey, answers).get("manager_consent")
+            if consent is not None and consent.yes_no:
+                manager_invite(booking=invitation.booking, now=now)
             # Answered online: nobody needs to phone them about this course now.
             for call in FollowUpCall.objects.filter(
                 booking=invitation.booking, status=CallStatus.OPEN, attempts__isnull=True

@@ -51,8 +51,14 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     session = invitation.booking.session
     form = SurveyForm(
         request.POST if request.method == "POST" else None,
-        questions=list(invitation.survey.asked_questions()),
+        questions=[
+            question
+            for question in invitation.survey.asked_questions(course=session.course)
+            # Nobody to ask: the line manager question only where one is recorded.
+            if question.key != "manager_consent" or invitation.booking.line_manager_email
+        ],
         outcomes=list(session.course.outcomes.all()),
+        before_only=invitation.kind == InvitationKind.PRE_COURSE,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -8,9 +8,25 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from evaluation.demo.knowledge import load_demo_knowledge_checks
+from evaluation.demo.pre_course import load_demo_pre_course
 from evaluation.demo.surveys import load_demo_evaluation
-from evaluation.models import CallStatus, FollowUpCall, Invitation, Response, ResponseImpact
-from evaluation.surveys.selectors import quotable_examples
+from evaluation.models import (
+    CallStatus,
+    FollowUpCall,
+    Invitation,
+    InvitationKind,
+    PreCourseQuestionnaire,
+    Response,
+    ResponseImpact,
+    SurveyKind,
+)
+from evaluation.surveys.selectors import (
+    confidence_change,
+    confidence_paired,
+    knowledge_scores,
+    quotable_examples,
+)
 from tests.conftest import make_person, make_session
 from tests.evaluation.helpers import agency_in, aware, place
 from training.models import Course, Sector, Venue
@@ -63,3 +79,35 @@ def test_the_demo_gives_the_community_member_calls_and_answers_some_surveys_once
         Response.objects.count(),
         FollowUpCall.objects.count(),
     ) == before
+
+
+def test_the_demo_pairs_some_evaluations_with_a_pre_course_before_once(year_2016: None) -> None:
+    load_demo_evaluation(TODAY)
+
+    added = load_demo_pre_course()
+
+    [asking] = PreCourseQuestionnaire.objects.all()
+    [row] = confidence_paired()
+    assert row.course_id == asking.course_id
+    assert row.people == added >= 3
+    # Everyone else evaluated is reported as unpaired, never in both.
+    evaluated = Response.objects.filter(survey__kind=SurveyKind.EVALUATION).count()
+    [unpaired] = confidence_change(by_outcome=False, unpaired_only=True)
+    assert unpaired["responses"] == evaluated - added
+    for answered in Invitation.objects.filter(kind=InvitationKind.PRE_COURSE):
+        assert answered.responded_at < answered.booking.session.starts_at
+    assert load_demo_pre_course() == 0
+
+
+def test_the_demo_scores_knowledge_checks_in_one_courses_evaluations_once(
+    year_2016: None,
+) -> None:
+    load_demo_evaluation(TODAY)
+
+    added = load_demo_knowledge_checks()
+
+    [row] = knowledge_scores()
+    evaluated = Response.objects.filter(survey__kind=SurveyKind.EVALUATION).count()
+    assert row["people"] == evaluated and row["answered"] == added == 2 * evaluated
+    assert 0 < row["correct"] < row["answered"]
+    assert load_demo_knowledge_checks() == 0

@@ -598,7 +598,9 @@ def test_page_queries_do_not_grow_with_the_data(
         after = client.get(reverse(name), {"year": 2016})
     assert before.status_code == after.status_code == 200
     assert after.content != before.content  # the new places are in the report
-    assert len(large.captured_queries) == len(small.captured_queries) <= 14
+    # 15: the impact report's paired confidence, knowledge checks and line managers' tables
+    # added one query each (issue 14, part 4).
+    assert len(large.captured_queries) == len(small.captured_queries) <= 15
 
 
 # --- exports ------------------------------------------------------------------------------------

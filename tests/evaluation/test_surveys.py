@@ -32,7 +32,7 @@ def keys(kind: str) -> list[str]:
     return list(Survey.objects.get(kind=kind).asked_questions().values_list("key", flat=True))
 
 
-def test_the_three_default_surveys_exist_with_the_keys_reports_use() -> None:
+def test_the_default_surveys_exist_with_the_keys_reports_use() -> None:
     assert keys(SurveyKind.EVALUATION) == ["usefulness", "delivery", "confidence", "do_differently"]
     assert keys(SurveyKind.FOLLOW_UP) == [
         "used_learning",
@@ -40,8 +40,11 @@ def test_the_three_default_surveys_exist_with_the_keys_reports_use() -> None:
         "voice_of_child",
         "barriers",
         "further_training",
+        "manager_consent",
         "quote_consent",
     ]
+    assert keys(SurveyKind.PRE_COURSE) == ["confidence", "hoping_to_learn"]
+    assert keys(SurveyKind.MANAGER) == ["seen_applied", "example"]
     assert keys(SurveyKind.CALL_SCRIPT) == [
         "used_learning",
         "example",

@@ -15,6 +15,8 @@ from bookings.demo.upcoming import load_upcoming_bookings
 from bookings.demo.year import load_year_2016_17_attendance
 from evaluation.demo.annual import load_demo_annual_material
 from evaluation.demo.costs import load_demo_cost_targets
+from evaluation.demo.knowledge import load_demo_knowledge_checks
+from evaluation.demo.pre_course import load_demo_pre_course
 from evaluation.demo.surveys import load_demo_evaluation
 from training import demo as training_demo
 from training.demo.second_factor import DEMO_TOTP_SECRET, load_demo_second_factors
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         load_demo_cost_targets(today)
         load_upcoming_bookings(upcoming, today=today)
         evaluation = load_demo_evaluation(today)
+        load_demo_pre_course()
+        load_demo_knowledge_checks()
         load_demo_annual_material()
         self.stdout.write(
             f"Demo loaded: {len(past)} sessions in 2016/17 ({places} new places), "
