@@ -3,16 +3,28 @@ certificate checks and booking; a limited request gets a clear 429 page."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from bookings import ratelimit
 from tests.conftest import make_session
 from tests.evaluation.helpers import aware
 from training.models import Course, Venue
 
 pytestmark = pytest.mark.django_db
+
+# The limits count in fixed windows of the wall clock: a test that happened to run across a
+# window's end (it did, at 12:00:00) would see its count start again. Each test runs in the
+# middle of one window instead.
+MID_WINDOW = 1_800_000_030.0
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: MID_WINDOW))
 
 
 def guesses(client: Any, url: str, times: int, **extra: Any) -> list[int]:
