@@ -1,0 +1,51 @@
+"""The training programme and the people it trains: re-exported from one module per subject."""
+
+from training.models.people import (
+    BookerGrant,
+    MembershipVerification,
+    Profile,
+)
+from training.models.programme import (
+    ZERO,
+    Agency,
+    ApprovalRule,
+    Area,
+    Course,
+    CourseKind,
+    CoursePrice,
+    LearningOutcome,
+    PriceBand,
+    SafeguardingLevel,
+    Sector,
+    Session,
+    SessionPart,
+    SessionPrice,
+    SessionQuerySet,
+    SessionStatus,
+    Trainer,
+    Venue,
+)
+
+__all__ = [
+    "Agency",
+    "ApprovalRule",
+    "Area",
+    "BookerGrant",
+    "Course",
+    "CourseKind",
+    "CoursePrice",
+    "LearningOutcome",
+    "MembershipVerification",
+    "PriceBand",
+    "Profile",
+    "SafeguardingLevel",
+    "Sector",
+    "Session",
+    "SessionPart",
+    "SessionPrice",
+    "SessionQuerySet",
+    "SessionStatus",
+    "Trainer",
+    "Venue",
+    "ZERO",
+]
