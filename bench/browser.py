@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import re
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
@@ -94,6 +95,9 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.timings: list[float] = []
         self.labelled: list[tuple[str, float]] = []  # (method and path shape, seconds)
+        # Called with the method before each click (not before following a redirect): a
+        # person reading the page (GET) or filling in the form (POST). None: a robot.
+        self.pause: Callable[[str], None] | None = None
 
     def request(
         self,
@@ -103,7 +107,10 @@ class Browser:
         *,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        click: bool = True,
     ) -> tuple[int, dict[str, str], bytes]:
+        if click and self.pause is not None:
+            self.pause(method)
         sent = {"Host": f"{HOST}:{self.port}", **(headers or {})}
         if self.client_ip:
             sent["X-Forwarded-For"] = self.client_ip
@@ -124,7 +131,8 @@ class Browser:
             connection.close()
         elapsed = time.perf_counter() - started
         self.timings.append(elapsed)
-        shape = re.sub(r"/[^/]*\d[^/]*", "/N", path.split("?")[0])
+        # Ids and order references (TT-ABCDEFGH) become N, so a page is one line of figures.
+        shape = re.sub(r"/(?:[^/]*\d[^/]*|TT-[A-Z]+)(?=/|$)", "/N", path.split("?")[0])
         self.labelled.append((f"{method} {shape}", elapsed))
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
@@ -139,7 +147,8 @@ class Browser:
         if status not in (301, 302, 303):
             raise RuntimeError(f"expected a redirect, got HTTP {status}")
         location = urlsplit(headers["location"])
-        return self.get(location.path + (f"?{location.query}" if location.query else ""))
+        target = location.path + (f"?{location.query}" if location.query else "")
+        return self.request("GET", target, click=False)
 
     def sign_in(self, email: str, password: str) -> None:
         status, _, page = self.get("/accounts/login/")

@@ -10,7 +10,11 @@ Run from the project root:  .venv/bin/python bench/load.py  [--users 50 --durati
    list), a free MAPIG with four sessions, and ``--users`` agency bookers who may also read
    the reports, each with a password;
 3. every simulated person signs in through the real form, all at once (timed apart: a
-   password check costs CPU by design), then for ``--duration`` seconds each goes round:
+   password check costs CPU by design), then for ``--duration`` seconds each goes round,
+   reading each page for about ``--think`` seconds (1) and filling in each form for about
+   ``--fill`` seconds (3) before the next click, as people do (``--think 0 --fill 0`` is 50
+   robots clicking as fast as the server answers: a throughput test, and the booking page's
+   per-account rate limit rightly refuses some of them):
    the catalogue, a filter, a session page, and in turn one of: book a free MAPIG place for
    themself, book a colleague on invoice, book a colleague by card and pay on the development
    gateway's page (whose signed webhook confirms the order), cancel an invoice booking, join
@@ -62,6 +66,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean seconds a person reads a page (0: robots)"
+    )
+    parser.add_argument(
+        "--fill", type=float, default=3.0, help="mean seconds a person fills in a form"
+    )
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     parser.add_argument("--report", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -201,9 +211,24 @@ def django_report() -> dict[str, Any]:
 # --- the simulated people ---------------------------------------------------------------------
 
 
+class TimeUp(Exception):
+    """The run's time is up before a person's next click."""
+
+
 class Person:
-    def __init__(self, index: int, port: int, plan: dict[str, Any], stats: Stats) -> None:
+    def __init__(
+        self,
+        index: int,
+        port: int,
+        plan: dict[str, Any],
+        stats: Stats,
+        *,
+        think: float = 0.0,
+        fill: float = 0.0,
+    ) -> None:
         self.index = index
+        self.think, self.fill = think, fill
+        self.deadline = float("inf")
         # Each person from an address of their own, as seen through one proxy: 50 sign-ins
         # from one address in ten seconds would (rightly) be throttled.
         self.browser = Browser(port, client_ip=f"10.0.{index // 250}.{index % 250 + 1}")
@@ -326,8 +351,20 @@ class Person:
         self.sign_in_seconds = sum(self.browser.timings)
         self.browser.timings.clear()
         self.browser.labelled.clear()
+        if self.think or self.fill:
+            self.browser.pause = self.pause
+
+    def pause(self, method: str) -> None:
+        """A person reads a page, or fills in a form, before the next click: a random time
+        around the mean (half to one and a half times it), so the clicks do not march in step."""
+        mean = self.fill if method == "POST" else self.think
+        wait = mean * self.rng.uniform(0.5, 1.5)
+        if time.monotonic() + wait >= self.deadline:
+            raise TimeUp  # the run ends while this person is still reading
+        time.sleep(wait)
 
     def run(self, deadline: float) -> None:
+        self.deadline = deadline
         actions = [
             self.book_mapig,
             self.book_invoice,
@@ -341,6 +378,8 @@ class Person:
                 try:
                     self.browse()
                     actions[turn % len(actions)]()
+                except TimeUp:
+                    break
                 except Exception as error:  # counted, never a simulated person silently gone
                     self.stats.error(f"{type(error).__name__}: {error}")
                 turn += 1
@@ -436,7 +475,10 @@ def main() -> int:
         plan = in_django(django_env, "--setup", str(args.users))
         # Everyone signs in through the real form first, at once (50 password checks:
         # PBKDF2 costs tens of ms of CPU each by design), timed apart from the run.
-        people = [Person(n, web_port, plan, stats) for n in range(args.users)]
+        people = [
+            Person(n, web_port, plan, stats, think=args.think, fill=args.fill)
+            for n in range(args.users)
+        ]
         signing_in = [threading.Thread(target=person.sign_in) for person in people]
         signed_at = time.monotonic()
         for thread in signing_in:
@@ -491,7 +533,8 @@ def main() -> int:
     print(
         f"requests={len(timings)} seconds={elapsed:.1f} median_ms="
         f"{round(statistics.median(timings) * 1000) if timings else 0} "
-        f"load_average={load1:.2f}->{load2:.2f} cpus={os.cpu_count()}"
+        f"load_average={load1:.2f}->{load2:.2f} cpus={os.cpu_count()} "
+        f"think_s={args.think:g} fill_s={args.fill:g}"
     )
     print(
         f"emails sent={report['sent_emails']} unsent={report['unsent_emails']} "
