@@ -224,8 +224,8 @@ class Invitation(models.Model):
     outbox*: each is set by a conditional update in the same transaction as the outbox row is
     written, so at most two emails ever go per invitation; the outbox then sends, retries and
     reports failures. ``expires_at`` counts the link's lifetime from the first email: set when
-    it is queued, and moved on if the outbox sends it later (after a retry). ``last_error`` is
-    from before the outbox and no longer written: a failed send's reason is on its outbox row.
+    it is queued, and moved on if the outbox sends it later (after a retry). A failed send's
+    reason is on its outbox row.
     """
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="invitations")
@@ -239,7 +239,6 @@ class Invitation(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
-    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = InvitationQuerySet.as_manager()

@@ -98,7 +98,6 @@ class InvitationAdmin(AnswerBadFiltersMixin, admin.ModelAdmin):
         "responded_at",
         "cancelled_at",
         "cancel_reason",
-        "last_error",
         "created_at",
     ]
     exclude = ["token"]
