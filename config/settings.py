@@ -294,6 +294,9 @@ WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
 FRONT_DESK_CARD_HOLD_HOURS = env_int("FRONT_DESK_CARD_HOLD_HOURS", 48, minimum=1)
 # Days a certificate's emailed download link (signed, no account needed) keeps working.
 CERTIFICATE_LINK_DAYS = env_int("CERTIFICATE_LINK_DAYS", 365, minimum=1)
+# Days after the session an attendee's emailed link to their place (see, cancel, hand on;
+# signed, no account needed) keeps working.
+ATTENDEE_LINK_DAYS_AFTER_SESSION = env_int("ATTENDEE_LINK_DAYS_AFTER_SESSION", 30, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")

@@ -142,7 +142,14 @@ def _places(person: Person, booking_ids: list[int], scrub: Scrubber, counts: Cou
         counts["bookings"] += Booking.objects.filter(
             pk__in=booking_ids, attendee_email=email
         ).update(
-            attendee_email=email_token(email), attendee_name=ANONYMISED_NAME, attendee_job_title=""
+            attendee_email=email_token(email),
+            attendee_name=ANONYMISED_NAME,
+            attendee_job_title="",
+            # What the person said about their health, disability or diet, and who their
+            # manager is, go with the rest of their personal data.
+            access_needs="",
+            line_manager_name="",
+            line_manager_email="",
         )
     lines = []
     for line in InvoiceLine.objects.filter(booking_id__in=booking_ids).only("description"):
