@@ -153,7 +153,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{UNIT_NAME}] "
+# The account emails' subjects name the unit themselves, as the product's other emails do.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_ADAPTER = "training.adapters.AccountAdapter"
 # Throttling: allauth counts failed logins per account ("key": the email typed) and per client
 # address, in the cache below. The account limit is the guard against guessing one password
