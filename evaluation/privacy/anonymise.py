@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 
 from bookings.audit import audit_record, json_safe
 from bookings.models import (
+    Approval,
     AuditEntry,
     Booking,
     Invoice,
@@ -151,6 +152,12 @@ def _places(person: Person, booking_ids: list[int], scrub: Scrubber, counts: Cou
             line_manager_name="",
             line_manager_email="",
         )
+    # The line manager asked to approve the place is named with it: they go too.
+    counts["approvals"] += (
+        Approval.objects.filter(booking_id__in=booking_ids)
+        .exclude(approver_name="", approver_email="")
+        .update(approver_name="", approver_email="")
+    )
     lines = []
     for line in InvoiceLine.objects.filter(booking_id__in=booking_ids).only("description"):
         description = scrub.text(line.description)

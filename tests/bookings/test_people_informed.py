@@ -14,7 +14,15 @@ from django.utils import timezone
 
 from bookings.attendance.documents import sign_in_sheet_html
 from bookings.attendance.exports import EXPORT_COLUMNS, export_cells
-from bookings.models import AuditEntry, Booking, BookingStatus, OutgoingEmail, PaymentMethod
+from bookings.models import (
+    Approval,
+    ApprovalStage,
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    OutgoingEmail,
+    PaymentMethod,
+)
 from bookings.outbox import emails_due, outgoing_email_send, render_email
 from bookings.places.attendee_links import attendee_link_token, attendee_link_url
 from bookings.places.booking import AttendeeSpec, booking_create
@@ -233,6 +241,13 @@ def test_erasing_a_person_blanks_their_access_needs_and_line_manager(
     Booking.objects.filter(pk=booking.pk).update(
         line_manager_name="Mo Manager", line_manager_email="mo@example.org"
     )
+    approval = Approval.objects.create(
+        booking=booking,
+        stage=ApprovalStage.MANAGER,
+        approver_name="Mo Manager",
+        approver_email="mo@example.org",
+        expires_at=timezone.now(),
+    )
     person = person_of_email("cara@example.org")
     assert person is not None
     person_anonymise(person=person, reason="test", actor=None, now=timezone.now())
@@ -242,6 +257,8 @@ def test_erasing_a_person_blanks_their_access_needs_and_line_manager(
         "",
         "",
     )
+    approval.refresh_from_db()
+    assert (approval.approver_name, approval.approver_email) == ("", "")
 
 
 # --- online sessions ---------------------------------------------------------------------
