@@ -22,20 +22,27 @@ class BookingsConfig(AppConfig):
             session_ics_attachments,
         )
         from bookings.money.documents import invoice_attachments
+        from bookings.places.attendee_links import attendee_email_context
         from bookings.places.reschedule import email_session_context
 
         import_module("bookings.tasks")
         import_module("bookings.places.signals")
+        # The attendee's own emails carry their link (no account needed) and, once confirmed,
+        # an online session's joining link.
         for kind in (
             "booking_confirmed",
             "booking_transferred_in",
             "booking_moved",
             "session_moved",
         ):
-            outbox.register_kind(kind, attachments=booking_ics_attachments)
+            outbox.register_kind(
+                kind, context=attendee_email_context, attachments=booking_ics_attachments
+            )
+        outbox.register_kind("booking_reminder", context=attendee_email_context)
         outbox.register_kind("booking_cancelled", attachments=cancelled_session_ics_attachments)
         # Emails about a session rather than a place name it in their context.
-        outbox.register_kind("session_moved_booker", context=email_session_context)
+        for kind in ("session_moved_booker", "session_message"):
+            outbox.register_kind(kind, context=email_session_context)
         for kind in ("session_moved_trainer", "session_cancelled_trainer"):
             outbox.register_kind(
                 kind, context=email_session_context, attachments=session_ics_attachments

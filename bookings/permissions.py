@@ -48,6 +48,10 @@ __all__ = [
     "can_book_on_behalf",
     "can_download_certificate",
     "can_download_session_certificates",
+    "can_edit_access_needs",
+    "can_message_session",
+    "can_see_access_needs",
+    "can_see_joining_link",
     "can_grant_booker",
     "can_manage_sessions",
     "can_pay_order",
@@ -62,6 +66,7 @@ __all__ = [
     "invoice_for_or_404",
     "is_admin",
     "is_booker_for",
+    "is_session_trainer",
     "is_verified_member",
     "manage_sessions_or_404",
     "order_for_or_404",
@@ -155,6 +160,43 @@ def can_see_booking(user: Any, booking: Booking) -> bool:
         or booking.order.booked_by_id == user.pk
         or is_booker_for(user, booking.agency_id)
     )
+
+
+def is_session_trainer(user: Any, session: Session) -> bool:
+    """``user`` is a trainer of ``session`` (their login is linked to one of its trainers)."""
+    return _signed_in(user) and session.trainers.filter(user_id=user.pk).exists()
+
+
+def can_see_access_needs(user: Any, booking: Booking) -> bool:
+    """A place's access and dietary needs: the attendee who gave them, the administrators and
+    the session's trainers; never a booker or anyone else."""
+    if not _signed_in(user):
+        return False
+    return (
+        is_admin(user) or _is_attendee(user, booking) or is_session_trainer(user, booking.session)
+    )
+
+
+def can_edit_access_needs(user: Any, booking: Booking) -> bool:
+    """The attendee says their own needs (the administrator may write down what they were told)."""
+    return (
+        _signed_in(user) and booking.is_active and (is_admin(user) or _is_attendee(user, booking))
+    )
+
+
+def can_see_joining_link(user: Any, booking: Booking) -> bool:
+    """An online session's joining link: the attendee of a confirmed place (and the
+    administrators); not the booker, who is not the one joining."""
+    return (
+        _signed_in(user)
+        and booking.status == BookingStatus.CONFIRMED
+        and (is_admin(user) or _is_attendee(user, booking))
+    )
+
+
+def can_message_session(user: Any, session: Session) -> bool:
+    """Write to everyone on a session: the administrators (trainers ask the training team)."""
+    return is_admin(user)
 
 
 def can_download_certificate(user: Any, booking: Booking) -> bool:

@@ -153,7 +153,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{UNIT_NAME}] "
+# The account emails' subjects name the unit themselves, as the product's other emails do.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_ADAPTER = "training.adapters.AccountAdapter"
 # Throttling: allauth counts failed logins per account ("key": the email typed) and per client
 # address, in the cache below. The account limit is the guard against guessing one password
@@ -294,6 +295,9 @@ WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
 FRONT_DESK_CARD_HOLD_HOURS = env_int("FRONT_DESK_CARD_HOLD_HOURS", 48, minimum=1)
 # Days a certificate's emailed download link (signed, no account needed) keeps working.
 CERTIFICATE_LINK_DAYS = env_int("CERTIFICATE_LINK_DAYS", 365, minimum=1)
+# Days after the session an attendee's emailed link to their place (see, cancel, hand on;
+# signed, no account needed) keeps working.
+ATTENDEE_LINK_DAYS_AFTER_SESSION = env_int("ATTENDEE_LINK_DAYS_AFTER_SESSION", 30, minimum=1)
 INVOICE_DUE_DAYS = env_int("INVOICE_DUE_DAYS", 30, minimum=0)
 INVOICE_NUMBER_PREFIX = env_str("INVOICE_NUMBER_PREFIX", "INV")
 CREDIT_NOTE_NUMBER_PREFIX = env_str("CREDIT_NOTE_NUMBER_PREFIX", "CN")

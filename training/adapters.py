@@ -34,6 +34,12 @@ class AccountAdapter(DefaultAccountAdapter):
         else:
             user.username = f"user-{uuid.uuid4().hex}"
 
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Account emails speak as the unit, in the layout of its other emails (see
+        ``templates/account/email/``), whether or not a request is at hand."""
+        context = {**context, "UNIT_NAME": settings.UNIT_NAME, "SITE_URL": settings.SITE_URL}
+        super().send_mail(template_prefix, email, context)
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         """Where someone lands after signing in when no page asked for them (``?next=`` wins):
         the page of their daily work, or their details first if they book and the unit does

@@ -181,15 +181,15 @@ class VenueResource(resources.ModelResource):
     class Meta:
         model = Venue
         import_id_fields = ["name"]
-        fields = ["name", "address", "postcode", "area", "directions"]
+        fields = ["name", "mode", "address", "postcode", "area", "directions"]
         skip_unchanged = True
 
 
 @admin.register(Venue)
 class VenueAdmin(AnswerBadFiltersMixin, ImportExportModelAdmin):
     resource_classes = [VenueResource]
-    list_display = ["name", "area", "postcode", "lent_by"]
-    list_filter = ["area"]
+    list_display = ["name", "mode", "area", "postcode", "lent_by"]
+    list_filter = ["mode", "area"]
     search_fields = ["name", "postcode"]
 
 

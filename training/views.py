@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from training.forms import ProfileForm
 from training.models import Profile
@@ -19,6 +21,8 @@ from training.services import TrainingError, profile_update
 def profile(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     profile_obj, _ = Profile.objects.get_or_create(user=user)
+    first_time = not profile_obj.is_complete
+    next_url = _safe_next(request)
     initial = {
         "first_name": user.first_name,
         "last_name": user.last_name,
@@ -47,8 +51,26 @@ def profile(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, _saved_message(profile_obj, verified))
-            return redirect("training:profile")
-    return render(request, "training/profile.html", {"form": form, "profile": profile_obj})
+            if first_time and profile_obj.is_complete:
+                # Set up for the first time: on to what they came for (the page they were
+                # booking), or the catalogue.
+                return redirect(next_url or reverse("bookings:catalogue"))
+            return redirect(next_url or reverse("training:profile"))
+    return render(
+        request,
+        "training/profile.html",
+        {"form": form, "profile": profile_obj, "next_url": next_url},
+    )
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The ``next`` page asked for, only if it is on this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
 
 
 def _saved_message(profile_obj: Profile, verified: bool) -> str:

@@ -34,6 +34,7 @@ EXPORT_COLUMNS = (
     "payment_method",
     "non_attendance_charge",
     "charge_waived",
+    "access_needs",
 )
 
 
@@ -60,6 +61,7 @@ def export_cells(booking: Booking) -> dict[str, Any]:
         "payment_method": booking.get_payment_method_display(),
         "non_attendance_charge": charge.amount if charge else Decimal("0.00"),
         "charge_waived": "yes" if charge and charge.waived_at else "",
+        "access_needs": booking.access_needs,
     }
 
 

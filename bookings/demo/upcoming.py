@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.demo.informed import access_needs_for
 from bookings.demo.names import FIRST_NAMES, LAST_NAMES
 from bookings.errors import BookingError
 from bookings.models import Booking, OutgoingEmail, PaymentMethod
+from bookings.places.approvals import ManagerSpec
 from bookings.places.booking import AttendeeSpec, booking_create
 from training.models import Agency, Session
 
@@ -47,6 +49,7 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
                         f"{LAST_NAMES[(session.pk * 3 + n) % 16]}",
                         email=f"attendee.{session.pk}.{n + 1}@example.org",
                         job_title="Practitioner",
+                        access_needs=access_needs_for(n),
                     )
                     for n in range(number, number + group)
                 ]
@@ -59,6 +62,9 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
                         agency=agency,
                         booked_by=booker,
                         payment_method=PaymentMethod.INVOICE,
+                        # On a course needing approval the administrator recorded that the
+                        # line managers agreed (a few others wait: see demo.informed).
+                        manager=ManagerSpec(agreed=True),
                         now=booked_at,
                     )
                 except BookingError:

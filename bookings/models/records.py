@@ -43,6 +43,8 @@ ACTION_LABELS: dict[str, str] = {
     "anonymised_retention": "Personal data anonymised (retention)",
     "erased_on_request": "Personal data erased on request",
     "account_deleted_unconfirmed": "Unconfirmed account deleted",
+    "session_messaged": "Message sent to everyone on the session",
+    "access_needs_changed": "Access and dietary needs changed",
     "other": "Other",
 }
 _PHRASES = {

@@ -22,11 +22,12 @@ from training.models import Session
 def confirmation_emails(
     order: Order, bookings: list[Booking], *, now: dt.datetime
 ) -> list[OutgoingEmail | None]:
-    """The emails that confirm an order's places: each attendee's, with a reminder before the
-    session and an invitation to claim the place for those without an account, and the
-    booker's when the booker is not one of the attendees; the line manager's copy, if one
-    was named. Each confirmed place is announced after commit (``booking_confirmed``), so
-    that, for example, evaluation can send a pre-course questionnaire with it."""
+    """The emails that confirm an order's places: each attendee's (one email, which carries the
+    attendee's own link and the way to claim the place when they have no account), with a
+    reminder before the session, and the booker's when the booker is not one of the
+    attendees; the line manager's copy, if one was named. Each confirmed place is announced
+    after commit (``booking_confirmed``), so that, for example, evaluation can send a
+    pre-course questionnaire with it."""
     emails = []
     for booking in bookings:
         transaction.on_commit(
@@ -37,10 +38,6 @@ def confirmation_emails(
         emails.append(
             outgoing_email(kind="booking_confirmed", to=booking.attendee_email, booking=booking)
         )
-        if booking.attendee_id is None:
-            emails.append(
-                outgoing_email(kind="claim_invitation", to=booking.attendee_email, booking=booking)
-            )
         if booking.line_manager_email:
             # The line manager releases the person from work: they get a copy.
             emails.append(

@@ -1,4 +1,5 @@
-"""Changing a place: cancelling it (refunded up to the cut-off) or handing it to a colleague."""
+"""Changing a place: cancelling it (refunded up to the cut-off), handing it to a colleague,
+and the attendee's own access and dietary needs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bookings.models import (
     BookingStatus,
     OutgoingEmail,
     Payment,
+    new_token,
 )
 from bookings.money.refunds import booking_refund
 from bookings.outbox import email_queue
@@ -151,8 +153,19 @@ def booking_transfer(
         booking.attendee_name = to_name
         booking.attendee_email = to_email
         booking.attendee_job_title = to_job_title.strip()
+        # The place's own needs were the previous attendee's; a new secret makes the previous
+        # attendee's emailed link stop working.
+        booking.access_needs = ""
+        booking.claim_token = new_token()
         booking.save(
-            update_fields=["attendee", "attendee_name", "attendee_email", "attendee_job_title"]
+            update_fields=[
+                "attendee",
+                "attendee_name",
+                "attendee_email",
+                "attendee_job_title",
+                "access_needs",
+                "claim_token",
+            ]
         )
         audit_record(
             obj=booking,
@@ -171,6 +184,21 @@ def booking_transfer(
             booking=booking,
             context={"to_name": to_name},
         )
-        if colleague is None:
-            email_queue(kind="claim_invitation", to=to_email, booking=booking)
     return booking
+
+
+def access_needs_set(*, booking: Booking, access_needs: str, actor: Any, now: dt.datetime) -> None:
+    """The attendee says (or changes) their access and dietary needs; audited without the
+    text itself (it is personal data the audit trail keeps longer)."""
+    text = access_needs.strip()[:2000]
+    with transaction.atomic():
+        changed = Booking.objects.filter(pk=booking.pk).exclude(access_needs=text)
+        if changed.update(access_needs=text):
+            audit_record(
+                obj=booking,
+                action="access needs changed",
+                actor=actor,
+                now=now,
+                changes={"access_needs": "given" if text else "removed"},
+            )
+    booking.access_needs = text

@@ -368,3 +368,44 @@ class SessionMoveForm(forms.Form):
                 )
             )
         return rows
+
+
+class AccessNeedsForm(forms.Form):
+    access_needs = forms.CharField(
+        label="Access or dietary needs",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example step-free access, a hearing loop, or food you cannot eat. Only "
+        "the training team and the trainers see this. Leave empty if there are none.",
+    )
+
+
+class SessionMessageForm(forms.Form):
+    subject = forms.CharField(
+        label="Subject",
+        max_length=150,
+        error_messages={"required": "Write a subject for the message."},
+    )
+    body = forms.CharField(
+        label="Message",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        error_messages={"required": "Write the message."},
+        help_text="Each person gets their own email, greeted by name, with the session's details.",
+    )
+    include_trainers = forms.BooleanField(
+        label="Send it to the session's trainers too", required=False
+    )
+
+    def clean_subject(self) -> str:
+        subject = " ".join(self.cleaned_data["subject"].split())
+        if not subject:
+            raise forms.ValidationError("Write a subject for the message.")
+        return subject
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise forms.ValidationError("Write the message.")
+        return body

@@ -14,6 +14,7 @@ from bookings.places.views import (
     members,
     mine,
     orders,
+    place_link,
 )
 
 urlpatterns = [
@@ -35,7 +36,12 @@ urlpatterns = [
     path("bookings/<int:pk>/cancel/", mine.booking_cancel, name="booking_cancel"),
     path("bookings/<int:pk>/transfer/", mine.booking_transfer, name="booking_transfer"),
     path("bookings/<int:pk>/move/", mine.booking_move, name="booking_move"),
+    path("bookings/<int:pk>/needs/", mine.booking_needs, name="booking_needs"),
     path("my-bookings/", mine.my_bookings, name="my_bookings"),
+    # The attendee's own place from the signed link in their email (no account needed)
+    path("place/<str:token>/", place_link.place_link, name="place_link"),
+    path("place/<str:token>/cancel/", place_link.place_link_cancel, name="place_link_cancel"),
+    path("place/<str:token>/hand-on/", place_link.place_link_hand_on, name="place_link_hand_on"),
     path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
     # Who speaks for an agency
     path("agency/members/", members.members, name="members"),
@@ -55,6 +61,7 @@ urlpatterns = [
     path("manage/bookings/", manage.manage_bookings, name="manage_bookings"),
     path("manage/sessions/<int:pk>/", manage.manage_session, name="manage_session"),
     path("manage/sessions/<int:pk>/move/", manage.move_session, name="move_session"),
+    path("manage/sessions/<int:pk>/message/", manage.message_session, name="message_session"),
     path("manage/sessions/<int:pk>/book/", frontdesk.book_on_behalf, name="book_on_behalf"),
     path("registers/<int:pk>/add-someone/", frontdesk.walk_in, name="walk_in"),
 ]

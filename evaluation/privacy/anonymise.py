@@ -23,6 +23,7 @@ from django.db.models.functions import Cast
 
 from bookings.audit import audit_record, json_safe
 from bookings.models import (
+    Approval,
     AuditEntry,
     Booking,
     Invoice,
@@ -142,8 +143,21 @@ def _places(person: Person, booking_ids: list[int], scrub: Scrubber, counts: Cou
         counts["bookings"] += Booking.objects.filter(
             pk__in=booking_ids, attendee_email=email
         ).update(
-            attendee_email=email_token(email), attendee_name=ANONYMISED_NAME, attendee_job_title=""
+            attendee_email=email_token(email),
+            attendee_name=ANONYMISED_NAME,
+            attendee_job_title="",
+            # What the person said about their health, disability or diet, and who their
+            # manager is, go with the rest of their personal data.
+            access_needs="",
+            line_manager_name="",
+            line_manager_email="",
         )
+    # The line manager asked to approve the place is named with it: they go too.
+    counts["approvals"] += (
+        Approval.objects.filter(booking_id__in=booking_ids)
+        .exclude(approver_name="", approver_email="")
+        .update(approver_name="", approver_email="")
+    )
     lines = []
     for line in InvoiceLine.objects.filter(booking_id__in=booking_ids).only("description"):
         description = scrub.text(line.description)

@@ -44,6 +44,7 @@ from bookings.outbox import (
     outgoing_email_send,
     render_email,
 )
+from bookings.places.attendee_links import attendee_link_url
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.changes import booking_cancel, booking_transfer
 from bookings.places.sessions import session_cancel
@@ -187,18 +188,11 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             f"{long_date(s.booking.cancellation_cutoff())}",
             "After that the fee stands",
             "colleague from Blackdown Primary School",
-            f"{SITE}/bookings/{s.booking.pk}/",
-            "training.ics",
-        ],
-    ),
-    "claim_invitation": (
-        lambda s: {"to": s.booking.attendee_email, "booking": s.booking},
-        lambda s: [
-            "Dee Lead (dsl@example.org) at Blackdown Primary School has booked you a place",
-            "Create an account with this email address (siobhan@example.org)",
-            "to see and manage your place",
+            "Dee Lead at Blackdown Primary School booked this place for you",
+            attendee_link_url(s.booking, now=timezone.now()),
+            TEXT_ONLY + "no account needed",
             f"{SITE}/accounts/signup/",
-            "Safeguarding & Thresholds",
+            "training.ics",
         ],
     ),
     "booking_reminder": (
@@ -212,7 +206,7 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             "What to bring",
             s.order.reference,
             "Lunch is provided.",
-            f"{SITE}/bookings/{s.booking.pk}/",
+            attendee_link_url(s.booking, now=timezone.now()),
         ],
     ),
     "order_confirmed": (
@@ -297,7 +291,7 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             "handed their place",
             "now booked in your name",
             "training.ics",
-            f"{SITE}/bookings/{s.booking.pk}/",
+            attendee_link_url(s.booking, now=timezone.now()),
             "TA6 3AR",
         ],
     ),
@@ -417,6 +411,24 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
             f"{SITE}/bookings/{s.booking.pk}/",
         ],
     ),
+    "session_message": (
+        lambda s: {
+            "to": "booker@example.org",
+            "context": {
+                "session_id": s.session.pk,
+                "subject": "Room change",
+                "body": "We are in room 4 & lunch is at 12:30.",
+                "name": "Dee Lead",
+                "role": "booker",
+            },
+        },
+        lambda s: [
+            "Dear Dee Lead",
+            "We are in room 4 & lunch is at 12:30.",
+            "because you booked a place on this session for a colleague",
+            "Bridgwater House",
+        ],
+    ),
     "session_moved_booker": (
         lambda s: {
             "to": "booker@example.org",
@@ -506,6 +518,7 @@ def test_every_email_the_services_queue_has_a_template_trio() -> None:
         "places.moves",
         "places.reschedule",
         "places.waitlist",
+        "places.session_messages",
         "money.confirmations",
         "money.payments",
         "money.refunds",
@@ -513,7 +526,7 @@ def test_every_email_the_services_queue_has_a_template_trio() -> None:
     )
     source = "".join(inspect.getsource(import_module(f"bookings.{name}")) for name in services)
     queued = set(re.findall(r'(?:email_queue|outgoing_email)\(\s*kind="([a-z_]+)"', source))
-    assert {"booking_confirmed", "invoice_issued", "claim_invitation"} <= queued, queued
+    assert {"booking_confirmed", "invoice_issued", "session_message"} <= queued, queued
     assert queued, "the pattern no longer finds the services' emails"
     assert queued <= set(KINDS), queued - set(KINDS)
     for kind in KINDS:
@@ -536,7 +549,6 @@ def test_every_email_a_booking_story_queues_renders(scene: Scene, training_admin
     # (The reminders were withdrawn when the places were cancelled.)
     assert {
         "booking_confirmed",
-        "claim_invitation",
         "order_confirmed",
         "invoice_issued",
         "credit_note_issued",
@@ -800,6 +812,6 @@ def test_a_booking_hands_its_due_emails_to_one_task(
     due = OutgoingEmail.objects.filter(send_after__lte=timezone.now())
     later = OutgoingEmail.objects.filter(send_after__gt=timezone.now())
     assert sorted(task.args[0]) == sorted(due.values_list("pk", flat=True))
-    assert due.count() == 3 * 2 + 1, "confirmation and claim invitation each, and the invoice"
+    assert due.count() == 3 + 1, "one confirmation each (with their own link), and the invoice"
     assert set(later.values_list("kind", flat=True)) == {"booking_reminder"}
     assert order.bookings.count() == 3

@@ -138,6 +138,12 @@ def test_new_nurse_signs_up_chooses_her_agency_and_sees_her_sectors_price(
     page.get_by_role("button", name="Save your details").click()
 
     expect(page.get_by_text("Your details have been saved.")).to_be_visible()
+    # Set up for the first time, she lands on the catalogue; her details show her sector.
+    expect(
+        page.get_by_role("heading", name="Safeguarding training courses and events")
+    ).to_be_visible()
+    screenshot(page, "accounts-first-setup-lands-on-catalogue")
+    page.goto("/profile/")
     expect(page.get_by_test_id("sector")).to_have_text("Health")
     expect(page.get_by_test_id("membership")).to_contain_text("Verified")
     assert_accessible(page, "profile (saved)")
@@ -198,6 +204,7 @@ def test_nurse_whose_agency_is_missing_proposes_it(
     page.get_by_role("button", name="Save your details").click()
 
     expect(page.get_by_text("Your details have been saved.")).to_be_visible()
+    page.goto("/profile/")
     expect(page.get_by_test_id("sector")).to_have_text("Health")
     expect(page.get_by_text("waiting for the training team to approve it")).to_be_visible()
     # The proposed agency is now this person's choice in the list.

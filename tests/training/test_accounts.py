@@ -248,9 +248,23 @@ def test_choosing_an_agency_saves_the_details_and_shows_the_sector(
     assert (profile.user.first_name, profile.user.last_name) == ("Nia", "Nurse")
     assert profile.job_title == "Health visitor"
     assert profile.is_complete
-    body = response.content.decode()
-    assert "Your details have been saved." in body
+    # Set up for the first time: on to the catalogue, with the news.
+    assert response.redirect_chain[-1][0] == reverse("bookings:catalogue")
+    assert "Your details have been saved." in response.content.decode()
+    body = client.get(reverse("training:profile")).content.decode()
     assert '<strong data-testid="sector">Health</strong>' in body
+
+
+def test_first_time_setup_returns_to_the_page_being_booked_and_never_off_site(
+    client: Any, newcomer: Any, health_agency: Agency
+) -> None:
+    page = reverse("training:profile")
+    response = client.post(page, {**profile_data(agency=health_agency.pk), "next": "/sessions/7/"})
+    assert response.url == "/sessions/7/"
+    response = client.post(
+        page, {**profile_data(agency=health_agency.pk), "next": "https://evil.example.org/"}
+    )
+    assert response.url == page, "an address off the site is ignored"
 
 
 def test_proposing_a_new_agency_creates_it_unapproved(
@@ -270,7 +284,9 @@ def test_proposing_a_new_agency_creates_it_unapproved(
     assert agency.proposed_by == newcomer
     assert agency.sector == sectors["Early Years Providers"]
     assert Profile.objects.get(user=newcomer).agency == agency
-    assert "waiting for the training team to approve it" in response.content.decode()
+    assert "the training team will check" in response.content.decode().lower()
+    profile_page = client.get(reverse("training:profile")).content.decode()
+    assert "waiting for the training team to approve it" in profile_page
 
 
 def test_a_proposed_agency_is_offered_only_to_the_person_who_proposed_it(

@@ -27,11 +27,13 @@ from training.demo.programme import (
     LONDON,
     MAPIG_AREAS,
     MAPIG_THEMES,
+    ONLINE_VENUE,
     TRAINERS,
     VENUES,
 )
 from training.models import (
     Agency,
+    Area,
     Course,
     CourseKind,
     CoursePrice,
@@ -43,6 +45,7 @@ from training.models import (
     SessionStatus,
     Trainer,
     Venue,
+    VenueMode,
 )
 from training.programme_import import SessionResource
 
@@ -319,6 +322,27 @@ def load_upcoming_programme(
             day=today,
             capacity=30,
             trainers=[trainers[0]],
+        )
+    )
+    # One session online: the Update on a Thursday three weeks on (in person it is on
+    # Wednesdays), for 40 people.
+    name, link, instructions = ONLINE_VENUE
+    online, _ = Venue.objects.get_or_create(
+        name=name,
+        defaults={
+            "mode": VenueMode.ONLINE,
+            "area": Area.TAUNTON,
+            "joining_link": link,
+            "joining_instructions": instructions,
+        },
+    )
+    sessions.append(
+        _session(
+            course=courses[1],
+            venue=online,
+            day=_next_working_day(first_monday + dt.timedelta(weeks=3, days=3)),
+            capacity=40,
+            trainers=[trainers[1 % len(trainers)]],
         )
     )
     conference_day = _next_working_day(first_monday + dt.timedelta(weeks=10, days=2))

@@ -188,6 +188,14 @@ VENUES = (
     ("Minehead Family Centre", "Alcombe Road\nMinehead", "TA24 6BD", Area.MINEHEAD),
 )
 
+# The online venue of the demo's online session: its joining link reaches confirmed attendees
+# only (their confirmation, reminder and booking page).
+ONLINE_VENUE = (
+    "Online (Microsoft Teams)",
+    "https://teams.example.org/l/meetup-join/somerset-safeguarding-update",
+    "Meeting ID 348 221 907 · passcode SSP2017. Join from a laptop with a camera if you can.",
+)
+
 
 # Fictional agencies, two or more per sector; the first venue-lender gets subsidised places.
 AGENCIES: dict[str, tuple[str, ...]] = {

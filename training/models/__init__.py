@@ -24,6 +24,7 @@ from training.models.programme import (
     SessionStatus,
     Trainer,
     Venue,
+    VenueMode,
 )
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "SessionStatus",
     "Trainer",
     "Venue",
+    "VenueMode",
     "ZERO",
 ]

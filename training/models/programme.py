@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -120,9 +121,22 @@ class Area(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class VenueMode(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    ONLINE = "online", "Online"
+    HYBRID = "hybrid", "Hybrid (in person and online)"
+
+
 class Venue(models.Model):
+    """Where sessions happen: a room, an online meeting, or both (hybrid).
+
+    The joining link of an online or hybrid venue is released only to confirmed attendees
+    (their confirmation, reminder and own booking page), never on a public page.
+    """
+
     name = models.CharField(max_length=200, unique=True)
-    address = models.TextField()
+    mode = models.CharField(max_length=20, choices=VenueMode.choices, default=VenueMode.IN_PERSON)
+    address = models.TextField(blank=True, help_text="Leave empty for an online-only venue.")
     postcode = models.CharField(max_length=10, blank=True)
     area = models.CharField(max_length=20, choices=Area.choices)
     directions = models.TextField(blank=True, help_text="Parking, access and how to find the room.")
@@ -134,12 +148,38 @@ class Venue(models.Model):
         related_name="venues_lent",
         help_text="Partner agency that lends this venue free of charge.",
     )
+    joining_link = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="The online meeting's link: sent only to confirmed attendees.",
+    )
+    joining_instructions = models.TextField(
+        blank=True, help_text="Meeting ID, passcode or what to install: sent with the link."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name}, {self.get_area_display()}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.is_online and not self.joining_link:
+            errors["joining_link"] = "An online or hybrid venue needs the link people join by."
+        if self.is_in_person and not self.address.strip():
+            errors["address"] = "A venue people come to needs its address."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_online(self) -> bool:
+        """Attendees may join online (an online or hybrid venue)."""
+        return self.mode in (VenueMode.ONLINE, VenueMode.HYBRID)
+
+    @property
+    def is_in_person(self) -> bool:
+        return self.mode in (VenueMode.IN_PERSON, VenueMode.HYBRID)
 
 
 class Trainer(models.Model):

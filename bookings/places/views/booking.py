@@ -441,7 +441,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             "Tell us which agency you work for before you book: the price depends on it.",
         )
-        return redirect("training:profile")
+        return redirect(f"{reverse('training:profile')}?next={request.path}")
     now = timezone.now()
     if not session.is_open_for_booking(now):
         return render(request, "bookings/book_closed.html", {"session": session, "message": ""})
@@ -464,7 +464,7 @@ def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
     if agency is None:
         messages.info(
             request,
-            "Tell us which agency you work for, then open the link in the email again.",
+            "Tell us which agency you work for, then you can claim the place.",
         )
-        return redirect("training:profile")
+        return redirect(f"{reverse('training:profile')}?next={request.path}")
     return _booking_page(request, session=entry.session, agency=agency, offer=entry)

@@ -32,10 +32,12 @@ from bookings.places.forms import (
     BookingSearchForm,
     SessionCancelForm,
     SessionCapacityForm,
+    SessionMessageForm,
     SessionMoveForm,
 )
 from bookings.places.reschedule import session_move_recipients, session_reschedule
 from bookings.places.selectors import session_sector_mix
+from bookings.places.session_messages import session_message_recipients, session_message_send
 from bookings.places.sessions import session_cancel, session_capacity_set
 from bookings.places.waitlist import waitlist_offer_by_hand
 from training.models import Session, SessionStatus
@@ -253,4 +255,40 @@ def move_session(request: HttpRequest, pk: int) -> HttpResponse:
             "recipients": recipients,
             "movable": session.status != SessionStatus.CANCELLED and not started,
         },
+    )
+
+
+@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+def message_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write one message to everyone on a session: its confirmed attendees, their bookers and,
+    if chosen, its trainers."""
+    session = get_object_or_404(Session.objects.select_related("course", "venue"), pk=pk)
+    form = SessionMessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = session_message_send(
+                session=session,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                include_trainers=form.cleaned_data["include_trainers"],
+                actor=request.user,
+                now=timezone.now(),
+            )
+        except BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Your message is being emailed to {sent} {'person' if sent == 1 else 'people'}.",
+            )
+            return redirect("bookings:manage_session", session.pk)
+    everyone = session_message_recipients(session=session, include_trainers=True)
+    counts = {
+        role: sum(1 for r in everyone if r.role == role)
+        for role in ("attendee", "booker", "trainer")
+    }
+    return render(
+        request,
+        "bookings/message_session.html",
+        {"session": session, "form": form, "counts": counts},
     )

@@ -26,9 +26,18 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
-from bookings.permissions import booker_agency, booking_for_or_404, can_see_booking, can_see_invoice
+from bookings.permissions import (
+    booker_agency,
+    booking_for_or_404,
+    can_edit_access_needs,
+    can_see_access_needs,
+    can_see_booking,
+    can_see_invoice,
+    can_see_joining_link,
+)
 from bookings.places import changes, moves, waitlist
 from bookings.places.forms import (
+    AccessNeedsForm,
     CancelForm,
     MoveForm,
     TransferForm,
@@ -64,8 +73,34 @@ def booking_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "cutoff": booking.cancellation_cutoff(),
             "invoices": [i for i in invoices if can_see_invoice(request.user, i)],
             "refunds": booking.refunds.all(),
+            "show_needs": can_see_access_needs(request.user, booking),
+            "needs_editable": can_edit_access_needs(request.user, booking),
+            "show_joining": can_see_joining_link(request.user, booking),
         },
     )
+
+
+@login_required
+def booking_needs(request: HttpRequest, pk: int) -> HttpResponse:
+    """The attendee gives or changes their access and dietary needs for one place."""
+    booking = booking_for_or_404(request.user, pk)
+    if not can_edit_access_needs(request.user, booking):
+        # A booker may see the place but not the attendee's needs: no hint they exist.
+        raise Http404("No such page.")
+    form = AccessNeedsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"access_needs": booking.access_needs},
+    )
+    if request.method == "POST" and form.is_valid():
+        changes.access_needs_set(
+            booking=booking,
+            access_needs=form.cleaned_data["access_needs"],
+            actor=request.user,
+            now=timezone.now(),
+        )
+        messages.success(request, "Your access and dietary needs have been saved.")
+        return redirect(booking)
+    return render(request, "bookings/booking_needs.html", {"booking": booking, "form": form})
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from bookings.demo.informed import load_demo_approval_rules, load_demo_awaiting_approval
 from bookings.demo.upcoming import load_upcoming_bookings
 from bookings.demo.year import load_year_2016_17_attendance
 from evaluation.demo.annual import load_demo_annual_material
@@ -40,7 +41,9 @@ class Command(BaseCommand):
         second_factors = load_demo_second_factors()
         places = load_year_2016_17_attendance(past)
         load_demo_cost_targets(today)
+        load_demo_approval_rules()
         load_upcoming_bookings(upcoming, today=today)
+        load_demo_awaiting_approval(upcoming, now=timezone.now())
         evaluation = load_demo_evaluation(today)
         load_demo_pre_course()
         load_demo_knowledge_checks()
