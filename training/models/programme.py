@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from training.dates import working_days_before
+from training.page_version import PagesChangingQuerySet, pages_changed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -321,6 +322,7 @@ class Session(models.Model):
         if first != self.starts_at:
             self.starts_at = first
             Session.objects.filter(pk=self.pk).update(starts_at=first)
+            pages_changed()
 
     @property
     def ordered_parts(self) -> list[SessionPart]:
@@ -365,10 +367,16 @@ class Session(models.Model):
         return [(band, self.price_for_band(band.pk)) for band in bands]
 
 
+class SessionPartQuerySet(PagesChangingQuerySet["SessionPart"]):
+    """A session's dates are on the pages: bulk changes to them tell the pages too."""
+
+
 class SessionPart(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="parts")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+
+    objects = SessionPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
