@@ -255,12 +255,18 @@ class LearningOutcome(models.Model):
         return self.text
 
 
+class CoursePriceQuerySet(PagesChangingQuerySet["CoursePrice"]):
+    """Prices are on the pages: bulk changes to them tell the pages too."""
+
+
 class CoursePrice(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="prices")
     band = models.ForeignKey(PriceBand, on_delete=models.PROTECT, related_name="course_prices")
     amount = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
+
+    objects = CoursePriceQuerySet.as_manager()
 
     class Meta:
         ordering = ["band__order"]
@@ -397,6 +403,10 @@ class SessionPart(models.Model):
         return (self.ends_at - self.starts_at).total_seconds() / 3600
 
 
+class SessionPriceQuerySet(PagesChangingQuerySet["SessionPrice"]):
+    """Prices are on the pages: bulk changes to them tell the pages too."""
+
+
 class SessionPrice(models.Model):
     """A session's own price for a band, overriding the course price."""
 
@@ -405,6 +415,8 @@ class SessionPrice(models.Model):
     amount = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
+
+    objects = SessionPriceQuerySet.as_manager()
 
     class Meta:
         constraints = [
