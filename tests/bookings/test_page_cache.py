@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +18,16 @@ from django.utils import timezone
 from bookings.models import Booking, BookingStatus, PaymentMethod
 from bookings.places.booking import AttendeeSpec, booking_create
 from tests.conftest import PASSWORD, make_person, make_session
-from training.models import Agency, Course, CoursePrice, PriceBand, Session, Venue
+from training.models import (
+    Agency,
+    Course,
+    CoursePrice,
+    PriceBand,
+    Session,
+    SessionPart,
+    Trainer,
+    Venue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +217,35 @@ def test_repeat_views_of_an_unchanged_page_are_served_from_the_cache(
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         assert len(queries) == 0, [query["sql"] for query in queries]
+
+
+def session_page_queries(client: Client, session: Session) -> list[str]:
+    cache.clear()  # rendered afresh
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("bookings:session", args=[session.pk])).status_code == 200
+    return [query["sql"] for query in queries]
+
+
+def test_the_session_page_reads_only_what_it_shows_in_a_fixed_number_of_queries(
+    client: Client, course: Course, venue: Venue, practitioner: Any
+) -> None:
+    session = make_session(course, venue, starts_at=in_days(20))
+    anonymous = session_page_queries(client, session)
+    # The price bands, the session with its places and every band's price, its parts,
+    # trainers and the course's outcomes.
+    assert len(anonymous) <= 5, "\n".join(anonymous)
+    client.login(username=practitioner.username, password=PASSWORD)
+    signed_in = session_page_queries(client, session)
+    # The signed-in session and user, the person's roles and booker grants, the session with
+    # their band's price only, parts, trainers, outcomes, and their own place (the note).
+    assert len(signed_in) <= 9, "\n".join(signed_in)
+    for day in range(3):
+        SessionPart.objects.create(
+            session=session, starts_at=in_days(21 + day), ends_at=in_days(21 + day)
+        )
+    session.trainers.add(*(Trainer.objects.create(name=f"Trainer {n}") for n in range(3)))
+    assert len(session_page_queries(client, session)) == len(signed_in)
+    # Cached, only the person's own is read.
+    with CaptureQueriesContext(connection) as cached:
+        client.get(reverse("bookings:session", args=[session.pk]))
+    assert len(cached) <= len(signed_in) - 4, "\n".join(q["sql"] for q in cached)

@@ -27,6 +27,7 @@ from bookings.places.pagecache import (
 from bookings.places.pricing import band_for
 from bookings.places.selectors import (
     SessionWithPlaces,
+    band_price_expression,
     band_price_name,
     catalogue_sessions,
     catalogue_themes,
@@ -132,28 +133,32 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 ACTIONS_MARK = "\x00booking-actions\x00"
 
 
-def _session_entry(request: HttpRequest, pk: int, now: dt.datetime) -> dict[str, Any]:
+def _session_entry(
+    request: HttpRequest, pk: int, band: PriceBand | None, now: dt.datetime
+) -> dict[str, Any]:
     """The session page's shared part, rendered afresh (and whether it may be cached)."""
+    # Only what the page shows: the viewer's band's price, or every band's for someone whose
+    # sector we do not know, computed by the database with the places.
+    bands = [] if band else price_bands()
+    band_ids = [band.pk] if band else [each.pk for each in bands]
     # Annotated: get_object_or_404 drops the annotations from the type django-stubs infers.
     session: SessionWithPlaces = get_object_or_404(
         sessions_with_places(now)
         .annotate(**next_change_annotations(now, of_session=True))
+        .annotate(**{band_price_name(each): band_price_expression(each) for each in band_ids})
         .select_related("course", "venue")
-        .prefetch_related(
-            "parts", "trainers", "price_overrides", "course__prices", "course__outcomes"
-        ),
+        .prefetch_related("parts", "trainers", "course__outcomes"),
         pk=pk,
     )
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
-    band = viewer_band(request.user)
     body = render_to_string(
         "bookings/session_detail.html",
         {
             "session": session,
             "band": band,
-            "price": session.price_for_band(band.pk) if band else None,
-            "price_table": session.price_table(price_bands()),
+            "price": _listed_price(session, band.pk) if band else None,
+            "price_table": [(each, _listed_price(session, each.pk)) for each in bands],
             "booking_actions": mark_safe(ACTIONS_MARK),
         },
     )
@@ -182,7 +187,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     entry, version = page_get(key, now=now)
     if entry is None:
-        entry = _session_entry(request, pk, now)
+        entry = _session_entry(request, pk, band, now)
         if entry["public"]:
             page_store(
                 key,
