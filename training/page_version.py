@@ -1,10 +1,13 @@
 """The version of what the public pages show: bumped whenever places, sessions or prices change.
 
 The catalogue and session pages are cached under this version (``bookings.places.pagecache``);
-anything that changes what they show calls ``pages_changed()``. It bumps the version at once
-(so the rest of this request, and tests inside one transaction, see the change) and again
+anything that changes what they show calls ``pages_changed()``. The bump that matters comes
 after the transaction commits: a page another request rendered from the rows as they were
-before the commit, but stored under the first bumped version, is then never served.
+before the commit was stored under the version before the bump, and is never served again.
+Memory and Redis caches are bumped at once too, so the rest of the transaction (and a test,
+which runs inside one) sees the change. The database cache is not: it writes through the same
+connection, so a bump inside the transaction would lock the version's row until the commit
+and make every booking wait for every other.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.cache import cache
-from django.db import models, transaction
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection, models, transaction
 
 VERSION_KEY = "pages:version"
 
@@ -39,7 +43,8 @@ def pages_changed(**_: Any) -> None:
 
     Takes and ignores keyword arguments so that it can be connected to model signals as is.
     """
-    _bump()
+    if not (connection.in_atomic_block and isinstance(caches[DEFAULT_CACHE_ALIAS], DatabaseCache)):
+        _bump()
     transaction.on_commit(_bump)
 
 

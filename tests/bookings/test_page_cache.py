@@ -28,6 +28,7 @@ from training.models import (
     Trainer,
     Venue,
 )
+from training.page_version import pages_changed, pages_version
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +250,20 @@ def test_the_session_page_reads_only_what_it_shows_in_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as cached:
         client.get(reverse("bookings:session", args=[session.pk]))
     assert len(cached) <= 3, "\n".join(q["sql"] for q in cached)
+
+
+def test_the_database_cache_is_bumped_only_after_commit_so_bookings_do_not_queue_on_it(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+    before = pages_version()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        pages_changed()
+        assert pages_version() == before  # nothing written inside the transaction
+    assert len(callbacks) == 1
+    assert pages_version() == before + 1
