@@ -59,18 +59,34 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import django
-from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.auth.models import Group
-from django.contrib.sessions.backends.db import SessionStore
-from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, Invoice
-from training.models import (
+# The models below are imported at the top (one place for imports), so Django is set up first:
+# in this process with the project's settings, in the --setup and --report children with the
+# database their environment names (child_env). Run as a script, the project root is not on
+# the path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from allauth.account.models import EmailAddress  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bookings.models import Booking, BookingStatus, Invoice  # noqa: E402
+from training.models import (  # noqa: E402
     Agency,
+    BookerGrant,
     Course,
     CoursePrice,
+    MembershipVerification,
     PriceBand,
     Profile,
     Sector,
@@ -79,7 +95,7 @@ from training.models import (
     SessionStatus,
     Venue,
 )
-from training.roles import Role
+from training.roles import Role  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the only address this script binds or connects to
@@ -175,7 +191,16 @@ def django_setup(spec: dict[str, Any]) -> dict[str, Any]:
         user.save()
         user.groups.add(*groups)
         EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-        Profile.objects.create(user=user, agency=agency, job_title="Designated lead")
+        # A verified member holding a booker grant, as an agency's booker is since booking
+        # rights became grants: otherwise the form offers no colleagues and no invoice.
+        Profile.objects.create(
+            user=user,
+            agency=agency,
+            job_title="Designated lead",
+            agency_verified_at=timezone.now(),
+            agency_verified_how=MembershipVerification.ADMINISTRATOR,
+        )
+        BookerGrant.objects.create(user=user, agency=agency)
         # Logged in as django.contrib.auth.login would leave it.
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
