@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark for issue 2: requests per second of the catalogue page against a hello-world view.
+"""Benchmark for issues 2 and 15: the catalogue and session pages against a hello-world view.
 
 Run from the project root:  .venv/bin/python bench/catalogue.py  [--help for the options]
 
@@ -9,15 +9,22 @@ In one run it
   2. starts gunicorn on 127.0.0.1 (a free port) with ``bench.bench_settings``: the project's
      settings whose URLconf (``bench.hello_urls``) is the project's plus ``hello/``, a view
      returning "hello" through the same middleware;
-  3. waits until it answers, warms both URLs up, then loads ``/`` and ``/hello/`` in turn from
-     threads in this process, each thread with its own http.client connection;
-  4. stops gunicorn and removes the temporary directory, whatever happened.
+  3. waits until it answers, warms the URLs up, then loads ``/``, ``/hello/`` and one session
+     page (``/sessions/<pk>/``, the catalogue's first) in turn from threads in this process,
+     each thread with its own http.client connection, reading the server's CPU time (the
+     gunicorn master and its workers, from /proc) before and after each URL;
+  4. does it twice: with the page cache off (``PAGE_CACHE_SECONDS=0``: every page rendered
+     afresh), then on (repeat visits while nothing changes, served from the database cache,
+     the shared cache production uses);
+  5. stops gunicorn and removes the temporary directory, whatever happened.
 
 Any response other than 200 (or a connection error) is an error: they are printed and the
-exit status is 1. On success the last line is
-    catalogue: catalogue_rps=N hello_rps=N ratio=N
-where ratio = catalogue_rps / hello_rps (1.00 would mean the catalogue costs no more than an
-empty Django view).
+exit status is 1. On success the last line is (one line, wrapped here)
+    catalogue: catalogue_rps=N hello_rps=N ratio=N catalogue_cpu_ms=N cached_cpu_ms=N
+    session_cpu_ms=N
+where catalogue_rps is the uncached catalogue's, ratio = catalogue_rps / hello_rps (1.00 would
+mean the catalogue costs no more than an empty Django view), and the *_cpu_ms are the server's
+CPU per request: the catalogue uncached, the catalogue cached, the session page uncached.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,7 +47,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the only address this script binds or connects to
-TARGETS = (("catalogue", "/"), ("hello", "/hello/"))
 STARTUP_TIMEOUT = 60.0  # seconds for gunicorn to answer its first request
 REQUEST_TIMEOUT = 30.0
 
@@ -160,11 +167,17 @@ class Result:
     responses: int = 0
     seconds: float = 0.0
     client_cpu: float = 0.0
+    server_cpu: float = 0.0
     errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def rps(self) -> float:
         return self.responses / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """The server's CPU per request, in milliseconds."""
+        return 1000 * self.server_cpu / self.responses if self.responses else 0.0
 
 
 def load(port: int, path: str, clients: int, *, seconds: float = 0.0, count: int = 0) -> Result:
@@ -227,6 +240,107 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
+def server_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds used so far by gunicorn's master and its workers (Linux /proc; 0.0
+    elsewhere). Workers that exit are counted through the master's cutime/cstime."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        entries = list(Path("/proc").iterdir())
+    except (OSError, ValueError, AttributeError):
+        return 0.0
+    total = 0
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root_pid:
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        elif ppid == root_pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def start_server(
+    args: argparse.Namespace, database: Path, tmp: Path, *, cached: bool
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = free_port()
+    config = tmp / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
+    config.write_text("")
+    log = tmp / f"gunicorn-{'cached' if cached else 'uncached'}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--config",
+        str(config),
+        "--chdir",
+        str(ROOT),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "warning",
+    ]  # no --access-logfile: access log off
+    server_env = child_env(database, settings_module="bench.bench_settings", debug=args.debug)
+    # The shared cache production uses (one table in the same database), not a memory cache
+    # per worker: a cached page then costs the read of its entry, as it does in production.
+    server_env["CACHE_BACKEND"] = "database"
+    if not cached:
+        server_env["PAGE_CACHE_SECONDS"] = "0"  # every page rendered afresh
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=server_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl+C reaches us; the finally below stops it
+        )
+    return server, port, log
+
+
+def measure(
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    port: int,
+    targets: list[tuple[str, str]],
+    label: str,
+) -> dict[str, Result]:
+    for name, path in targets:
+        status, body = get(port, path)
+        print(f"{label} {name} {path}: HTTP {status}, {len(body):,} bytes")
+        if status != 200:
+            raise SystemExit(f"{path} answered {status}; not benchmarking an error page")
+        if args.warmup:
+            load(port, path, args.clients, seconds=args.warmup)
+    results: dict[str, Result] = {}
+    for name, path in targets:
+        cpu_before = server_cpu_seconds(server.pid)
+        result = load(port, path, args.clients, seconds=args.duration, count=args.requests)
+        result.server_cpu = server_cpu_seconds(server.pid) - cpu_before
+        results[name] = result
+        errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.errors.items()))
+        print(
+            f"{label} {name} {path}: {result.responses} requests in {result.seconds:.2f} s = "
+            f"{result.rps:.1f} rps, errors: {sum(result.errors.values())}"
+            f"{' (' + errors + ')' if errors else ''}, server CPU {result.cpu_ms:.2f} ms per "
+            f"request, client CPU {result.client_cpu:.2f} s"
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # A plain `kill` should still stop gunicorn and remove the temporary directory.
@@ -244,90 +358,58 @@ def main(argv: list[str] | None = None) -> int:
             f"database: {database} ({time.perf_counter() - started:.1f} s to migrate and "
             f"load) {demo_output}"
         )
-
-        port = free_port()
-        config = tmp / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
-        config.write_text("")
-        log = tmp / "gunicorn.log"
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--config",
-            str(config),
-            "--chdir",
-            str(ROOT),
-            "--bind",
-            f"{HOST}:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            args.worker_class,
-            "--error-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ]  # no --access-logfile: access log off
-        server_env = child_env(database, settings_module="bench.bench_settings", debug=args.debug)
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=server_env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl+C reaches us; the finally below stops it
-            )
-        wait_until_ready(server, port, log)
         mode = (
             f"{args.requests} requests per client"
             if args.requests
             else f"{args.duration:g} s per URL"
         )
-        print(
-            f"gunicorn: {HOST}:{port}, {args.workers} {args.worker_class} worker(s), "
-            f"DEBUG={'true' if args.debug else 'false'}; client: {args.clients} threads, "
-            f"{mode}, {args.warmup:g} s warm-up per URL"
-        )
-
-        for name, path in TARGETS:
-            status, body = get(port, path)
-            print(f"{name} {path}: HTTP {status}, {len(body):,} bytes")
-            if status != 200:
-                raise SystemExit(f"{path} answered {status}; not benchmarking an error page")
-            if args.warmup:
-                load(port, path, args.clients, seconds=args.warmup)
-
         results: dict[str, Result] = {}
-        for name, path in TARGETS:
-            result = load(port, path, args.clients, seconds=args.duration, count=args.requests)
-            results[name] = result
-            errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.errors.items()))
+        for cached in (False, True):
+            label = "cached" if cached else "uncached"
+            server, port, log = start_server(args, database, tmp, cached=cached)
+            wait_until_ready(server, port, log)
             print(
-                f"{name} {path}: {result.responses} requests in {result.seconds:.2f} s = "
-                f"{result.rps:.1f} rps, errors: {sum(result.errors.values())}"
-                f"{' (' + errors + ')' if errors else ''}, "
-                f"client CPU {result.client_cpu:.2f} s"
+                f"gunicorn ({label}): {HOST}:{port}, {args.workers} {args.worker_class} "
+                f"worker(s), DEBUG={'true' if args.debug else 'false'}; client: {args.clients} "
+                f"threads, {mode}, {args.warmup:g} s warm-up per URL; load average "
+                f"{os.getloadavg()[0]:.1f}"
             )
-
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn died during the run:\n{log_tail(log)}")
-        failed = {name: r.errors for name, r in results.items() if r.errors}
-        if failed:
-            print(f"gunicorn log (last lines):\n{log_tail(log)}")
-            summary = "; ".join(
-                f"{name}: " + ", ".join(f"{kind} x{n}" for kind, n in sorted(errors.items()))
-                for name, errors in failed.items()
-            )
-            print(f"FAILED: non-200 responses or connection errors: {summary}")
-            return 1
-        catalogue_rps, hello_rps = results["catalogue"].rps, results["hello"].rps
-        ratio = catalogue_rps / hello_rps if hello_rps else 0.0
+            _, front = get(port, "/")
+            first = re.search(rb'href="(/sessions/[0-9]+/)"', front)
+            if first is None:
+                raise SystemExit("The catalogue lists no session to measure.")
+            targets = [("catalogue", "/"), ("session", first.group(1).decode())]
+            if not cached:
+                targets.insert(1, ("hello", "/hello/"))
+            measured = measure(args, server, port, targets, label)
+            results.update({f"{label} {name}": result for name, result in measured.items()})
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn died during the run:\n{log_tail(log)}")
+            failed = {name: r.errors for name, r in measured.items() if r.errors}
+            if failed:
+                print(f"gunicorn log (last lines):\n{log_tail(log)}")
+                summary = "; ".join(
+                    f"{name}: " + ", ".join(f"{kind} x{n}" for kind, n in sorted(errors.items()))
+                    for name, errors in failed.items()
+                )
+                print(f"FAILED: non-200 responses or connection errors: {summary}")
+                return 1
+            stop(server)
+            server = None
+        catalogue, hello = results["uncached catalogue"], results["uncached hello"]
+        ratio = catalogue.rps / hello.rps if hello.rps else 0.0
         print(
-            f"catalogue: catalogue_rps={catalogue_rps:.1f} hello_rps={hello_rps:.1f} "
-            f"ratio={ratio:.2f}"
+            f"cached: catalogue_rps={results['cached catalogue'].rps:.1f} "
+            f"session_rps={results['cached session'].rps:.1f} "
+            f"session_cpu_ms={results['cached session'].cpu_ms:.2f}; "
+            f"uncached session_rps={results['uncached session'].rps:.1f}; "
+            f"hello_cpu_ms={hello.cpu_ms:.2f}"
+        )
+        print(
+            f"catalogue: catalogue_rps={catalogue.rps:.1f} hello_rps={hello.rps:.1f} "
+            f"ratio={ratio:.2f} catalogue_cpu_ms={catalogue.cpu_ms:.2f} "
+            f"cached_cpu_ms={results['cached catalogue'].cpu_ms:.2f} "
+            f"session_cpu_ms={results['uncached session'].cpu_ms:.2f}"
         )
         return 0
     finally:

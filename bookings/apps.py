@@ -12,8 +12,8 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: the tasks register themselves with
-        # bookings.jobs, the signals link booked places to accounts, and the outbox learns
-        # which emails carry a calendar entry or an invoice.
+        # bookings.jobs, the signals link booked places to accounts and tell the cached pages
+        # what changed, and the outbox learns which emails carry a calendar entry or an invoice.
         from bookings import outbox
         from bookings.attendance.certificates import CERTIFICATE_EMAIL_KIND, certificate_attachments
         from bookings.files.calendar import (
@@ -27,6 +27,7 @@ class BookingsConfig(AppConfig):
 
         import_module("bookings.tasks")
         import_module("bookings.places.signals")
+        import_module("bookings.places.page_signals")
         # The attendee's own emails carry their link (no account needed) and, once confirmed,
         # an online session's joining link.
         for kind in (

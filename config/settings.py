@@ -218,6 +218,9 @@ _CACHE_BACKENDS: dict[str, dict[str, str]] = {
     },
 }
 CACHES = {"default": _CACHE_BACKENDS[_cache_backend]}
+# The catalogue and session pages are cached until anything they show changes
+# (bookings.places.pagecache); this caps how long an entry lives even so.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600, minimum=0)
 
 # --- Email (Django 6.1 mailers) -----------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "training@example.org")

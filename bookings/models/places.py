@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from training.dates import working_days_before
 from training.models import Agency, PriceBand, Sector, Session
+from training.page_version import PagesChangingQuerySet
 
 ZERO = Decimal("0.00")
 
@@ -106,7 +107,7 @@ def places_taken_q(now: dt.datetime, prefix: str = "") -> Q:
     )
 
 
-class BookingQuerySet(models.QuerySet["Booking"]):
+class BookingQuerySet(PagesChangingQuerySet["Booking"]):
     def holding_capacity(self, now: dt.datetime) -> BookingQuerySet:
         return self.filter(places_taken_q(now))
 
@@ -226,6 +227,10 @@ class WaitlistStatus(models.TextChoices):
     LEFT = "left", "Left the list"
 
 
+class WaitingListQuerySet(PagesChangingQuerySet["WaitingListEntry"]):
+    """Offers hold places: bulk changes to the list tell the pages too."""
+
+
 class WaitingListEntry(models.Model):
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="waiting_list")
     person = models.ForeignKey(
@@ -240,6 +245,8 @@ class WaitingListEntry(models.Model):
     offered_at = models.DateTimeField(null=True, blank=True)
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+
+    objects = WaitingListQuerySet.as_manager()
 
     class Meta:
         ordering = ["joined_at", "pk"]

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.audit import audit_entry, audit_record
-from bookings.capacity import places_taken
+from bookings.capacity import places_and_places_of
 from bookings.errors import BookingError, SessionFull
 from bookings.events import booking_attended
 from bookings.locking import lock_rows, session_lock_for_booking
@@ -302,7 +302,10 @@ def _booking_create_locked(
         if offer is None or not offer.is_open_offer(now) or offer.session_id != locked.pk:
             raise BookingError("This waiting-list offer has expired or been used.")
         offer_id = offer.pk
-    taken = places_taken(locked.pk, now, except_offer_id=offer_id)
+    addresses = [person.email for person in people]
+    taken, already_booked = places_and_places_of(
+        locked.pk, now, emails=addresses, except_offer_id=offer_id
+    )
     free = locked.capacity - taken
     override = desk.capacity_override_reason if desk is not None else ""
     if len(people) > free and not override:
@@ -317,8 +320,13 @@ def _booking_create_locked(
     # walked away from paying) is released here rather than waiting for the tick, so they can
     # book again straight away; any other is a place they already have.
     already = []
-    for existing in Booking.objects.filter(
-        session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=[p.email for p in people]
+    # Counted with the places: most bookings are of people with no place yet, and read none.
+    for existing in (
+        Booking.objects.filter(
+            session=locked, status__in=ACTIVE_STATUSES, attendee_email__in=addresses
+        )
+        if already_booked
+        else ()
     ):
         ran_out = existing.hold_expires_at is not None and existing.hold_expires_at <= now
         if (
@@ -373,10 +381,15 @@ def _booking_create_locked(
         status, hold_until, action = BookingStatus.HELD, now + hold_for, "held for payment"
     else:
         status, hold_until, action = BookingStatus.CONFIRMED, None, "booked"
-    users = {
-        user.email.lower(): user
-        for user in get_user_model().objects.filter(email__in=[p.email for p in people])
-    }
+    # Someone booking only themselves is the account already in hand.
+    users = (
+        {booked_by.email: booked_by}
+        if booked_by is not None and addresses == [getattr(booked_by, "email", None)]
+        else {
+            user.email.lower(): user
+            for user in get_user_model().objects.filter(email__in=addresses)
+        }
+    )
     walk_in = desk is not None and desk.walk_in
     if walk_in and Register.objects.filter(session=locked, closed_at__isnull=False).exists():
         raise BookingError("The register is closed. Reopen it to add someone who came.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
@@ -15,6 +15,7 @@ from bookings.models import (
     BookingStatus,
     WaitingListEntry,
     WaitlistStatus,
+    places_taken_q,
 )
 from training.models import Course, CoursePrice, PriceBand, Session, SessionPrice, SessionStatus
 
@@ -40,6 +41,20 @@ def is_on_waiting_list(session_id: int, user: Any) -> bool:
         person=user,
         status__in=[WaitlistStatus.WAITING, WaitlistStatus.OFFERED],
     ).exists()
+
+
+def place_held_by(session_id: int, user: Any, now: dt.datetime) -> Mapping[str, object] | None:
+    """The signed-in person's own place on this session (confirmed first, else an unexpired
+    hold), as the session page's note needs it; None if they hold none."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    places = list(
+        Booking.objects.filter(places_taken_q(now), session_id=session_id, attendee=user)
+        .order_by("pk")
+        .values("pk", "status", "hold_expires_at", "order__reference")
+    )
+    places.sort(key=lambda place: place["status"] != BookingStatus.CONFIRMED)
+    return places[0] if places else None
 
 
 def bookings_for_person(user_id: int) -> QuerySet[Booking]:

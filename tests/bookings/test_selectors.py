@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bookings.capacity import places_taken, places_taken_expression
+from bookings.capacity import places_and_places_of, places_taken, places_taken_expression
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -120,3 +120,21 @@ def test_the_sql_count_agrees_with_the_orm_rule_in_every_state(
     assert places_taken(session.pk, NOW, except_offer_id=entries[0].pk) == 4
     assert places_taken(other.pk, NOW) == 1
     assert places_taken(session.pk + other.pk + 1000, NOW) == 0
+
+
+def test_the_count_under_the_lock_also_finds_the_attendees_own_places_in_one_statement(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    session = make_session(course, venue, starts_at=NOW + dt.timedelta(days=40), capacity=50)
+    statuses = [
+        BookingStatus.CONFIRMED,  # person0
+        BookingStatus.HELD,  # person1: a hold that ran out still counts as theirs
+        BookingStatus.CANCELLED,  # person2: no place
+        BookingStatus.AWAITING_APPROVAL,  # person3
+    ]
+    for n, status in enumerate(statuses):
+        place(session, school, n, status, -SECOND if status != BookingStatus.CONFIRMED else None)
+    emails = [f"person{n}@example.org" for n in range(5)]
+    assert places_and_places_of(session.pk, NOW, emails=emails) == (1, 3)
+    assert places_and_places_of(session.pk, NOW, emails=["person2@example.org"]) == (1, 0)
+    assert places_and_places_of(session.pk, NOW, emails=[]) == (1, 0)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from training.dates import working_days_before
+from training.page_version import PagesChangingQuerySet, pages_changed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -294,12 +295,18 @@ class LearningOutcome(models.Model):
         return self.text
 
 
+class CoursePriceQuerySet(PagesChangingQuerySet["CoursePrice"]):
+    """Prices are on the pages: bulk changes to them tell the pages too."""
+
+
 class CoursePrice(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="prices")
     band = models.ForeignKey(PriceBand, on_delete=models.PROTECT, related_name="course_prices")
     amount = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
+
+    objects = CoursePriceQuerySet.as_manager()
 
     class Meta:
         ordering = ["band__order"]
@@ -361,6 +368,7 @@ class Session(models.Model):
         if first != self.starts_at:
             self.starts_at = first
             Session.objects.filter(pk=self.pk).update(starts_at=first)
+            pages_changed()
 
     @property
     def ordered_parts(self) -> list[SessionPart]:
@@ -405,10 +413,16 @@ class Session(models.Model):
         return [(band, self.price_for_band(band.pk)) for band in bands]
 
 
+class SessionPartQuerySet(PagesChangingQuerySet["SessionPart"]):
+    """A session's dates are on the pages: bulk changes to them tell the pages too."""
+
+
 class SessionPart(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="parts")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+
+    objects = SessionPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
@@ -429,6 +443,10 @@ class SessionPart(models.Model):
         return (self.ends_at - self.starts_at).total_seconds() / 3600
 
 
+class SessionPriceQuerySet(PagesChangingQuerySet["SessionPrice"]):
+    """Prices are on the pages: bulk changes to them tell the pages too."""
+
+
 class SessionPrice(models.Model):
     """A session's own price for a band, overriding the course price."""
 
@@ -437,6 +455,8 @@ class SessionPrice(models.Model):
     amount = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
+
+    objects = SessionPriceQuerySet.as_manager()
 
     class Meta:
         constraints = [

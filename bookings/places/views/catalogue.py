@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from bookings.permissions import can_see_session
+from bookings.places.pagecache import (
+    next_change_annotations,
+    next_change_at,
+    next_change_of,
+    next_changes,
+    page_get,
+    page_key,
+    page_store,
+    viewer_class,
+)
 from bookings.places.pricing import band_for
 from bookings.places.selectors import (
     SessionWithPlaces,
+    band_price_expression,
     band_price_name,
     catalogue_sessions,
     catalogue_themes,
     is_on_waiting_list,
+    place_held_by,
     price_bands,
     sessions_with_places,
 )
 from training.auth import profile_of
 from training.forms import CatalogueFilterForm
-from training.models import ZERO, PriceBand
+from training.models import ZERO, PriceBand, SessionStatus
 
 SESSIONS_PER_PAGE = 25
 
@@ -45,10 +60,11 @@ def _listed_price(session: Any, band_id: int) -> Decimal | None:
     return price
 
 
-def catalogue(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
+def _catalogue_context(
+    query: QueryDict, now: dt.datetime, band: PriceBand | None
+) -> dict[str, Any]:
     form = CatalogueFilterForm(
-        request.GET or None, themes=catalogue_themes(), today=timezone.localdate(now)
+        query or None, themes=catalogue_themes(), today=timezone.localdate(now)
     )
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
@@ -59,13 +75,14 @@ def catalogue(request: HttpRequest) -> HttpResponse:
             "month": form.month_start(),
             "with_places_only": form.cleaned_data["places"],
         }
-    band = viewer_band(request.user)
     # Prices come with the sessions, computed by the database: the viewer's band only, or
     # every band's for someone whose sector we do not know.
     bands = [] if band else price_bands()
     band_ids = [band.pk] if band else [each.pk for each in bands]
-    sessions = catalogue_sessions(now=now, band_ids=band_ids, **filters)
-    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    sessions = catalogue_sessions(now=now, band_ids=band_ids, **filters).annotate(
+        **next_change_annotations(now)
+    )
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(query.get("page"))
     rows = [
         {
             "session": session,
@@ -75,51 +92,122 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         }
         for session in page.object_list
     ]
-    query = request.GET.copy()
-    query.pop("page", None)
+    others = query.copy()
+    others.pop("page", None)
+    return {
+        "form": form,
+        "rows": rows,
+        "page": page,
+        "band": band,
+        "bands": bands,
+        "querystring": others.urlencode(),
+        "valid_until": next_change_of(next_changes(rows[0]["session"]), now)
+        if rows
+        else next_change_at(now),
+    }
+
+
+def catalogue(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    band = viewer_band(request.user)
+    signed_in = request.user.is_authenticated
+    key = page_key(
+        "catalogue",
+        query=request.GET.urlencode(),
+        viewer=viewer_class(signed_in=signed_in, band=band),
+    )
+    entry, version = page_get(key, now=now)
+    context: dict[str, Any] = {}
+    if entry is None:
+        # Rendered without the request: nothing of the person (their name, a CSRF token,
+        # messages) can reach what other viewers of their class are then served.
+        context = {**_catalogue_context(request.GET, now, band), "signed_in": signed_in}
+        entry = {"body": render_to_string("bookings/catalogue.html", context)}
+        page_store(key, entry, version=version, valid_until=context["valid_until"], now=now)
     return render(
-        request,
-        "bookings/catalogue.html",
-        {
-            "form": form,
-            "rows": rows,
-            "page": page,
-            "band": band,
-            "bands": bands,
-            "querystring": query.urlencode(),
-        },
+        request, "bookings/catalogue_page.html", {**context, "body": mark_safe(entry["body"])}
     )
 
 
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    now = timezone.now()
+# Where the booking actions go in the session page's cached part.
+ACTIONS_MARK = "\x00booking-actions\x00"
+
+
+def _session_entry(
+    request: HttpRequest, pk: int, band: PriceBand | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The session page's shared part, rendered afresh (and whether it may be cached)."""
+    # Only what the page shows: the viewer's band's price, or every band's for someone whose
+    # sector we do not know, computed by the database with the places.
+    bands = [] if band else price_bands()
+    band_ids = [band.pk] if band else [each.pk for each in bands]
     # Annotated: get_object_or_404 drops the annotations from the type django-stubs infers.
     session: SessionWithPlaces = get_object_or_404(
         sessions_with_places(now)
+        .annotate(**next_change_annotations(now, of_session=True))
+        .annotate(**{band_price_name(each): band_price_expression(each) for each in band_ids})
         .select_related("course", "venue")
-        .prefetch_related(
-            "parts", "trainers", "price_overrides", "course__prices", "course__outcomes"
-        ),
+        .prefetch_related("parts", "trainers", "course__outcomes"),
         pk=pk,
     )
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
-    band = viewer_band(request.user)
-    bands = price_bands()
-    # Who is waiting belongs to bookings; asked here only so a full session does not offer
-    # the waiting list to someone already on it.
-
-    return render(
-        request,
+    body = render_to_string(
         "bookings/session_detail.html",
         {
-            "on_waiting_list": session.places_left_count <= 0
-            and is_on_waiting_list(session.pk, request.user),
             "session": session,
             "band": band,
-            "price": session.price_for_band(band.pk) if band else None,
-            "price_table": session.price_table(bands),
-            "open_for_booking": session.is_open_for_booking(now),
-            "has_started": session.starts_at is not None and session.starts_at <= now,
+            "price": _listed_price(session, band.pk) if band else None,
+            "price_table": [(each, _listed_price(session, each.pk)) for each in bands],
+            "booking_actions": mark_safe(ACTIONS_MARK),
+        },
+    )
+    before, after = body.split(ACTIONS_MARK)
+    return {
+        "title": session.course.title,
+        "body_before": before,
+        "body_after": after,
+        "session_id": session.pk,
+        "places_left": session.places_left_count,
+        "open_for_booking": session.is_open_for_booking(now),
+        "has_started": session.starts_at is not None and session.starts_at <= now,
+        # Only a published session is the same for everyone who may see it.
+        "public": session.status == SessionStatus.PUBLISHED,
+        "valid_until": next_change_of(next_changes(session), now),
+    }
+
+
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    now = timezone.now()
+    band = viewer_band(request.user)
+    key = page_key(
+        f"session-{pk}",
+        query="",
+        viewer=viewer_class(signed_in=request.user.is_authenticated, band=band),
+    )
+    entry, version = page_get(key, now=now)
+    if entry is None:
+        entry = _session_entry(request, pk, band, now)
+        if entry["public"]:
+            page_store(
+                key,
+                entry,
+                version=version,
+                valid_until=entry["valid_until"],
+                now=now,
+            )
+    # The person's own: their place or hold, and whether they wait for one.
+    my_place = place_held_by(pk, request.user, now)
+    return render(
+        request,
+        "bookings/session_page.html",
+        {
+            **entry,
+            "body_before": mark_safe(entry["body_before"]),
+            "body_after": mark_safe(entry["body_after"]),
+            "my_place": my_place,
+            "on_waiting_list": my_place is None
+            and entry["places_left"] <= 0
+            and is_on_waiting_list(pk, request.user),
         },
     )
