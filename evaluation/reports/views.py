@@ -4,7 +4,7 @@ for community members): each a table, a chart, and CSV and Excel downloads of th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,7 +26,7 @@ from evaluation.reports.periods import (
     financial_years_with_sessions,
 )
 from evaluation.reports.summary import year_summary
-from evaluation.reports.tables import KIND_LABELS
+from evaluation.reports.tables import KIND_LABELS, Table
 from training.dates import financial_year_label, financial_year_start
 from training.models import CourseKind
 from training.roles import Role, has_role, role_required
@@ -235,6 +235,44 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def report_response(
+    request: HttpRequest,
+    choice: PeriodChoice,
+    *,
+    report: str,
+    title: str,
+    heading: str,
+    tables: Sequence[Table],
+    download_name: str,
+    chart: Callable[[], dict[str, Any]],
+    chart_label: str,
+    **extra: Any,
+) -> HttpResponse:
+    """One report's answer: its tables as a download when a format is asked for, else its page
+    (``evaluation/reports/<report>.html``) with the chart built from the same figures."""
+    if file_format := export_format(request):
+        return download(
+            tables,
+            name=download_name,
+            period=choice.period,
+            file_format=file_format,
+            heading=heading,
+        )
+    return render(
+        request,
+        f"evaluation/reports/{report}.html",
+        page_context(
+            request,
+            choice,
+            report=report,
+            title=title,
+            chart=chart(),
+            chart_label=chart_label,
+            **extra,
+        ),
+    )
+
+
 @role_required(*REPORT_READERS)
 def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
     choice = choose_period(request)
@@ -242,37 +280,26 @@ def attendance_by_sector_page(request: HttpRequest) -> HttpResponse:
         return choice.refusal()
     kind = chosen_kind(request)
     report = attendance_by_sector(choice.period, kind)
-    heading = f"Attendance by sector, {KIND_LABELS[kind].lower()}: {choice.period.label}"
-    if file_format := export_format(request):
-        return download(
-            [report.table],
-            name=f"attendance-by-sector-{kind}",
-            period=choice.period,
-            file_format=file_format,
-            heading=heading,
-        )
-    chart = bar_chart(
-        labels=report.sectors,
-        datasets=[("Places attended", report.totals_by_sector)],
-        horizontal=True,
-        axis_title="Places attended",
-        whole_numbers=True,
-    )
-    return render(
+    return report_response(
         request,
-        "evaluation/reports/attendance_by_sector.html",
-        page_context(
-            request,
-            choice,
-            report="attendance_by_sector",
-            title="Attendance by sector",
-            table=report.table,
-            kind=kind,
-            kind_links=_kind_links(request),
-            chart=chart,
-            chart_label=f"Bar chart of places attended by sector, {choice.period.label}. "
-            "The table below gives the same figures.",
+        choice,
+        report="attendance_by_sector",
+        title="Attendance by sector",
+        heading=f"Attendance by sector, {KIND_LABELS[kind].lower()}: {choice.period.label}",
+        tables=[report.table],
+        download_name=f"attendance-by-sector-{kind}",
+        chart=lambda: bar_chart(
+            labels=report.sectors,
+            datasets=[("Places attended", report.totals_by_sector)],
+            horizontal=True,
+            axis_title="Places attended",
+            whole_numbers=True,
         ),
+        chart_label=f"Bar chart of places attended by sector, {choice.period.label}. "
+        "The table below gives the same figures.",
+        table=report.table,
+        kind=kind,
+        kind_links=_kind_links(request),
     )
 
 
@@ -292,36 +319,25 @@ def year_summary_page(request: HttpRequest) -> HttpResponse:
     if export_format(request) and choice.refused:
         return choice.refusal()
     summary = year_summary(choice.period)
-    heading = f"Year summary: {choice.period.label}"
-    if file_format := export_format(request):
-        return download(
-            summary.tables(),
-            name="year-summary",
-            period=choice.period,
-            file_format=file_format,
-            heading=heading,
-        )
     rows = summary.by_course.rows
-    chart = bar_chart(
-        labels=[row[0] for row in rows],
-        datasets=[("Fill rate (%)", [row[8] for row in rows])],
-        horizontal=True,
-        axis_title="Places booked as a share of capacity (%)",
-    )
-    return render(
+    return report_response(
         request,
-        "evaluation/reports/year_summary.html",
-        page_context(
-            request,
-            choice,
-            report="year_summary",
-            title="Year summary",
-            summary=summary,
-            events=event_summaries(choice.period),
-            chart=chart,
-            chart_label=f"Bar chart of the fill rate of each course, {choice.period.label}. "
-            "The table below gives the same figures.",
+        choice,
+        report="year_summary",
+        title="Year summary",
+        heading=f"Year summary: {choice.period.label}",
+        tables=summary.tables(),
+        download_name="year-summary",
+        chart=lambda: bar_chart(
+            labels=[row[0] for row in rows],
+            datasets=[("Fill rate (%)", [row[8] for row in rows])],
+            horizontal=True,
+            axis_title="Places booked as a share of capacity (%)",
         ),
+        chart_label=f"Bar chart of the fill rate of each course, {choice.period.label}. "
+        "The table below gives the same figures.",
+        summary=summary,
+        events=event_summaries(choice.period),
     )
 
 
@@ -331,39 +347,28 @@ def income_page(request: HttpRequest) -> HttpResponse:
     if export_format(request) and choice.refused:
         return choice.refusal()
     income = income_and_cost_recovery(choice.period)
-    heading = f"Income and cost recovery: {choice.period.label}"
-    if file_format := export_format(request):
-        return download(
-            income.tables(),
-            name="income",
-            period=choice.period,
-            file_format=file_format,
-            heading=heading,
-        )
     rows = income.by_sector.rows
-    chart = bar_chart(
-        labels=[row[0] for row in rows],
-        datasets=[
-            ("Income (£)", [row[5] for row in rows]),
-            ("In-kind value (£)", [row[6] for row in rows]),
-        ],
-        horizontal=True,
-        axis_title="Pounds",
-    )
-    return render(
+    return report_response(
         request,
-        "evaluation/reports/income.html",
-        page_context(
-            request,
-            choice,
-            report="income",
-            title="Income and cost recovery",
-            income=income,
-            chart=chart,
-            cost_target_url=_cost_target_admin_url(request),
-            chart_label=f"Bar chart of income and in-kind value by sector, {choice.period.label}. "
-            "The tables below give the same figures.",
+        choice,
+        report="income",
+        title="Income and cost recovery",
+        heading=f"Income and cost recovery: {choice.period.label}",
+        tables=income.tables(),
+        download_name="income",
+        chart=lambda: bar_chart(
+            labels=[row[0] for row in rows],
+            datasets=[
+                ("Income (£)", [row[5] for row in rows]),
+                ("In-kind value (£)", [row[6] for row in rows]),
+            ],
+            horizontal=True,
+            axis_title="Pounds",
         ),
+        chart_label=f"Bar chart of income and in-kind value by sector, {choice.period.label}. "
+        "The tables below give the same figures.",
+        income=income,
+        cost_target_url=_cost_target_admin_url(request),
     )
 
 
@@ -374,43 +379,32 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     if export_format(request) and choice.refused:
         return choice.refusal()
     impact = evaluation_and_impact(choice.period)
-    heading = f"Evaluation and impact: {choice.period.label}"
-    if file_format := export_format(request):
-        return download(
-            impact.tables(),
-            name="evaluation-and-impact",
-            period=choice.period,
-            file_format=file_format,
-            heading=heading,
-        )
     rows = impact.applied_by_course.rows
-    chart = bar_chart(
-        labels=[row[0] for row in rows],
-        # Counts, not shares: a share from a handful of responses would mislead.
-        datasets=[
-            ("Applied the learning", [row[2] for row in rows]),
-            ("Not (yet)", [row[1] - row[2] for row in rows]),
-        ],
-        horizontal=True,
-        stacked=True,
-        axis_title="Follow-up responses",
-        whole_numbers=True,
-    )
-    return render(
+    return report_response(
         request,
-        "evaluation/reports/impact.html",
-        page_context(
-            request,
-            choice,
-            report="impact",
-            title="Evaluation and impact",
-            impact=impact,
-            chart=chart,
-            min_responses=MIN_RESPONSES_FOR_SHARE,
-            chart_label="Stacked bar chart of follow-up responses by course: how many applied "
-            f"the learning and how many had not, {choice.period.label}. "
-            "The tables below give the same figures.",
+        choice,
+        report="impact",
+        title="Evaluation and impact",
+        heading=f"Evaluation and impact: {choice.period.label}",
+        tables=impact.tables(),
+        download_name="evaluation-and-impact",
+        # Counts, not shares: a share from a handful of responses would mislead.
+        chart=lambda: bar_chart(
+            labels=[row[0] for row in rows],
+            datasets=[
+                ("Applied the learning", [row[2] for row in rows]),
+                ("Not (yet)", [row[1] - row[2] for row in rows]),
+            ],
+            horizontal=True,
+            stacked=True,
+            axis_title="Follow-up responses",
+            whole_numbers=True,
         ),
+        chart_label="Stacked bar chart of follow-up responses by course: how many applied "
+        f"the learning and how many had not, {choice.period.label}. "
+        "The tables below give the same figures.",
+        impact=impact,
+        min_responses=MIN_RESPONSES_FOR_SHARE,
     )
 
 
