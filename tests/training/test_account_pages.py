@@ -232,7 +232,9 @@ def test_staff_are_asked_for_their_code_then_reach_their_second_factor_pages(
         "mfa_view_recovery_codes",
         "mfa_generate_recovery_codes",
     ):
-        assert_in_the_units_words(client.get(reverse(name)))
+        html = assert_in_the_units_words(client.get(reverse(name)))
+        if name == "mfa_view_recovery_codes":
+            assert 'rows="10" readonly' in html  # all ten codes show, none can be typed over
     download = client.get(reverse("mfa_download_recovery_codes"))
     assert download.status_code == 200
     assert (
