@@ -12,6 +12,8 @@ def unit(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     return {
         "UNIT_NAME": settings.UNIT_NAME,
+        # Where a page tells someone to write to the unit (a switched-off account, say).
+        "TRAINING_TEAM_EMAIL": settings.TRAINING_TEAM_EMAIL,
         "is_training_admin": has_role(user, Role.TRAINING_ADMINISTRATOR),
         "is_agency_booker": is_agency_booker(user),
         "is_community_member": has_role(user, Role.COMMUNITY_MEMBER),

@@ -90,7 +90,7 @@ def sign_up_and_confirm(page: Any, email: str) -> None:
     page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Password (again)").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     screenshot(page, "accounts-02-verification-sent")
 
     # The live server runs in this process, so its mail lands in the locmem outbox.
@@ -103,7 +103,7 @@ def sign_up_and_confirm(page: Any, email: str) -> None:
     page.goto(link.group(0))
     screenshot(page, "accounts-03-confirm-email")
     # ACCOUNT_CONFIRM_EMAIL_ON_GET is off: opening the link alone confirms nothing.
-    expect(page.get_by_role("heading", name="Confirm Email Address")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
     page.get_by_role("button", name="Confirm").click()
 
     expect(page).to_have_url(re.compile(r"/profile/$"))

@@ -41,7 +41,7 @@ def test_an_administrator_sets_up_an_authenticator_then_signs_in_with_a_code(
     log_in(page, training_admin.email, PASSWORD)
 
     # allauth asks for the password once more before a second factor is added.
-    expect(page.get_by_text("Please reauthenticate")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/"))
@@ -49,15 +49,15 @@ def test_an_administrator_sets_up_an_authenticator_then_signs_in_with_a_code(
     assert_accessible(page, "set up the authenticator")
     secret = page.locator("#authenticator_secret").input_value()
     page.get_by_label("Authenticator code").fill(totp_code(secret, time.time()))
-    page.get_by_role("button", name="Activate").click()
-    expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     screenshot(page, "mfa-recovery-codes")
     page.goto("/manage/")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert "/accounts/2fa/" not in page.url
 
     page.goto("/accounts/logout/")
-    page.get_by_role("button", name="Sign Out").click()
+    page.get_by_role("button", name="Sign out").click()
     log_in(page, training_admin.email, PASSWORD)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
     screenshot(page, "mfa-sign-in-code")
