@@ -15,7 +15,7 @@ The people in these rules:
 - the **attendee** sees their own place and its certificate (also before the place is linked
   to their account, when it was booked for their verified address);
 - whoever **booked** an order sees it and its places;
-- a **trainer** opens the registers of the sessions they teach.
+- a **trainer** opens the registers of the sessions they teach, and adds someone who came.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ __all__ = [
     "agency_of",
     "booker_agency",
     "booking_for_or_404",
+    "can_add_walk_in",
     "can_approve_membership",
     "can_book_on_behalf",
     "can_download_certificate",
@@ -318,12 +319,28 @@ def can_book_on_behalf(user: Any) -> bool:
     return is_admin(user)
 
 
-def front_desk_payment_methods(user: Any, agency: Agency) -> frozenset[str]:
+def can_add_walk_in(user: Any, session: Session) -> bool:
+    """ "Add someone who came" on a session's register: the administrators, and the session's
+    own trainers (they are in the room); a trainer of another session is refused."""
+    if not _signed_in(user):
+        return False
+    return is_admin(user) or session.trainers.filter(user_id=user.pk).exists()
+
+
+def front_desk_payment_methods(
+    user: Any, agency: Agency, *, walk_in_session: Session | None = None
+) -> frozenset[str]:
     """The ways of paying ``user`` may choose when booking someone at the front desk: those of
-    ``payment_methods_allowed``, and "no charge" (with a reason) for the administrators."""
+    ``payment_methods_allowed``, and "no charge" (with a reason) for the administrators.
+
+    A session's trainer adding someone who came (``walk_in_session``) invoices their agency
+    the course's price; waiving it is the administrators' decision.
+    """
     methods = set(payment_methods_allowed(user, agency))
     if can_book_on_behalf(user):
         methods.add(PaymentMethod.NO_CHARGE)
+    elif walk_in_session is not None and can_add_walk_in(user, walk_in_session):
+        methods.add(PaymentMethod.INVOICE)
     return frozenset(methods)
 
 

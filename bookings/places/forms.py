@@ -311,6 +311,12 @@ class WalkInForm(FrontDeskPersonForm):
         help_text="Leave empty to invoice the agency the course's price for its sector.",
     )
 
+    def __init__(self, *args: Any, may_waive: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_waive:
+            # A trainer adds someone at the course's price; only the administrator waives it.
+            del self.fields["waive_reason"]
+
 
 class DateInput(forms.DateInput):
     input_type = "date"

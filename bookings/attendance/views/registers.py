@@ -32,6 +32,7 @@ from bookings.errors import BookingError
 from bookings.files.spreadsheets import spreadsheet_response
 from bookings.models import ZERO, Attendance, BookingStatus, NonAttendanceCharge, Register
 from bookings.permissions import (
+    can_add_walk_in,
     can_manage_sessions,
     manage_sessions_or_404,
     register_session_or_404,
@@ -166,6 +167,7 @@ def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "first_day": timezone.localdate(session.starts_at) if session.starts_at else None,
             "dates": session_dates_label_for(session),
             "is_admin": is_admin,
+            "may_add_walk_in": can_add_walk_in(request.user, session),
             "charges_total": sum((c.amount for c in charges.values() if not c.waived_at), ZERO),
             "reopen_form": ReasonForm(),
         },
