@@ -53,6 +53,7 @@ __all__ = [
     "can_manage_sessions",
     "can_pay_order",
     "can_see_booking",
+    "can_see_in_kind_ledger",
     "can_see_invoice",
     "can_see_order",
     "can_see_person",
@@ -192,6 +193,12 @@ def can_see_invoice(user: Any, invoice: Invoice) -> bool:
         or (invoice.order is not None and invoice.order.booked_by_id == user.pk)
         or is_booker_for(user, invoice.agency_id)
     )
+
+
+def can_see_in_kind_ledger(user: Any) -> bool:
+    """The in-kind ledger: administrators see every partner, an agency's bookers (by grant)
+    see their own agency's row only (``evaluation.ledger``); nobody else opens it."""
+    return _signed_in(user) and (is_admin(user) or bool(booker_agency_ids(user)))
 
 
 def booking_for_or_404(user: Any, pk: int) -> Booking:
