@@ -37,7 +37,7 @@ from bookings.models import (
 )
 from training.auth import profile_of
 from training.membership import booker_agency_ids, verified_agency_id
-from training.models import Agency, Session, SessionStatus, Trainer
+from training.models import Agency, CourseKind, Session, SessionStatus, Trainer
 from training.roles import Role, can_see_person, has_role
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "can_grant_booker",
     "can_manage_sessions",
     "can_pay_order",
+    "can_record_session_messages",
     "can_see_booking",
     "can_see_in_kind_ledger",
     "can_see_invoice",
@@ -329,6 +330,16 @@ def can_book_on_behalf(user: Any) -> bool:
 def can_add_walk_in(user: Any, session: Session) -> bool:
     """ "Add someone who came" on a session's register: the administrators, and the session's
     own trainers (they are in the room); a trainer of another session is refused."""
+    if not _signed_in(user):
+        return False
+    return is_admin(user) or session.trainers.filter(user_id=user.pk).exists()
+
+
+def can_record_session_messages(user: Any, session: Session) -> bool:
+    """The "Practitioners told us" messages of a MAPIG session or conference: recorded,
+    changed and deleted by the administrators and the session's own trainers."""
+    if session.course.kind not in (CourseKind.MAPIG, CourseKind.CONFERENCE):
+        return False
     if not _signed_in(user):
         return False
     return is_admin(user) or session.trainers.filter(user_id=user.pk).exists()

@@ -43,6 +43,13 @@ ACTION_LABELS: dict[str, str] = {
     "anonymised_retention": "Personal data anonymised (retention)",
     "erased_on_request": "Personal data erased on request",
     "account_deleted_unconfirmed": "Unconfirmed account deleted",
+    "message_recorded": "Practitioners' message recorded",
+    "message_changed": "Practitioners' message changed",
+    "message_deleted": "Practitioners' message deleted",
+    "places_reserved": "Unnamed places reserved",
+    "reserved_place_named": "Reserved place named",
+    "reserved_places_released": "Unnamed places released",
+    "reserved_places_kept": "Unnamed places kept, charged",
     "other": "Other",
 }
 _PHRASES = {

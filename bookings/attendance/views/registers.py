@@ -34,6 +34,7 @@ from bookings.models import ZERO, Attendance, BookingStatus, NonAttendanceCharge
 from bookings.permissions import (
     can_add_walk_in,
     can_manage_sessions,
+    can_record_session_messages,
     manage_sessions_or_404,
     register_session_or_404,
     register_sessions,
@@ -168,6 +169,7 @@ def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dates": session_dates_label_for(session),
             "is_admin": is_admin,
             "may_add_walk_in": can_add_walk_in(request.user, session),
+            "may_record_messages": can_record_session_messages(request.user, session),
             "charges_total": sum((c.amount for c in charges.values() if not c.waived_at), ZERO),
             "reopen_form": ReasonForm(),
         },
