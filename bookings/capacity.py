@@ -47,8 +47,9 @@ def places_taken_expression(
 
 
 def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | None = None) -> int:
-    """Places taken on one session: confirmed bookings, unexpired holds and open waiting-list
-    offers; an offer being claimed does not count against itself.
+    """Places taken on one session: confirmed bookings, reserved places not yet named,
+    unexpired holds and open waiting-list offers; an offer being claimed does not count
+    against itself.
 
     The rule of ``places_taken_q`` and ``open_offers_q``, written out as one statement: it runs
     inside the session lock on every booking, where building it through the ORM took five
@@ -60,7 +61,7 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
     bookings, offers = Booking._meta.db_table, WaitingListEntry._meta.db_table
     sql = (
         f"SELECT (SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
-        f" AND ({quote('status')} = %s"
+        f" AND ({quote('status')} IN (%s, %s)"
         f" OR ({quote('status')} IN (%s, %s) AND {quote('hold_expires_at')} > %s)))"
         f" + (SELECT COUNT(*) FROM {quote(offers)} WHERE {quote('session_id')} = %s"
         f" AND {quote('status')} = %s AND {quote('offer_expires_at')} > %s"
@@ -69,6 +70,7 @@ def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | No
     params: list[int | str | None] = [
         session_id,
         BookingStatus.CONFIRMED.value,
+        BookingStatus.RESERVED.value,
         BookingStatus.HELD.value,
         BookingStatus.AWAITING_APPROVAL.value,
         at,

@@ -51,8 +51,10 @@ __all__ = [
     "can_download_session_certificates",
     "can_grant_booker",
     "can_manage_sessions",
+    "can_name_reserved_place",
     "can_pay_order",
     "can_record_session_messages",
+    "can_reserve_places",
     "can_see_booking",
     "can_see_in_kind_ledger",
     "can_see_invoice",
@@ -319,6 +321,17 @@ def manage_sessions_or_404(user: Any) -> None:
 
 
 # --- the front desk: booking on someone's behalf ----------------------------------------
+
+
+def can_reserve_places(user: Any, agency: Agency) -> bool:
+    """Reserve unnamed places for ``agency`` (invoiced to it): its bookers and the
+    administrators; a booker of another agency is refused."""
+    return _signed_in(user) and (is_admin(user) or is_booker_for(user, agency.pk))
+
+
+def can_name_reserved_place(user: Any, booking: Booking) -> bool:
+    """Name someone for one of an agency's reserved places: as ``can_reserve_places``."""
+    return _signed_in(user) and (is_admin(user) or is_booker_for(user, booking.agency_id))
 
 
 def can_book_on_behalf(user: Any) -> bool:

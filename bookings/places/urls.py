@@ -14,6 +14,7 @@ from bookings.places.views import (
     members,
     mine,
     orders,
+    reservations,
 )
 
 urlpatterns = [
@@ -37,6 +38,10 @@ urlpatterns = [
     path("bookings/<int:pk>/move/", mine.booking_move, name="booking_move"),
     path("my-bookings/", mine.my_bookings, name="my_bookings"),
     path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
+    # Reserved places, named later
+    path("agency/reserve/", reservations.reserve, name="reserve"),
+    path("reservations/<str:reference>/", reservations.reservation_detail, name="reservation"),
+    path("reservations/places/<int:pk>/name/", reservations.name_place, name="name_place"),
     # Who speaks for an agency
     path("agency/members/", members.members, name="members"),
     path(

@@ -15,7 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.attendance import registers
-from bookings.attendance.documents import register_bookings, sign_in_sheet_pdf
+from bookings.attendance.documents import (
+    register_bookings,
+    reserved_unnamed_places,
+    sign_in_sheet_pdf,
+)
 from bookings.attendance.exports import EXPORT_COLUMNS, export_queryset, export_rows
 from bookings.attendance.forms import (
     AttendanceExportForm,
@@ -163,6 +167,7 @@ def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "register": register,
             "is_closed": bool(register and register.is_closed),
             "rows": rows,
+            "unnamed": reserved_unnamed_places(session),
             "counts": _counts(session),
             "can_mark": _can_mark(session, now),
             "first_day": timezone.localdate(session.starts_at) if session.starts_at else None,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from bookings.demo.upcoming import load_upcoming_bookings
+from bookings.demo.upcoming import load_demo_reservations, load_upcoming_bookings
 from bookings.demo.year import load_year_2016_17_attendance
 from evaluation.demo.annual import load_demo_annual_material
 from evaluation.demo.costs import load_demo_cost_targets
@@ -41,6 +41,7 @@ class Command(BaseCommand):
         places = load_year_2016_17_attendance(past)
         load_demo_cost_targets(today)
         load_upcoming_bookings(upcoming, today=today)
+        load_demo_reservations(upcoming, today=today)
         evaluation = load_demo_evaluation(today)
         load_demo_pre_course()
         load_demo_knowledge_checks()
