@@ -338,3 +338,27 @@ def test_the_demo_has_reserved_places_awaiting_names() -> None:
     assert all(r.is_open_for_naming(timezone.now()) for r in reservations)
     call_command("demo", "--quiet-logins", stdout=io.StringIO())  # idempotent
     assert PlaceReservation.objects.count() == 2
+
+
+def test_the_administrators_pages_show_reserved_places_without_error(
+    client: Any,
+    course: Course,
+    venue: Venue,
+    school: Agency,
+    agency_booker: Any,
+    training_admin: Any,
+) -> None:
+    soon = make_session(course, venue, starts_at=today_at(9, days=30))
+    reservation = places_reserve(
+        session=soon, agency=school, places=2, booked_by=agency_booker, now=today_at(8)
+    )
+    client.force_login(training_admin)
+    session_page = client.get(reverse("bookings:manage_session", args=[soon.pk])).content.decode()
+    assert "2 reserved, 2 still to name" in session_page
+    assert reverse("bookings:reservation", args=[reservation.order.reference]) in session_page
+    place = unnamed_places(reservation)[0]
+    assert client.get(reverse("bookings:booking", args=[place.pk])).status_code == 200
+    assert client.get(reverse("bookings:manage_bookings")).status_code == 200
+    assert (
+        client.get(reverse("bookings:order", args=[reservation.order.reference])).status_code == 200
+    )
