@@ -48,8 +48,9 @@ def places_taken_expression(
 
 
 def places_taken(session_id: int, now: dt.datetime, *, except_offer_id: int | None = None) -> int:
-    """Places taken on one session: confirmed bookings, unexpired holds and open waiting-list
-    offers; an offer being claimed does not count against itself (see ``places_and_places_of``).
+    """Places taken on one session: confirmed bookings, reserved places not yet named,
+    unexpired holds and open waiting-list offers; an offer being claimed does not count
+    against itself (see ``places_and_places_of``).
     """
     taken, _ = places_and_places_of(session_id, now, emails=(), except_offer_id=except_offer_id)
     return taken
@@ -78,13 +79,14 @@ def places_and_places_of(
     placeholders = ", ".join(["%s"] * len(emails))
     already = (
         f"(SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
-        f" AND {quote('status')} IN (%s, %s, %s) AND {quote('attendee_email')} IN ({placeholders}))"
+        f" AND {quote('status')} IN ({', '.join(['%s'] * len(ACTIVE_STATUSES))})"
+        f" AND {quote('attendee_email')} IN ({placeholders}))"
         if emails
         else "0"
     )
     sql = (
         f"SELECT (SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
-        f" AND ({quote('status')} = %s"
+        f" AND ({quote('status')} IN (%s, %s)"
         f" OR ({quote('status')} IN (%s, %s) AND {quote('hold_expires_at')} > %s)))"
         f" + (SELECT COUNT(*) FROM {quote(offers)} WHERE {quote('session_id')} = %s"
         f" AND {quote('status')} = %s AND {quote('offer_expires_at')} > %s"
@@ -93,6 +95,7 @@ def places_and_places_of(
     params: list[int | str | None] = [
         session_id,
         BookingStatus.CONFIRMED.value,
+        BookingStatus.RESERVED.value,
         BookingStatus.HELD.value,
         BookingStatus.AWAITING_APPROVAL.value,
         at,

@@ -1,4 +1,4 @@
-"""The periodic housekeeping: expired holds and approvals, lapsed offers, reminders, due email."""
+"""The periodic housekeeping: expired holds, lapsed offers, passed deadlines, reminders, email."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from bookings.errors import BookingError
 from bookings.money.payments import expired_hold_orders, order_holds_release
 from bookings.outbox import emails_due
 from bookings.places.approvals import approval_expire, approval_reminders_send, lapsed_approvals
+from bookings.places.reservations import (
+    reservation_remind,
+    reservation_settle,
+    reservations_past_deadline,
+    reservations_to_remind,
+)
 from bookings.places.waitlist import lapsed_offer_sessions, waitlist_offer_next
 from training.models import Session
 
@@ -57,7 +63,8 @@ def _emails_hand_out(batch: list[int]) -> int:
 
 def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
     """Release expired holds and unanswered approvals (whose places then go to the waiting
-    list), remind line managers once, pass on lapsed offers, queue refresher reminders and hand the
+    list), remind line managers once, remind bookers of reserved places to name and give up
+    those unnamed at their deadline, pass on lapsed offers, queue refresher reminders and hand the
     due emails to workers; returns how many of each. Every order, session and batch is its
     own item: one failing does not stop the rest."""
     released = _each(
@@ -76,6 +83,16 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
         lambda approval_id: approval_expire(approval_id=approval_id, now=now),
     )
     approvals_reminded = _each("reminding line managers at", [now], _approval_reminders)
+    reservations_reminded = _each(
+        "reminding the booker of the unnamed places of reservation",
+        reservations_to_remind(now=now),
+        lambda reservation_id: reservation_remind(reservation_id=reservation_id, now=now),
+    )
+    reserved_given_up = _each(
+        "giving up the unnamed places past the deadline of reservation",
+        reservations_past_deadline(now=now),
+        lambda reservation_id: reservation_settle(reservation_id=reservation_id, now=now),
+    )
     refreshers = _each("queueing refresher reminders at", [now], _refresher_reminders)
     due = emails_due(now)
     _each(
@@ -88,6 +105,8 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
         "offers_lapsed": lapsed,
         "approvals_expired": approvals_expired,
         "approvals_reminded": approvals_reminded,
+        "reservations_reminded": reservations_reminded,
+        "reserved_places_given_up": reserved_given_up,
         "refresher_reminders": refreshers,
         "emails_queued": len(due),
     }

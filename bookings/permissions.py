@@ -15,7 +15,7 @@ The people in these rules:
 - the **attendee** sees their own place and its certificate (also before the place is linked
   to their account, when it was booked for their verified address);
 - whoever **booked** an order sees it and its places;
-- a **trainer** opens the registers of the sessions they teach.
+- a **trainer** opens the registers of the sessions they teach, and adds someone who came.
 """
 
 from __future__ import annotations
@@ -37,13 +37,14 @@ from bookings.models import (
 )
 from training.auth import profile_of
 from training.membership import booker_agency_ids, verified_agency_id
-from training.models import Agency, Session, SessionStatus, Trainer
+from training.models import Agency, CourseKind, Session, SessionStatus, Trainer
 from training.roles import Role, can_see_person, has_role
 
 __all__ = [
     "agency_of",
     "booker_agency",
     "booking_for_or_404",
+    "can_add_walk_in",
     "can_approve_membership",
     "can_book_on_behalf",
     "can_download_certificate",
@@ -54,8 +55,12 @@ __all__ = [
     "can_see_joining_link",
     "can_grant_booker",
     "can_manage_sessions",
+    "can_name_reserved_place",
     "can_pay_order",
+    "can_record_session_messages",
+    "can_reserve_places",
     "can_see_booking",
+    "can_see_in_kind_ledger",
     "can_see_invoice",
     "can_see_order",
     "can_see_person",
@@ -235,6 +240,12 @@ def can_see_invoice(user: Any, invoice: Invoice) -> bool:
     )
 
 
+def can_see_in_kind_ledger(user: Any) -> bool:
+    """The in-kind ledger: administrators see every partner, an agency's bookers (by grant)
+    see their own agency's row only (``evaluation.ledger``); nobody else opens it."""
+    return _signed_in(user) and (is_admin(user) or bool(booker_agency_ids(user)))
+
+
 def booking_for_or_404(user: Any, pk: int) -> Booking:
     booking = get_object_or_404(
         Booking.objects.select_related(
@@ -354,18 +365,55 @@ def manage_sessions_or_404(user: Any) -> None:
 # --- the front desk: booking on someone's behalf ----------------------------------------
 
 
+def can_reserve_places(user: Any, agency: Agency) -> bool:
+    """Reserve unnamed places for ``agency`` (invoiced to it): its bookers and the
+    administrators; a booker of another agency is refused."""
+    return _signed_in(user) and (is_admin(user) or is_booker_for(user, agency.pk))
+
+
+def can_name_reserved_place(user: Any, booking: Booking) -> bool:
+    """Name someone for one of an agency's reserved places: as ``can_reserve_places``."""
+    return _signed_in(user) and (is_admin(user) or is_booker_for(user, booking.agency_id))
+
+
 def can_book_on_behalf(user: Any) -> bool:
     """Book any person of any agency (phone, email, walk-ins), waive the charge with a reason,
     and go beyond a full session's capacity with a reason: the training administrators."""
     return is_admin(user)
 
 
-def front_desk_payment_methods(user: Any, agency: Agency) -> frozenset[str]:
+def can_add_walk_in(user: Any, session: Session) -> bool:
+    """ "Add someone who came" on a session's register: the administrators, and the session's
+    own trainers (they are in the room); a trainer of another session is refused."""
+    if not _signed_in(user):
+        return False
+    return is_admin(user) or session.trainers.filter(user_id=user.pk).exists()
+
+
+def can_record_session_messages(user: Any, session: Session) -> bool:
+    """The "Practitioners told us" messages of a MAPIG session or conference: recorded,
+    changed and deleted by the administrators and the session's own trainers."""
+    if session.course.kind not in (CourseKind.MAPIG, CourseKind.CONFERENCE):
+        return False
+    if not _signed_in(user):
+        return False
+    return is_admin(user) or session.trainers.filter(user_id=user.pk).exists()
+
+
+def front_desk_payment_methods(
+    user: Any, agency: Agency, *, walk_in_session: Session | None = None
+) -> frozenset[str]:
     """The ways of paying ``user`` may choose when booking someone at the front desk: those of
-    ``payment_methods_allowed``, and "no charge" (with a reason) for the administrators."""
+    ``payment_methods_allowed``, and "no charge" (with a reason) for the administrators.
+
+    A session's trainer adding someone who came (``walk_in_session``) invoices their agency
+    the course's price; waiving it is the administrators' decision.
+    """
     methods = set(payment_methods_allowed(user, agency))
     if can_book_on_behalf(user):
         methods.add(PaymentMethod.NO_CHARGE)
+    elif walk_in_session is not None and can_add_walk_in(user, walk_in_session):
+        methods.add(PaymentMethod.INVOICE)
     return frozenset(methods)
 
 

@@ -296,6 +296,16 @@ WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 48, minimum=1)
 # A place the administrator books by phone for card payment is held this long while the
 # person pays by the link emailed to them.
 FRONT_DESK_CARD_HOLD_HOURS = env_int("FRONT_DESK_CARD_HOLD_HOURS", 48, minimum=1)
+# Reserved unnamed places (an agency's block of places, invoiced now, named later): named by
+# this many working days before the session; the booker is reminded this many working days
+# before that deadline. At the deadline the places still unnamed are "charge"d (given up to
+# the waiting list, the fee stands: the deadline falls after the cancellation cut-off, so a
+# named place given up then would be charged too) or "release"d (given up and credited).
+RESERVED_PLACES_NAMING_WORKING_DAYS = env_int("RESERVED_PLACES_NAMING_WORKING_DAYS", 5, minimum=0)
+RESERVED_PLACES_REMINDER_WORKING_DAYS = env_int(
+    "RESERVED_PLACES_REMINDER_WORKING_DAYS", 2, minimum=0
+)
+RESERVED_PLACES_UNNAMED = env_choice("RESERVED_PLACES_UNNAMED", ("charge", "release"), "charge")
 # Days a certificate's emailed download link (signed, no account needed) keeps working.
 CERTIFICATE_LINK_DAYS = env_int("CERTIFICATE_LINK_DAYS", 365, minimum=1)
 # Days after the session an attendee's emailed link to their place (see, cancel, hand on;

@@ -25,7 +25,18 @@ def register_bookings(session: Session) -> list[Booking]:
     )
 
 
+def reserved_unnamed_places(session: Session) -> list[Booking]:
+    """An agency's reserved places not yet named, shown as "Unnamed place (Agency)"."""
+    return list(
+        session.bookings.filter(status=BookingStatus.RESERVED)
+        .select_related("agency", "order")
+        .order_by("agency__name", "pk")
+    )
+
+
 def sign_in_sheet_context(session: Session) -> dict[str, Any]:
+    bookings = register_bookings(session)
+    unnamed = reserved_unnamed_places(session)
     parts = session.ordered_parts
     venue = session.venue
     return {
@@ -46,7 +57,9 @@ def sign_in_sheet_context(session: Session) -> dict[str, Any]:
             if piece
         ),
         "trainers": [trainer.name for trainer in session.trainers.all()],
-        "bookings": register_bookings(session),
+        "bookings": bookings,
+        "unnamed": unnamed,
+        "listed": len(bookings) + len(unnamed),
         "blank_rows": range(BLANK_ROWS),
         "printed_at": timezone.localtime(),
         "UNIT_NAME": settings.UNIT_NAME,

@@ -1,4 +1,4 @@
-"""Demo places on upcoming sessions, some sessions nearly full."""
+"""Demo places on upcoming sessions, some sessions nearly full, and reserved places to name."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.capacity import places_taken
 from bookings.demo.informed import access_needs_for
 from bookings.demo.names import FIRST_NAMES, LAST_NAMES
 from bookings.errors import BookingError
-from bookings.models import Booking, OutgoingEmail, PaymentMethod
+from bookings.models import Booking, OutgoingEmail, PaymentMethod, PlaceReservation
 from bookings.places.approvals import ManagerSpec
 from bookings.places.booking import AttendeeSpec, booking_create
-from training.models import Agency, Session
+from bookings.places.reservations import places_reserve, reserved_place_name, unnamed_places
+from training.models import Agency, CourseKind, Session
 
 
 def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
@@ -74,3 +76,56 @@ def load_upcoming_bookings(sessions: list[Session], *, today: dt.date) -> int:
         # The demo's own emails are not sent: they were never real bookings.
         OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
     return created
+
+
+def load_demo_reservations(sessions: list[Session], *, today: dt.date) -> int:
+    """A few reserved places awaiting names: the demo booker's school has reserved three on
+    an upcoming course (one named so far), and the administrator two for the nursery.
+    Idempotent: loaded once."""
+    if PlaceReservation.objects.exists():
+        return 0
+    people = get_user_model().objects
+    booker = people.filter(email="booker@example.org").first()
+    admin = people.filter(email="admin@example.org").first()
+    school = Agency.objects.filter(name="Blackdown Primary School").first()
+    nursery = Agency.objects.filter(name="Little Acorns Day Nursery").first()
+    if booker is None or admin is None or school is None or nursery is None:
+        return 0
+    now = timezone.now()
+    soonest = today + dt.timedelta(days=21)  # the names are still to come for weeks
+    candidates = [
+        session
+        for session in sessions
+        if session.course.kind == CourseKind.COURSE
+        and session.starts_at is not None
+        and timezone.localdate(session.starts_at) >= soonest
+        and session.capacity - places_taken(session.pk, now) >= 5
+    ]
+    made = 0
+    with transaction.atomic():
+        first_new_email = (
+            OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        )
+        for session, agency, by, places, named in zip(
+            candidates[:2], (school, nursery), (booker, admin), (3, 2), (1, 0), strict=False
+        ):
+            try:
+                reservation = places_reserve(
+                    session=session, agency=agency, places=places, booked_by=by, now=now
+                )
+                for n, place in enumerate(unnamed_places(reservation)[:named], start=1):
+                    reserved_place_name(
+                        booking=place,
+                        attendee=AttendeeSpec(
+                            name=f"{FIRST_NAMES[n]} {LAST_NAMES[n + 5]}",
+                            email=f"reserved.{session.pk}.{n}@example.org",
+                            job_title="Teaching assistant",
+                        ),
+                        actor=by,
+                        now=now,
+                    )
+            except BookingError:
+                continue
+            made += places
+        OutgoingEmail.objects.filter(pk__gt=first_new_email).delete()
+    return made

@@ -28,6 +28,7 @@ from bookings.models.money import (
 from bookings.models.places import (
     ACTIVE_STATUSES,
     HOLDING_STATUSES,
+    PLACE_STATUSES,
     ZERO,
     Attendance,
     Booking,
@@ -47,10 +48,12 @@ from bookings.models.records import (
     AuditEntry,
     OutgoingEmail,
 )
+from bookings.models.reservations import PlaceReservation, ReservationSettled
 
 __all__ = [
     "ACTIVE_STATUSES",
     "HOLDING_STATUSES",
+    "PLACE_STATUSES",
     "Approval",
     "ApprovalStage",
     "ApprovalStatus",
@@ -69,11 +72,13 @@ __all__ = [
     "Order",
     "OutgoingEmail",
     "Payment",
+    "PlaceReservation",
     "PaymentMethod",
     "PaymentStatus",
     "Refund",
     "RefundStatus",
     "Register",
+    "ReservationSettled",
     "SessionLength",
     "WaitingListEntry",
     "WaitlistStatus",

@@ -84,6 +84,9 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Hold released"
     DECLINED = "declined", "Not approved"
+    # One of an agency's reserved places, invoiced, holding capacity until the booker names
+    # someone for it (then CONFIRMED) or its naming deadline passes (see PlaceReservation).
+    RESERVED = "reserved", "Reserved, to be named"
 
 
 # Statuses whose bookings may occupy a place; a HELD or AWAITING_APPROVAL booking only until
@@ -99,10 +102,14 @@ class Attendance(models.TextChoices):
     ABSENT = "absent", "Absent"
 
 
+# Statuses that occupy a place for as long as they last: confirmed, and reserved unnamed.
+PLACE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.RESERVED)
+
+
 def places_taken_q(now: dt.datetime, prefix: str = "") -> Q:
-    """Bookings that occupy a place at ``now``: confirmed, or held (for payment or awaiting
-    approval) with an unexpired hold."""
-    return Q(**{f"{prefix}status": BookingStatus.CONFIRMED}) | Q(
+    """Bookings that occupy a place at ``now``: confirmed, reserved to be named, or held (for
+    payment or awaiting approval) with an unexpired hold."""
+    return Q(**{f"{prefix}status__in": PLACE_STATUSES}) | Q(
         **{f"{prefix}status__in": HOLDING_STATUSES, f"{prefix}hold_expires_at__gt": now}
     )
 

@@ -45,6 +45,13 @@ ACTION_LABELS: dict[str, str] = {
     "account_deleted_unconfirmed": "Unconfirmed account deleted",
     "session_messaged": "Message sent to everyone on the session",
     "access_needs_changed": "Access and dietary needs changed",
+    "message_recorded": "Practitioners' message recorded",
+    "message_changed": "Practitioners' message changed",
+    "message_deleted": "Practitioners' message deleted",
+    "places_reserved": "Unnamed places reserved",
+    "reserved_place_named": "Reserved place named",
+    "reserved_places_released": "Unnamed places released",
+    "reserved_places_kept": "Unnamed places kept, charged",
     "other": "Other",
 }
 _PHRASES = {

@@ -43,6 +43,7 @@ from bookings.money.confirmations import confirmation_emails
 from bookings.money.invoices import order_invoice_write
 from bookings.outbox import emails_queue
 from bookings.permissions import (
+    can_add_walk_in,
     can_book_on_behalf,
     front_desk_payment_methods,
     payment_methods_allowed,
@@ -165,12 +166,16 @@ _PAYMENT_METHOD_REFUSED: dict[str, str] = {
 
 
 def _front_desk_check(
-    front_desk: FrontDesk | None, booked_by: Any, payment_method: str
+    front_desk: FrontDesk | None, booked_by: Any, payment_method: str, session: Session
 ) -> FrontDesk | None:
-    """The front desk's requests, tidied, or a BookingError for anyone but the unit's staff."""
+    """The front desk's requests, tidied, or a BookingError for anyone but the unit's staff
+    (and, for someone who came on the day, the session's own trainers)."""
     if front_desk is None:
         return None
-    if not can_book_on_behalf(booked_by):
+    if front_desk.walk_in:
+        if not can_add_walk_in(booked_by, session):
+            raise BookingError("Only the training team and this session's trainers can add people.")
+    elif not can_book_on_behalf(booked_by):
         raise BookingError("Only the training team can book on someone's behalf.")
     desk = FrontDesk(
         no_charge_reason=" ".join(front_desk.no_charge_reason.split()),
@@ -212,11 +217,13 @@ def booking_create(
     """
     people = _normalise(attendees)
     purchase_order_number = purchase_order_number.strip()
-    desk = _front_desk_check(front_desk, booked_by, payment_method)
+    desk = _front_desk_check(front_desk, booked_by, payment_method, session)
     # At the front desk the administrator books what was agreed by phone or in person.
     manager = _manager_check(session, manager, booked_by if desk is None else None)
     allowed = (
-        front_desk_payment_methods(booked_by, agency)
+        front_desk_payment_methods(
+            booked_by, agency, walk_in_session=session if desk and desk.walk_in else None
+        )
         if desk is not None
         else payment_methods_allowed(booked_by, agency)
     )

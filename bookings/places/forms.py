@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms import formset_factory
 from django.utils import timezone
 
 from bookings.models import BookingStatus, PaymentMethod
 from bookings.places.booking import AttendeeSpec
-from training.models import Agency, Sector, SessionPart, Venue
+from training.models import Agency, Sector, Session, SessionPart, Venue
 
 PAYMENT_METHOD_LABELS = {
     PaymentMethod.CARD: "Pay by card now",
@@ -311,6 +312,12 @@ class WalkInForm(FrontDeskPersonForm):
         help_text="Leave empty to invoice the agency the course's price for its sector.",
     )
 
+    def __init__(self, *args: Any, may_waive: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_waive:
+            # A trainer adds someone at the course's price; only the administrator waives it.
+            del self.fields["waive_reason"]
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -409,3 +416,64 @@ class SessionMessageForm(forms.Form):
         if not body:
             raise forms.ValidationError("Write the message.")
         return body
+
+
+class SessionChoiceField(forms.ModelChoiceField):
+    """Sessions by course title and first day."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        if obj.starts_at is None:
+            return str(obj.course.title)
+        return f"{obj.course.title}, {timezone.localtime(obj.starts_at):%-d %b %Y}"
+
+
+class ReservePlacesForm(forms.Form):
+    """Unnamed places to reserve: on which session, how many, and (for the administrator)
+    for which agency."""
+
+    session = SessionChoiceField(
+        label="Session",
+        queryset=Session.objects.none(),
+        empty_label="Choose the session",
+        error_messages={"required": "Choose the session.", "invalid_choice": "Choose a session."},
+    )
+    agency = forms.ModelChoiceField(
+        label="For which agency",
+        queryset=Agency.objects.select_related("sector").order_by("name"),
+        empty_label="Choose the agency",
+        error_messages={"required": "Choose the agency the places are for."},
+    )
+    places = forms.IntegerField(
+        label="How many places",
+        min_value=1,
+        max_value=50,
+        help_text="You name the people later, by the deadline.",
+        error_messages={"required": "Say how many places to reserve."},
+    )
+    purchase_order_number = forms.CharField(
+        label="Purchase-order number for the invoice", max_length=60, required=False
+    )
+
+    def __init__(
+        self, *args: Any, sessions: QuerySet[Session], choose_agency: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        cast(SessionChoiceField, self.fields["session"]).queryset = sessions
+        self.fields["places"].widget.attrs.update({"inputmode": "numeric"})
+        if not choose_agency:
+            del self.fields["agency"]
+
+
+class NamePlaceForm(forms.Form):
+    """The colleague taking one reserved place."""
+
+    name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Work email address")
+    job_title = forms.CharField(label="Job title", max_length=150, required=False)
+
+    def spec(self) -> AttendeeSpec:
+        return AttendeeSpec(
+            name=self.cleaned_data["name"],
+            email=self.cleaned_data["email"],
+            job_title=self.cleaned_data.get("job_title", ""),
+        )

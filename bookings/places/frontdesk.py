@@ -119,7 +119,14 @@ def walk_in_add(
 ) -> Booking:
     """Someone who came without a place: a confirmed, attended place, invoiced to their agency
     at the course's price for its sector, or at no charge when ``waive_reason`` is given. A
-    full session takes them all the same (they are in the room); that is audited too."""
+    full session takes them all the same (they are in the room); that is audited too.
+
+    The session's trainers may add people too (``can_add_walk_in``); waiving the charge is
+    the administrators' decision (``can_book_on_behalf``)."""
+    if waive_reason.strip() and not can_book_on_behalf(actor):
+        raise BookingError(
+            "Only the training administrator can waive the charge for someone who came."
+        )
     order = booking_create(
         session=session,
         attendees=[attendee],

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bookings.capacity import places_taken_expression
 from bookings.models import (
     Booking,
     BookingStatus,
+    PlaceReservation,
     WaitingListEntry,
     WaitlistStatus,
     places_taken_q,
@@ -163,3 +164,13 @@ def session_sector_mix(session: Session) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def reservations_with_unnamed(
+    reservations: QuerySet[PlaceReservation],
+) -> QuerySet[PlaceReservation]:
+    """Reservations with their session, agency and order, and ``unnamed``: how many of their
+    places are still to be named (one query)."""
+    return reservations.select_related("session__course", "agency", "order").annotate(
+        unnamed=Count("order__bookings", filter=Q(order__bookings__status=BookingStatus.RESERVED))
+    )

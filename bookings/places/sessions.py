@@ -22,6 +22,7 @@ from bookings.models import (
 from bookings.money.payments import held_release, open_checkouts_expire
 from bookings.outbox import email_queue, emails_queue, outgoing_email
 from bookings.places.changes import booking_cancel
+from bookings.places.reservations import reservation_cancel_with_session
 from training.models import Session, SessionStatus
 
 
@@ -95,6 +96,13 @@ def _session_cancel_locked(*, session_id: int, actor: Any, now: dt.datetime, rea
             now=now,
             reason=f"Session cancelled: {reason}",
             by_unit=True,
+        )
+    # Reserved places not yet named are cancelled and credited, and their bookers told.
+    for reservation in locked.reservations.filter(settled_at=None).select_related(
+        "order__agency", "agency", "reserved_by"
+    ):
+        reservation_cancel_with_session(
+            reservation=reservation, reason=f"Session cancelled: {reason}", actor=actor, now=now
         )
     # The trainers are told too, with the update that takes it out of their calendar.
     emails_queue(

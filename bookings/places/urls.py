@@ -15,6 +15,7 @@ from bookings.places.views import (
     mine,
     orders,
     place_link,
+    reservations,
 )
 
 urlpatterns = [
@@ -43,6 +44,10 @@ urlpatterns = [
     path("place/<str:token>/cancel/", place_link.place_link_cancel, name="place_link_cancel"),
     path("place/<str:token>/hand-on/", place_link.place_link_hand_on, name="place_link_hand_on"),
     path("agency/bookings/", mine.agency_bookings, name="agency_bookings"),
+    # Reserved places, named later
+    path("agency/reserve/", reservations.reserve, name="reserve"),
+    path("reservations/<str:reference>/", reservations.reservation_detail, name="reservation"),
+    path("reservations/places/<int:pk>/name/", reservations.name_place, name="name_place"),
     # Who speaks for an agency
     path("agency/members/", members.members, name="members"),
     path(

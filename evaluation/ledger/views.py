@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from bookings.permissions import is_admin, is_booker_for
+from bookings.permissions import can_see_in_kind_ledger, is_admin, is_booker_for
 from evaluation.ledger.selectors import ledger_for_year
 from training.dates import financial_year_label, financial_year_start
-from training.roles import Role, role_required
 
 FIRST_YEAR = 2010
 
 
-@role_required(Role.TRAINING_ADMINISTRATOR, Role.AGENCY_BOOKER)
+@login_required
 def ledger_page(request: HttpRequest) -> HttpResponse:
+    # A booker is whoever holds a grant for their agency (the link is on their agency's
+    # pages), whether or not they were also given the booker role.
+    if not can_see_in_kind_ledger(request.user):
+        raise PermissionDenied("You do not have access to this page.")
     today = timezone.localdate()
     this_year = financial_year_start(today).year
     years = list(range(this_year, FIRST_YEAR - 1, -1))  # none that has not begun

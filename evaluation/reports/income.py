@@ -109,11 +109,15 @@ class IncomeReport:
         return [self.recovery_table(), self.in_kind_table(), self.by_sector, self.by_method]
 
 
+# Every way a place can be paid for, so no place goes missing from the breakdown (its places
+# total must agree with the sector table's): "no charge" is the administrator's places booked
+# without charge, with a reason.
 METHOD_ORDER = [
     PaymentMethod.CARD,
     PaymentMethod.INVOICE,
     PaymentMethod.FREE,
     PaymentMethod.SUBSIDISED,
+    PaymentMethod.NO_CHARGE,
 ]
 
 

@@ -6,6 +6,7 @@ from django.urls import path
 
 from evaluation.ledger import views as ledger_views
 from evaluation.reports import views
+from evaluation.reports.annual import messages_views
 from evaluation.reports.annual import views as annual_views
 from evaluation.reports.reviews import views as review_views
 
@@ -23,6 +24,17 @@ urlpatterns = [
     path("evaluation-and-impact/", views.impact_page, name="impact"),
     path("in-kind/", ledger_views.ledger_page, name="in_kind"),
     path("annual-pack/", annual_views.annual_pack_page, name="annual_pack"),
+    path(
+        "sessions/<int:pk>/messages/",
+        messages_views.session_messages,
+        name="session_messages",
+    ),
+    path("messages/<int:pk>/", messages_views.session_message_edit, name="session_message"),
+    path(
+        "messages/<int:pk>/delete/",
+        messages_views.session_message_remove,
+        name="session_message_delete",
+    ),
     path("learning-reviews/", review_views.reviews_page, name="reviews"),
     path("learning-reviews/<int:pk>/", review_views.review_page, name="review"),
 ]

@@ -32,6 +32,7 @@ from bookings.models import (
     Order,
     OutgoingEmail,
     PaymentMethod,
+    PlaceReservation,
     WaitingListEntry,
     WaitlistStatus,
 )
@@ -449,6 +450,50 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
         lambda s: {"to": "trudy@example.org", "context": {**MOVED, "session_id": s.session.pk}},
         lambda s: ["Dear trainer", "which you are training, has moved", "Bridgwater House"],
     ),
+    "places_reserved": (
+        lambda s: {
+            "to": "lead@blackdown.example",
+            "order": reserved(s).order,
+            "context": {"places": 3, "deadline": "Tuesday 3 March 2026", "policy": "charge"},
+        },
+        lambda s: [
+            "3 places on this session are reserved for Blackdown Primary School",
+            "Name the people taking them by Tuesday 3 March 2026",
+            "and the fee stands",
+            f"{SITE}/reservations/{s.order.reference}/",
+        ],
+    ),
+    "reserved_places_reminder": (
+        lambda s: {
+            "to": "lead@blackdown.example",
+            "order": reserved(s).order,
+            "context": {
+                "unnamed": 1,
+                "places": 3,
+                "deadline": "Tuesday 3 March 2026",
+                "policy": "release",
+            },
+        },
+        lambda s: [
+            "1 of the 3 places reserved for Blackdown Primary School",
+            "has no name yet",
+            "given up and credited",
+            f"{SITE}/reservations/{s.order.reference}/",
+        ],
+    ),
+    "reserved_places_settled": (
+        lambda s: {
+            "to": "lead@blackdown.example",
+            "order": reserved(s).order,
+            "context": {"unnamed": 2, "credited": False, "amount": "£130.00"},
+        },
+        lambda s: [
+            "2 places reserved for Blackdown Primary School",
+            "were not named by the deadline, so they have been given up",
+            "the fee of £130.00 stands",
+            f"{SITE}/reservations/{s.order.reference}/",
+        ],
+    ),
     "session_cancelled_trainer": (
         lambda s: {
             "to": "trudy@example.org",
@@ -457,6 +502,15 @@ KINDS: dict[str, tuple[Callable[[Scene], dict[str, Any]], Callable[[Scene], list
         lambda s: ["Dear trainer", "has been cancelled", "Flood at the venue"],
     ),
 }
+
+
+def reserved(scene: Scene) -> PlaceReservation:
+    """The scene's order as a reservation of unnamed places (the emails only read it)."""
+    reservation, _ = PlaceReservation.objects.get_or_create(
+        order=scene.order,
+        defaults={"session": scene.session, "agency": scene.order.agency, "places": 3},
+    )
+    return reservation
 
 
 def queue(kind: str, scene: Scene) -> OutgoingEmail:
@@ -519,6 +573,7 @@ def test_every_email_the_services_queue_has_a_template_trio() -> None:
         "places.reschedule",
         "places.waitlist",
         "places.session_messages",
+        "places.reservations",
         "money.confirmations",
         "money.payments",
         "money.refunds",

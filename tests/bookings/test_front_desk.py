@@ -27,9 +27,9 @@ from bookings.places.booking import AttendeeSpec, FrontDesk, booking_create
 from bookings.places.frontdesk import agency_find_or_create, booking_on_behalf_create, walk_in_add
 from bookings.places.selectors import session_sector_mix
 from bookings.places.sessions import session_cancel
-from tests.bookings.test_attendance import AFTER, DURING, SESSION_DAY, local
-from tests.conftest import make_session
-from training.models import Agency, Course, Sector, Session, Venue
+from tests.bookings.test_attendance import AFTER, DURING, SESSION_DAY, local, today_at
+from tests.conftest import make_person, make_session
+from training.models import Agency, Course, Sector, Session, Trainer, Venue
 
 pytestmark = pytest.mark.django_db
 
@@ -377,3 +377,96 @@ def test_a_session_that_has_started_cannot_be_cancelled_and_refunded(
 ) -> None:
     with pytest.raises(BookingError, match="already started"):
         session_cancel(session=session, actor=training_admin, now=DURING, reason="Too late")
+
+
+# --- walk-ins added by the session's trainers -----------------------------------------------
+
+
+@pytest.fixture
+def session_trainer(session: Session) -> Any:
+    user = make_person("tess@trainers.example", agency=None, roles=(), first_name="Tess")
+    session.trainers.add(Trainer.objects.create(name="Tess Trainer", user=user))
+    return user
+
+
+@pytest.fixture
+def other_trainer(course: Course, venue: Venue) -> Any:
+    user = make_person("owen@trainers.example", agency=None, roles=(), first_name="Owen")
+    elsewhere = make_session(course, venue, starts_at=SESSION_DAY + dt.timedelta(days=7))
+    elsewhere.trainers.add(Trainer.objects.create(name="Owen Other", user=user))
+    return user
+
+
+def test_the_sessions_trainer_adds_someone_who_came_at_the_courses_price(
+    session: Session, nursery: Agency, session_trainer: Any
+) -> None:
+    booking = walk_in_add(
+        session=session,
+        attendee=person("Wally Walk", "wally@example.org"),
+        agency=nursery,
+        actor=session_trainer,
+        now=DURING,
+    )
+    assert booking.attendance == Attendance.ATTENDED
+    assert booking.payment_method == PaymentMethod.INVOICE
+    assert Invoice.objects.get(agency=nursery).total == Decimal("95.00")
+    entry = AuditEntry.objects.get(object_id=str(booking.pk), action="booked")
+    assert entry.actor == session_trainer and entry.changes["walk_in"] is True
+
+
+def test_a_trainer_cannot_waive_the_charge_nor_book_by_phone(
+    session: Session, school: Agency, session_trainer: Any
+) -> None:
+    with pytest.raises(BookingError, match="Only the training administrator can waive"):
+        walk_in_add(
+            session=session,
+            attendee=person(),
+            agency=school,
+            waive_reason="Friend of the trainer",
+            actor=session_trainer,
+            now=DURING,
+        )
+    with pytest.raises(BookingError, match="Only the training team"):
+        booking_on_behalf_create(
+            session=session,
+            attendee=person(),
+            agency=school,
+            payment_method=PaymentMethod.INVOICE,
+            actor=session_trainer,
+            now=PHONE_CALL,
+        )
+    assert not Booking.objects.exists()
+
+
+def test_a_trainer_of_another_session_cannot_add_anyone_to_this_register(
+    client: Any, session: Session, school: Agency, other_trainer: Any, practitioner: Any
+) -> None:
+    with pytest.raises(BookingError, match="this session's trainers"):
+        walk_in_add(
+            session=session, attendee=person(), agency=school, actor=other_trainer, now=DURING
+        )
+    url = reverse("bookings:walk_in", args=[session.pk])
+    for outsider in (other_trainer, practitioner):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+        posted = client.post(url, {"name": "X", "email": "x@example.org", "agency": school.pk})
+        assert posted.status_code == 404
+    assert not Booking.objects.exists()
+
+
+def test_the_register_offers_the_sessions_trainer_the_walk_in_form_without_a_waiver(
+    client: Any, course: Course, venue: Venue, school: Agency, session_trainer: Any
+) -> None:
+    session = make_session(course, venue, starts_at=today_at(0))
+    session.trainers.add(*Trainer.objects.filter(user=session_trainer))
+    client.force_login(session_trainer)
+    register = client.get(reverse("attendance:register", args=[session.pk]))
+    url = reverse("bookings:walk_in", args=[session.pk])
+    assert url in register.content.decode()
+    form = client.get(url)
+    assert form.status_code == 200 and "waive_reason" not in form.content.decode()
+    done = client.post(
+        url, {"name": "Wendy Walk", "email": "wendy@example.org", "agency": school.pk}
+    )
+    assert done.status_code == 302
+    assert Booking.objects.get(attendee_email="wendy@example.org").attendance == "attended"

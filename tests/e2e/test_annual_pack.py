@@ -102,7 +102,11 @@ def test_a_partners_booker_reads_their_agencys_ledger_on_a_phone(
     )
     booker = make_person("lead@musgrove.example.org", agency=trust, roles=(Role.AGENCY_BOOKER,))
     log_in(phone_page, booker.email, PASSWORD)
-    phone_page.goto("/reports/in-kind/")
+    # They find it where they look after their agency: its bookings page.
+    phone_page.goto("/agency/bookings/")
+    screenshot(phone_page, "agency-bookings-ledger-link-phone")
+    phone_page.get_by_role("link", name="Our in-kind contributions").click()
+    expect(phone_page.get_by_role("link", name="Our agency's bookings")).to_be_visible()
     phone_page.get_by_label("Financial year", exact=True).select_option(label="2016/17")
     phone_page.get_by_role("button", name="Show this year").click()
     card = phone_page.get_by_test_id("ledger-agency")

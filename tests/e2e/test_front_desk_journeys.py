@@ -18,10 +18,10 @@ from playwright.sync_api import expect
 
 from bookings.models import Attendance, Booking, BookingStatus, OutgoingEmail, PaymentMethod
 from bookings.places.booking import AttendeeSpec, booking_create
-from tests.conftest import PASSWORD, make_session, require_tool
+from tests.conftest import PASSWORD, make_person, make_session, require_tool
 from tests.e2e.conftest import PHONE, assert_accessible, log_in, screenshot
 from training.apps import grant_administrator_permissions
-from training.models import Agency, Course, Session, Venue
+from training.models import Agency, Course, Session, Trainer, Venue
 
 pytestmark = [
     pytest.mark.browser,
@@ -256,3 +256,39 @@ def test_an_agency_booker_sees_the_agencys_invoices_and_credit_notes_on_a_phone(
     page.goto("/agency/invoices/")
     expect(page.get_by_text("Your agency has no invoices yet.")).to_be_visible()
     assert page.request.get(href).status == 404
+
+
+def test_the_sessions_trainer_adds_someone_who_came_from_her_phone(
+    phone_page: Any, today: Session, school: Agency, course: Course, venue: Venue
+) -> None:
+    page = phone_page
+    trainer = make_person("tess@trainers.example", agency=None, roles=(), first_name="Tess")
+    today.trainers.add(Trainer.objects.create(name="Tess Trainer", user=trainer))
+    book(today, school, "Amy Adams", "amy@example.org")
+    log_in(page, trainer.email, PASSWORD)
+    page.goto(f"/registers/{today.pk}/")
+    page.get_by_role("button", name="Add someone who came").click()
+    expect(page.get_by_text("Only the training administrator can waive it")).to_be_visible()
+    expect(page.get_by_label("Reason for not charging")).to_have_count(0)
+    page.get_by_label("Full name").fill("Wendy Walkin")
+    page.get_by_label("Email address").fill("wendy@example.org")
+    page.get_by_label("Agency", exact=True).select_option(label=school.name)
+    assert_accessible(page, "trainer adds someone who came")
+    screenshot(page, "front-desk-phone-trainer-walk-in")
+    page.get_by_role("button", name="Add to the register").click()
+    expect(
+        page.get_by_text(re.compile("Wendy Walkin is on the register as attended"))
+    ).to_be_visible()
+    expect(page.get_by_test_id("register-count")).to_contain_text("1 attended")
+    tables_fit(page, "register after a trainer's walk-in")
+    screenshot(page, "front-desk-phone-trainer-register")
+    wendy = Booking.objects.get(attendee_email="wendy@example.org")
+    assert wendy.attendance == Attendance.ATTENDED and wendy.payment_method == PaymentMethod.INVOICE
+
+    # A trainer of another session finds no register and no form.
+    elsewhere = make_session(course, venue, starts_at=day_at(0, days=1))
+    other = make_person("owen@trainers.example", agency=None, roles=())
+    elsewhere.trainers.add(Trainer.objects.create(name="Owen Other", user=other))
+    page.context.clear_cookies()
+    log_in(page, other.email, PASSWORD)
+    assert page.request.get(f"/registers/{today.pk}/add-someone/").status == 404

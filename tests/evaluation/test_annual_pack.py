@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 from docx import Document
 
 from evaluation.ledger.selectors import ledger_for_year
@@ -25,7 +26,7 @@ from evaluation.reports.income import income_and_cost_recovery
 from evaluation.reports.periods import Period
 from tests.conftest import make_person, require_tool
 from training.dates import financial_year_start
-from training.models import Agency
+from training.models import Agency, BookerGrant
 from training.roles import Role
 
 APPENDIX_E = Path(settings.BASE_DIR) / "tests" / "data" / "appendix_e_2016_17.csv"
@@ -159,6 +160,33 @@ def test_the_administrator_sees_every_partner_and_the_total(
 
 def test_a_practitioner_may_not_read_the_ledger(client: Any, practitioner: Any) -> None:
     client.force_login(practitioner)
+    assert client.get(reverse("reports:in_kind")).status_code == 403
+
+
+def test_an_agency_booker_finds_the_ledger_from_their_agencys_pages(
+    client: Any, agency_booker: Any, lent_venue: None
+) -> None:
+    client.force_login(agency_booker)
+    ledger_url = reverse("reports:in_kind")
+    for page in ("bookings:agency_bookings", "bookings:agency_invoices"):
+        assert ledger_url in client.get(reverse(page)).content.decode(), page
+
+
+def test_a_booker_by_grant_alone_reads_their_ledger_and_the_role_alone_is_not_enough(
+    client: Any, school: Agency, nursery: Agency, training_admin: Any, lent_venue: None
+) -> None:
+    # A booker made by another booker holds the grant, not the role.
+    granted = make_person("granted@example.org", agency=school, roles=())
+    BookerGrant.objects.create(
+        user=granted, agency=school, granted_by=training_admin, granted_at=timezone.now()
+    )
+    client.force_login(granted)
+    page = client.get(reverse("reports:in_kind"), {"year": 2016}).content.decode()
+    assert "Hall at Blackdown Primary School" in page and "Hall at Little" not in page
+    # The role without a grant (say, taken away) opens nothing.
+    role_only = make_person("lapsed@example.org", agency=nursery, roles=(Role.AGENCY_BOOKER,))
+    BookerGrant.objects.filter(user=role_only).delete()
+    client.force_login(role_only)
     assert client.get(reverse("reports:in_kind")).status_code == 403
 
 

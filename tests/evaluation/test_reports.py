@@ -36,6 +36,8 @@ from bookings.models import (
     Refund,
     RefundStatus,
 )
+from bookings.places.booking import AttendeeSpec
+from bookings.places.frontdesk import booking_on_behalf_create
 from evaluation.models import (
     Answer,
     CallDraw,
@@ -933,3 +935,27 @@ def test_income_page_sends_an_administrator_to_set_a_missing_years_cost(
     assert client.get(add_url).status_code == 200
     client.force_login(board_viewer)
     assert add_url not in client.get(reverse("reports:income"), {"year": 2016}).content.decode()
+
+
+def test_places_the_administrator_booked_at_no_charge_have_their_own_method_row(
+    course: Course, venue: Venue, school: Agency, training_admin: Any
+) -> None:
+    session = make_session(course, venue, starts_at=at(2016, 9, 12))
+    booking_on_behalf_create(
+        session=session,
+        attendee=AttendeeSpec(name="Sam Speaker", email="sam@example.org"),
+        agency=school,
+        payment_method=PaymentMethod.NO_CHARGE,
+        no_charge_reason="Speaker at the session",
+        actor=training_admin,
+        now=at(2016, 9, 1),
+    )
+    place(session, school, price="65.00")
+    income = income_and_cost_recovery(FY_2016)
+    by_method = {row[0]: row[1:] for row in income.by_method.rows}
+    # places, fees, refunded or credited, income, in-kind value
+    assert by_method["No charge"] == [1] + [Decimal("0.00")] * 4
+    assert by_method["Invoice"][:2] == [1, Decimal("65.00")]
+    assert income.by_method.footer[0][1] == income.by_sector.footer[0][1] == 2
+    # Every way of paying has its row, so no place can go missing from this table.
+    assert {str(method.label) for method in PaymentMethod} <= set(by_method)

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from bookings.models import AuditEntry, Booking, Invoice, Payment, WaitingListEntry
+from bookings.places.reservations import UNNAMED
 from evaluation.models import FollowUpCall, Response
 from evaluation.privacy.erasure import person_erase, person_erase_refusals
 from evaluation.privacy.people import ANONYMISED_NAME, people_all
@@ -54,7 +55,12 @@ def personal_data() -> tuple[set[str], set[str], set[str]]:
     """Everyone's names, email addresses and phone numbers, from where the unit keeps them."""
     User = get_user_model()
     names = {f"{u.first_name} {u.last_name}".strip() for u in User.objects.all()}
-    names |= set(Booking.objects.values_list("attendee_name", flat=True))
+    # A reserved place nobody was named for has a placeholder, not a person's name.
+    names |= set(
+        Booking.objects.exclude(attendee_name=UNNAMED, attendee_email="").values_list(
+            "attendee_name", flat=True
+        )
+    )
     names |= set(WaitingListEntry.objects.values_list("name", flat=True))
     emails = {email.lower() for email in User.objects.values_list("email", flat=True)}
     emails |= set(Booking.objects.values_list("attendee_email", flat=True))

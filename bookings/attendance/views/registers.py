@@ -15,7 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings.attendance import registers
-from bookings.attendance.documents import register_bookings, sign_in_sheet_pdf
+from bookings.attendance.documents import (
+    register_bookings,
+    reserved_unnamed_places,
+    sign_in_sheet_pdf,
+)
 from bookings.attendance.exports import EXPORT_COLUMNS, export_queryset, export_rows
 from bookings.attendance.forms import (
     AttendanceExportForm,
@@ -32,7 +36,9 @@ from bookings.errors import BookingError
 from bookings.files.spreadsheets import spreadsheet_response
 from bookings.models import ZERO, Attendance, BookingStatus, NonAttendanceCharge, Register
 from bookings.permissions import (
+    can_add_walk_in,
     can_manage_sessions,
+    can_record_session_messages,
     manage_sessions_or_404,
     register_session_or_404,
     register_sessions,
@@ -161,11 +167,14 @@ def register_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "register": register,
             "is_closed": bool(register and register.is_closed),
             "rows": rows,
+            "unnamed": reserved_unnamed_places(session),
             "counts": _counts(session),
             "can_mark": _can_mark(session, now),
             "first_day": timezone.localdate(session.starts_at) if session.starts_at else None,
             "dates": session_dates_label_for(session),
             "is_admin": is_admin,
+            "may_add_walk_in": can_add_walk_in(request.user, session),
+            "may_record_messages": can_record_session_messages(request.user, session),
             "charges_total": sum((c.amount for c in charges.values() if not c.waived_at), ZERO),
             "reopen_form": ReasonForm(),
         },

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from bookings.capacity import places_taken
 from bookings.errors import BookingError
 from bookings.models import PaymentMethod
+from bookings.permissions import can_add_walk_in, can_book_on_behalf, register_session_or_404
 from bookings.places.forms import BookOnBehalfForm, FrontDeskPersonForm, WalkInForm
 from bookings.places.frontdesk import agency_find_or_create, booking_on_behalf_create, walk_in_add
 from bookings.templatetags.money import format_pounds
@@ -77,11 +79,14 @@ def book_on_behalf(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.TRAINING_ADMINISTRATOR, hide=True)
+@login_required
 def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "Add someone who came" on the register: an attended place for a person not booked."""
-    session = _session(pk)
-    form = WalkInForm(request.POST or None)
+    """ "Add someone who came" on the register: an attended place for a person not booked,
+    by the administrator or one of the session's trainers (404 for anyone else)."""
+    session = register_session_or_404(request.user, pk)
+    if not can_add_walk_in(request.user, session):
+        raise Http404("No such register.")
+    form = WalkInForm(request.POST or None, may_waive=can_book_on_behalf(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -90,7 +95,7 @@ def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
                 attendee=form.spec(),
                 agency=_agency(request, form),
                 purchase_order_number=data["purchase_order_number"],
-                waive_reason=data["waive_reason"],
+                waive_reason=data.get("waive_reason", ""),
                 actor=request.user,
                 now=timezone.now(),
             )

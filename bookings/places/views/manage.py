@@ -36,7 +36,7 @@ from bookings.places.forms import (
     SessionMoveForm,
 )
 from bookings.places.reschedule import session_move_recipients, session_reschedule
-from bookings.places.selectors import session_sector_mix
+from bookings.places.selectors import reservations_with_unnamed, session_sector_mix
 from bookings.places.session_messages import session_message_recipients, session_message_send
 from bookings.places.sessions import session_cancel, session_capacity_set
 from bookings.places.waitlist import waitlist_offer_by_hand
@@ -206,6 +206,7 @@ def manage_session(request: HttpRequest, pk: int) -> HttpResponse:
             "session": session,
             "bookings": rows,
             "entries": session.waiting_list.order_by("joined_at", "pk"),
+            "reservations": reservations_with_unnamed(session.reservations.all()),
             "taken": taken,
             "places_left": max(0, session.capacity - taken),
             "capacity_form": capacity_form,

@@ -23,6 +23,7 @@ from bookings.models import (
     BookingStatus,
     InvoiceLine,
     PaymentMethod,
+    PlaceReservation,
     WaitingListEntry,
     WaitlistStatus,
 )
@@ -42,7 +43,11 @@ from bookings.places.forms import (
     MoveForm,
     TransferForm,
 )
-from bookings.places.selectors import bookings_for_agency, bookings_for_person
+from bookings.places.selectors import (
+    bookings_for_agency,
+    bookings_for_person,
+    reservations_with_unnamed,
+)
 from bookings.templatetags.money import format_pounds
 from training.models import Session, SessionStatus
 
@@ -265,7 +270,15 @@ def agency_bookings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bookings/agency_bookings.html",
-        {"agency": agency, "page": page, "when": when, "now": now},
+        {
+            "agency": agency,
+            "page": page,
+            "when": when,
+            "now": now,
+            "reservations": reservations_with_unnamed(
+                PlaceReservation.objects.filter(agency=agency, session__starts_at__gt=now)
+            ).order_by("session__starts_at", "pk"),
+        },
     )
 
 

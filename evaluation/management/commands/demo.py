@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from bookings.demo.informed import load_demo_approval_rules, load_demo_awaiting_approval
-from bookings.demo.upcoming import load_upcoming_bookings
+from bookings.demo.upcoming import load_demo_reservations, load_upcoming_bookings
 from bookings.demo.year import load_year_2016_17_attendance
 from evaluation.demo.annual import load_demo_annual_material
 from evaluation.demo.costs import load_demo_cost_targets
@@ -44,6 +44,7 @@ class Command(BaseCommand):
         load_demo_approval_rules()
         load_upcoming_bookings(upcoming, today=today)
         load_demo_awaiting_approval(upcoming, now=timezone.now())
+        load_demo_reservations(upcoming, today=today)
         evaluation = load_demo_evaluation(today)
         load_demo_pre_course()
         load_demo_knowledge_checks()
