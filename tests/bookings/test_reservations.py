@@ -132,7 +132,9 @@ def test_naming_a_place_makes_it_an_ordinary_confirmed_place(
     )
     assert named.sector == school.sector and named.confirmed_at == A_MONTH_BEFORE
     kinds = set(OutgoingEmail.objects.filter(booking=named).values_list("kind", flat=True))
-    assert {"booking_confirmed", "claim_invitation", "booking_reminder"} <= kinds
+    # One email for the colleague (their link inside it), as for any place booked for them.
+    assert {"booking_confirmed", "booking_reminder"} <= kinds
+    assert "claim_invitation" not in kinds
     assert AuditEntry.objects.filter(code="reserved_place_named").count() == 1
     assert len(unnamed_places(reservation)) == 2
     # Still three places taken: naming moves none.
