@@ -1,10 +1,12 @@
 """The catalogue's rows for display: plain values, dates, prices and URLs formatted once.
 
-The catalogue reads its sessions as ``values()`` rows (no model objects) and hands the
-template strings it only has to place, so rendering 25 rows does no lookups, includes, filters
-or URL reversals of its own. What each row reads is what the template used to compute, to the
-byte: dates as ``|date:"l j F Y, H:i"`` and ``|time:"H:i"`` in the current time zone, money as
-``|pounds``, the session's URL as ``Session.get_absolute_url``.
+The catalogue reads its sessions as ``values()`` rows (no model objects) and renders each
+row's card here, in one pass of string formatting, because the template engine's per-row
+variable lookups, filters, includes and URL reversals were most of the page's cost. What a
+card shows is what ``catalogue.html`` rendered before, to the byte (compare the demo's pages):
+dates as ``|date:"l j F Y, H:i"`` and ``|time:"H:i"`` in the current time zone, money as
+``|pounds``, the price block as ``bookings/_price.html``, the URL as
+``Session.get_absolute_url``; every text from the database is escaped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS, WEEKDAYS
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
 from bookings.places.pagecache import NEXT_CHANGE_FIELDS
@@ -90,6 +92,69 @@ def _price_text(amount: Decimal | None) -> str | None:
     return None if amount is None else format_pounds(amount)
 
 
+def _price_html(row: Mapping[str, Any], *, band_label: str | None) -> str:
+    """The price block of ``bookings/_price.html`` for a row (``band_label``: the viewer's
+    band's name in lower case, None for someone whose sector we do not know)."""
+    if row["is_free"]:
+        return '\n  <p class="govuk-body unit-price">Free</p>\n'
+    if band_label is not None:
+        if row["price"] is None:
+            inner = '<p class="govuk-body">Price on request – contact the training team.</p>'
+        else:
+            inner = (
+                f'<p class="govuk-body unit-price">{escape(row["price"])} '
+                f'<span class="govuk-body-s">for {escape(band_label)} agencies</span></p>\n  '
+            )
+        return f"\n  {inner}\n"
+    table_rows = "".join(
+        '\n      <tr class="govuk-table__row">\n'
+        f'        <th scope="row" class="govuk-table__header">{escape(name)}</th>\n'
+        '        <td class="govuk-table__cell govuk-table__cell--numeric">'
+        f"{escape(amount) if amount is not None else 'On request'}</td>\n"
+        "      </tr>\n      "
+        for name, amount in row["prices"]
+    )
+    return (
+        '\n  <table class="govuk-table unit-price-table">\n'
+        '    <caption class="govuk-table__caption govuk-table__caption--s">Price per place'
+        "</caption>\n"
+        '    <tbody class="govuk-table__body">\n      '
+        f"{table_rows}\n    </tbody>\n  </table>\n"
+    )
+
+
+def _places_html(row: Mapping[str, Any]) -> str:
+    if not row["open_for_booking"]:
+        return "<strong>Booking closed</strong>"
+    if row["places_left"] > 0:
+        return f"{row['places_left']} of {row['capacity']}"
+    return "<strong>Full</strong> – join the waiting list"
+
+
+def card_html(row: Mapping[str, Any], *, band_label: str | None) -> SafeString:
+    """One session's card on the catalogue, from a ``catalogue_rows`` row."""
+    full = " unit-card--full" if row["places_left"] <= 0 else ""
+    theme = (
+        f'<span class="govuk-body-s">&nbsp;{escape(row["theme"])}</span>' if row["theme"] else ""
+    )
+    return mark_safe(
+        f'\n<article class="unit-card{full}" aria-labelledby="session-{row["pk"]}">\n'
+        f'  <h3 class="govuk-heading-m unit-card__title" id="session-{row["pk"]}">'
+        f'<a class="govuk-link" href="{escape(row["url"])}">{escape(row["title"])}</a></h3>\n'
+        f'  <strong class="govuk-tag govuk-tag--{row["colour"]}">{escape(row["kind"])}</strong>\n'
+        f"  {theme}\n"
+        '  <dl class="unit-meta govuk-body">\n'
+        "    <dt>When</dt>\n"
+        f"    <dd>{row['when']}</dd>\n"
+        f"    <dt>Where</dt><dd>{escape(row['where'])}</dd>\n"
+        "    <dt>Places left</dt>\n"
+        f"    <dd>{_places_html(row)}</dd>\n"
+        "  </dl>\n"
+        "  \n"
+        f"{_price_html(row, band_label=band_label)}\n\n</article>\n"
+    )
+
+
 def catalogue_rows(
     sessions: Sequence[Mapping[str, Any]],
     *,
@@ -97,8 +162,9 @@ def catalogue_rows(
     bands: Sequence[PriceBand],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    """The template's rows for ``sessions`` (``values(*row_fields(...))`` rows): the viewer's
-    band's price, or every band's (``bands``) for someone whose sector we do not know."""
+    """The catalogue's rows for ``sessions`` (``values(*row_fields(...))`` rows), each with
+    its card's ``html``: the viewer's band's price, or every band's (``bands``) for someone
+    whose sector we do not know."""
     url_pattern = reverse("bookings:session", args=[URL_PK_MARK])
     parts = parts_by_session([session["pk"] for session in sessions])
     rows = []
@@ -110,7 +176,7 @@ def catalogue_rows(
                 "pk": session["pk"],
                 "url": url_pattern.replace(str(URL_PK_MARK), str(session["pk"])),
                 "title": session["course__title"],
-                "kind": KIND_LABELS.get(kind, kind),
+                "kind": str(KIND_LABELS.get(kind, kind)),
                 "colour": KIND_COLOURS.get(kind, "blue"),
                 "theme": session["course__theme"],
                 "when": when_html(parts.get(session["pk"], [])),
@@ -132,4 +198,5 @@ def catalogue_rows(
                 "next_changes": [session[name] for name in NEXT_CHANGE_FIELDS],
             }
         )
+        rows[-1]["html"] = card_html(rows[-1], band_label=band.name.lower() if band else None)
     return rows

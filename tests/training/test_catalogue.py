@@ -202,3 +202,21 @@ def test_a_session_whose_booking_has_closed_says_so_in_the_list(
     make_session(course, venue, starts_at=future(30))
     body = client.get(reverse("bookings:catalogue")).content.decode()
     assert body.count("Booking closed") == 1
+
+
+def test_a_course_without_prices_reads_on_request_and_its_texts_are_escaped(
+    client: Any, venue: Venue, practitioner: Any, bands: Any
+) -> None:
+    unpriced = Course.objects.create(
+        title="Neglect <b>toolkit</b>", theme="Neglect & harm", duration_half_days=1
+    )
+    session = make_session(unpriced, venue, starts_at=future(12))
+    anonymous = client.get(reverse("bookings:catalogue")).content.decode()
+    assert "Neglect &lt;b&gt;toolkit&lt;/b&gt;" in anonymous
+    assert "<b>toolkit</b>" not in anonymous
+    assert "&nbsp;Neglect &amp; harm</span>" in anonymous
+    assert anonymous.count(">On request</td>") == len(bands)
+    assert f'href="{session.get_absolute_url()}"' in anonymous
+    client.login(username=practitioner.username, password=PASSWORD)
+    signed_in = client.get(reverse("bookings:catalogue")).content.decode()
+    assert "Price on request – contact the training team." in signed_in

@@ -96,7 +96,6 @@ def _catalogue_context(
         "band": band,
         "bands": bands,
         "querystring": others.urlencode(),
-        "band_label": band.name.lower() if band else "",
         "valid_until": next_change_of(rows[0]["next_changes"], now)
         if rows
         else next_change_at(now),
