@@ -32,7 +32,11 @@ from training.models import SessionStatus
 def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.datetime) -> Payment:
     """Open a checkout for an order's held places (outside any lock: this calls the gateway)."""
 
-    held = list(order.bookings.filter(status=BookingStatus.HELD).select_related("session__course"))
+    held = list(
+        order.bookings.filter(status=BookingStatus.HELD)
+        .select_related("session__course")
+        .order_by("pk")  # the checkout lists the places in the order they were booked
+    )
     if not held:
         raise BookingError("There is nothing waiting for payment on this booking.")
     gateway = get_gateway()

@@ -107,14 +107,12 @@ def catalogue_sessions(
     month: dt.date | None = None,
     with_places_only: bool = False,
 ) -> QuerySet[SessionWithPlaces]:
-    """Published sessions that have not started, with what the list shows and nothing more:
-    places counted, course and venue joined, the price for each of ``band_ids`` computed in
-    the same query (``band_price_name``), and the parts (dates) prefetched."""
+    """Published sessions that have not started, with places counted and the price for each
+    of ``band_ids`` computed in the same query (``band_price_name``); the catalogue reads
+    them as ``values()`` rows (``bookings.places.listing``), its parts in one more query."""
     sessions = (
         sessions_with_places(now)
         .filter(status=SessionStatus.PUBLISHED, starts_at__gt=now)
-        .select_related("course", "venue")
-        .prefetch_related("parts")
         .annotate(**{band_price_name(pk): band_price_expression(pk) for pk in band_ids})
         .order_by("starts_at", "pk")
     )

@@ -68,7 +68,7 @@ def test_catalogue_lists_only_published_future_sessions(
     make_session(course, venue, starts_at=future(22), status=SessionStatus.CANCELLED)
     make_session(course, venue, starts_at=future(-2))
     response = client.get(reverse("bookings:catalogue"))
-    assert [row["session"].pk for row in response.context["rows"]] == [shown.pk]
+    assert [row["pk"] for row in response.context["rows"]] == [shown.pk]
 
 
 def test_signed_in_practitioner_sees_the_price_for_their_sector(
@@ -132,7 +132,7 @@ def test_catalogue_filters(
     if query.get("kind") == "course":
         expected = {"course", "yeovil-course"}
     response = client.get(reverse("bookings:catalogue"), query)
-    shown = {row["session"].pk for row in response.context["rows"]}
+    shown = {row["pk"] for row in response.context["rows"]}
     assert shown == {sessions[name].pk for name in expected}
 
 
@@ -141,7 +141,7 @@ def test_month_filter_keeps_only_that_month(client: Any, course: Course, venue: 
     later = make_session(course, venue, starts_at=future(70))
     month = timezone.localtime(later.starts_at).strftime("%Y-%m")
     response = client.get(reverse("bookings:catalogue"), {"month": month})
-    shown = {row["session"].pk for row in response.context["rows"]}
+    shown = {row["pk"] for row in response.context["rows"]}
     assert later.pk in shown and soon.pk not in shown
 
 
@@ -173,10 +173,10 @@ def test_places_left_counts_confirmed_and_unexpired_holds_only(
     response = client.get(reverse("bookings:session", args=[session.pk]))
     assert response.context["session"].places_left_count == 1
     full_filter = client.get(reverse("bookings:catalogue"), {"places": "on"})
-    assert session.pk in {row["session"].pk for row in full_filter.context["rows"]}
+    assert session.pk in {row["pk"] for row in full_filter.context["rows"]}
     place("e@x.org", BookingStatus.CONFIRMED)
     full_filter = client.get(reverse("bookings:catalogue"), {"places": "on"})
-    assert session.pk not in {row["session"].pk for row in full_filter.context["rows"]}
+    assert session.pk not in {row["pk"] for row in full_filter.context["rows"]}
 
 
 def test_draft_session_page_is_not_found_for_the_public(
@@ -202,3 +202,21 @@ def test_a_session_whose_booking_has_closed_says_so_in_the_list(
     make_session(course, venue, starts_at=future(30))
     body = client.get(reverse("bookings:catalogue")).content.decode()
     assert body.count("Booking closed") == 1
+
+
+def test_a_course_without_prices_reads_on_request_and_its_texts_are_escaped(
+    client: Any, venue: Venue, practitioner: Any, bands: Any
+) -> None:
+    unpriced = Course.objects.create(
+        title="Neglect <b>toolkit</b>", theme="Neglect & harm", duration_half_days=1
+    )
+    session = make_session(unpriced, venue, starts_at=future(12))
+    anonymous = client.get(reverse("bookings:catalogue")).content.decode()
+    assert "Neglect &lt;b&gt;toolkit&lt;/b&gt;" in anonymous
+    assert "<b>toolkit</b>" not in anonymous
+    assert "&nbsp;Neglect &amp; harm</span>" in anonymous
+    assert anonymous.count(">On request</td>") == len(bands)
+    assert f'href="{session.get_absolute_url()}"' in anonymous
+    client.login(username=practitioner.username, password=PASSWORD)
+    signed_in = client.get(reverse("bookings:catalogue")).content.decode()
+    assert "Price on request – contact the training team." in signed_in

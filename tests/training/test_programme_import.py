@@ -98,7 +98,7 @@ def test_the_demo_example_previews_then_imports_into_the_catalogue(
     ]
 
     catalogue = admin_client.get(reverse("bookings:catalogue"))
-    listed = {row["session"].pk for row in catalogue.context["rows"]}
+    listed = {row["pk"] for row in catalogue.context["rows"]}
     published = set(imported.filter(status=SessionStatus.PUBLISHED).values_list("pk", flat=True))
     assert len(published) == 3 and published <= listed
     assert imported.get(course__title="Safer Recruitment").pk not in listed  # a draft

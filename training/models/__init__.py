@@ -25,6 +25,7 @@ from training.models.programme import (
     Trainer,
     Venue,
     VenueMode,
+    is_open_for_booking,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "Venue",
     "VenueMode",
     "ZERO",
+    "is_open_for_booking",
 ]

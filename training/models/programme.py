@@ -329,6 +329,28 @@ class SessionQuerySet(models.QuerySet["Session"]):
         return self.filter(status=SessionStatus.PUBLISHED)
 
 
+def booking_closes_on(starts_at: dt.datetime | None, closes_working_days: int) -> dt.date | None:
+    """The last day bookings are taken (inclusive) for a session starting at ``starts_at``."""
+    if starts_at is None:
+        return None
+    return working_days_before(timezone.localdate(starts_at), closes_working_days)
+
+
+def is_open_for_booking(
+    *, status: str, starts_at: dt.datetime | None, closes_working_days: int, now: dt.datetime
+) -> bool:
+    """Whether a session with these fields takes bookings at ``now`` (``Session``'s rule, for
+    pages that read sessions as ``values()`` rows)."""
+    closes_on = booking_closes_on(starts_at, closes_working_days)
+    return (
+        status == SessionStatus.PUBLISHED
+        and starts_at is not None
+        and now < starts_at
+        and closes_on is not None
+        and timezone.localdate(now) <= closes_on
+    )
+
+
 class Session(models.Model):
     """One run of a course: one or more dated parts at one venue."""
 
@@ -382,19 +404,14 @@ class Session(models.Model):
 
     def booking_closes_on(self) -> dt.date | None:
         """The last day bookings are taken (inclusive)."""
-        if self.starts_at is None:
-            return None
-        first_day = timezone.localdate(self.starts_at)
-        return working_days_before(first_day, self.booking_closes_working_days)
+        return booking_closes_on(self.starts_at, self.booking_closes_working_days)
 
     def is_open_for_booking(self, now: dt.datetime) -> bool:
-        closes_on = self.booking_closes_on()
-        return (
-            self.status == SessionStatus.PUBLISHED
-            and self.starts_at is not None
-            and now < self.starts_at
-            and closes_on is not None
-            and timezone.localdate(now) <= closes_on
+        return is_open_for_booking(
+            status=self.status,
+            starts_at=self.starts_at,
+            closes_working_days=self.booking_closes_working_days,
+            now=now,
         )
 
     def price_for_band(self, band_id: int) -> Decimal | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from bookings.permissions import can_see_session
+from bookings.places.listing import catalogue_rows, row_fields
 from bookings.places.pagecache import (
     next_change_annotations,
     next_change_at,
@@ -79,19 +80,13 @@ def _catalogue_context(
     # every band's for someone whose sector we do not know.
     bands = [] if band else price_bands()
     band_ids = [band.pk] if band else [each.pk for each in bands]
-    sessions = catalogue_sessions(now=now, band_ids=band_ids, **filters).annotate(
-        **next_change_annotations(now)
+    sessions = (
+        catalogue_sessions(now=now, band_ids=band_ids, **filters)
+        .annotate(**next_change_annotations(now))
+        .values(*row_fields(band_ids))
     )
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(query.get("page"))
-    rows = [
-        {
-            "session": session,
-            "price": _listed_price(session, band.pk) if band else None,
-            "prices": None if band else [(each, _listed_price(session, each.pk)) for each in bands],
-            "open_for_booking": session.is_open_for_booking(now),
-        }
-        for session in page.object_list
-    ]
+    rows = catalogue_rows(list(page.object_list), band=band, bands=bands, now=now)
     others = query.copy()
     others.pop("page", None)
     return {
@@ -101,7 +96,7 @@ def _catalogue_context(
         "band": band,
         "bands": bands,
         "querystring": others.urlencode(),
-        "valid_until": next_change_of(next_changes(rows[0]["session"]), now)
+        "valid_until": next_change_of(rows[0]["next_changes"], now)
         if rows
         else next_change_at(now),
     }
