@@ -43,9 +43,16 @@ def pages_changed(**_: Any) -> None:
 
     Takes and ignores keyword arguments so that it can be connected to model signals as is.
     """
-    if not (connection.in_atomic_block and isinstance(caches[DEFAULT_CACHE_ALIAS], DatabaseCache)):
+    if not connection.in_atomic_block:
         _bump()
-    transaction.on_commit(_bump)
+        return
+    if not isinstance(caches[DEFAULT_CACHE_ALIAS], DatabaseCache):
+        _bump()
+    # One bump after commit per transaction, however many rows it changes: a booking saves
+    # an order, places, an invoice… and each bump costs the database cache three statements.
+    # Django drops the callback with a rolled-back savepoint, so a later change queues it anew.
+    if not any(func is _bump for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(_bump)
 
 
 class PagesChangingQuerySet[M: models.Model](models.QuerySet[M]):

@@ -267,3 +267,20 @@ def test_the_database_cache_is_bumped_only_after_commit_so_bookings_do_not_queue
         assert pages_version() == before  # nothing written inside the transaction
     assert len(callbacks) == 1
     assert pages_version() == before + 1
+
+
+def test_a_transaction_that_changes_many_rows_bumps_the_version_once_after_commit(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+    before = pages_version()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for _ in range(5):  # an order, its places, its invoice…
+            pages_changed()
+    assert len(callbacks) == 1
+    assert pages_version() == before + 1
