@@ -51,7 +51,7 @@ def pages_changed(**_: Any) -> None:
     # One bump after commit per transaction, however many rows it changes: a booking saves
     # an order, places, an invoice… and each bump costs the database cache three statements.
     # Django drops the callback with a rolled-back savepoint, so a later change queues it anew.
-    if not any(func is _bump for _, func, _ in connection.run_on_commit):
+    if not any(entry[1] is _bump for entry in connection.run_on_commit):
         transaction.on_commit(_bump)
 
 
