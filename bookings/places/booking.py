@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookings.audit import audit_entry, audit_record
+from bookings.audit import audit_entry
 from bookings.capacity import places_and_places_of
 from bookings.errors import BookingError, SessionFull
 from bookings.events import booking_attended
@@ -49,12 +49,7 @@ from bookings.permissions import (
     payment_methods_allowed,
 )
 from bookings.places.approvals import ManagerSpec, approval_deadline, approvals_request
-from bookings.places.pricing import (
-    PriceChanged,
-    Quote,
-    front_desk_quote,
-    subsidised_places_left,
-)
+from bookings.places.pricing import PriceChanged, Quote, front_desk_quote, subsidised_places_left
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
@@ -501,15 +496,3 @@ def _booking_create_locked(
     AuditEntry.objects.bulk_create(audits)
     emails_queue(emails)
     return order
-
-
-def bookings_claim_for_user(*, user: Any, now: dt.datetime) -> int:
-    """Link places booked for this email address (by an agency booker) to the new account."""
-    bookings = Booking.objects.filter(attendee__isnull=True, attendee_email__iexact=user.email)
-    count = 0
-    for booking in bookings:
-        booking.attendee = user
-        booking.save(update_fields=["attendee"])
-        audit_record(obj=booking, action="claimed by attendee's account", actor=user, now=now)
-        count += 1
-    return count

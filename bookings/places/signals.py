@@ -11,7 +11,7 @@ from allauth.account.signals import email_confirmed, user_logged_in
 from django.dispatch import receiver
 from django.utils import timezone
 
-from bookings.places.booking import bookings_claim_for_user
+from bookings.places.claims import bookings_claim_for_user
 from bookings.places.membership import bookings_reprice_upward, membership_request_notify
 from training.membership import agency_approved, membership_requested, membership_verify_by_domain
 from training.models import Agency, Profile
