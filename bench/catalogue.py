@@ -46,6 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, the project root is not on the path
+
+from bench.cpu import tree_cpu_seconds  # noqa: E402
+
 HOST = "127.0.0.1"  # the only address this script binds or connects to
 STARTUP_TIMEOUT = 60.0  # seconds for gunicorn to answer its first request
 REQUEST_TIMEOUT = 30.0
@@ -240,31 +244,6 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def server_cpu_seconds(root_pid: int) -> float:
-    """CPU seconds used so far by gunicorn's master and its workers (Linux /proc; 0.0
-    elsewhere). Workers that exit are counted through the master's cutime/cstime."""
-    try:
-        ticks = os.sysconf("SC_CLK_TCK")
-        entries = list(Path("/proc").iterdir())
-    except (OSError, ValueError, AttributeError):
-        return 0.0
-    total = 0
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == root_pid:
-            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-        elif ppid == root_pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
 def start_server(
     args: argparse.Namespace, database: Path, tmp: Path, *, cached: bool
 ) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -327,9 +306,9 @@ def measure(
             load(port, path, args.clients, seconds=args.warmup)
     results: dict[str, Result] = {}
     for name, path in targets:
-        cpu_before = server_cpu_seconds(server.pid)
+        cpu_before = tree_cpu_seconds(server.pid)
         result = load(port, path, args.clients, seconds=args.duration, count=args.requests)
-        result.server_cpu = server_cpu_seconds(server.pid) - cpu_before
+        result.server_cpu = tree_cpu_seconds(server.pid) - cpu_before
         results[name] = result
         errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.errors.items()))
         print(
