@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
@@ -79,7 +80,16 @@ def reserve(request: HttpRequest) -> HttpResponse:
             )
             return redirect("bookings:reservation", reservation.order.reference)
     return render(
-        request, "bookings/reserve.html", {"form": form, "agency": agency, "is_admin": admin}
+        request,
+        "bookings/reserve.html",
+        {
+            "form": form,
+            "agency": agency,
+            "is_admin": admin,
+            # What the deadline means for the money (RESERVED_PLACES_UNNAMED), said before
+            # anyone commits to it.
+            "unnamed_charged": settings.RESERVED_PLACES_UNNAMED == "charge",
+        },
     )
 
 
