@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -43,16 +44,23 @@ def rate_limited_response(request: HttpRequest, *, retry_after: int) -> HttpResp
     return response
 
 
+def _limit(value: int | str) -> int:
+    """A limit given as a number, or as the name of the setting that holds it (read on each
+    request, so a unit can change it without a release and tests can override it)."""
+    return getattr(settings, value) if isinstance(value, str) else value
+
+
 def rate_limit(
     scope: str,
     *,
-    per_address: int,
-    per_account: int | None = None,
+    per_address: int | str,
+    per_account: int | str | None = None,
     window_seconds: int = 60,
     methods: tuple[str, ...] = ("GET", "POST"),
 ) -> Callable[[View], View]:
     """Allow ``per_address`` requests per window from one client address (and ``per_account``
-    from one signed-in account) to the decorated view; answer the rest with a 429 page."""
+    from one signed-in account) to the decorated view; answer the rest with a 429 page.
+    Either limit may be a setting's name instead of a number."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -63,12 +71,14 @@ def rate_limit(
                 retry_after = window_seconds - now % window_seconds
                 address = get_adapter(request).get_client_ip(request)
                 limited = _over(
-                    f"ratelimit:{scope}:ip:{address}:{window}", per_address, window_seconds
+                    f"ratelimit:{scope}:ip:{address}:{window}",
+                    _limit(per_address),
+                    window_seconds,
                 )
                 user = getattr(request, "user", None)
                 if per_account is not None and getattr(user, "is_authenticated", False):
                     key = f"ratelimit:{scope}:user:{user.pk}:{window}"  # type: ignore[union-attr]
-                    limited = _over(key, per_account, window_seconds) or limited
+                    limited = _over(key, _limit(per_account), window_seconds) or limited
                 if limited:
                     return rate_limited_response(request, retry_after=retry_after)
             return view(request, *args, **kwargs)

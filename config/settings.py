@@ -278,6 +278,15 @@ if PAYMENT_GATEWAY == "stripe" and PRODUCTION and not (STRIPE_SECRET_KEY and STR
     )
 
 # --- Booking rules (the unit's policy; each can be changed without a release) ----------------
+# Booking form posts allowed a minute from one client address and from one account (a clear
+# 429 page after that). A unit whose bookers sit behind one council or NHS address raises the
+# first on launch day (and sets TRUSTED_PROXY_COUNT behind its proxy).
+BOOKING_POSTS_PER_ADDRESS_PER_MINUTE = env_int(
+    "BOOKING_POSTS_PER_ADDRESS_PER_MINUTE", 30, minimum=1
+)
+BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE = env_int(
+    "BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE", 15, minimum=1
+)
 BOOKING_HOLD_MINUTES = env_int("BOOKING_HOLD_MINUTES", 30, minimum=1)
 # The price band of someone whose agency is not yet verified (they book as an individual): a
 # band's slug, or "highest" for the dearest band of the session.

@@ -82,3 +82,19 @@ def test_booking_posts_are_limited_but_looking_is_not(
 
     assert 429 not in posts[:15] and posts[15] == 429
     assert client.get(url).status_code != 429
+
+
+def test_a_unit_can_raise_the_booking_limit_without_a_release(
+    client: Any, practitioner: Any, course: Course, venue: Venue, settings: Any
+) -> None:
+    # Launch day behind one council address: the unit raises the per-address limit in its
+    # settings (BOOKING_POSTS_PER_ADDRESS_PER_MINUTE), and the per-account one still holds.
+    settings.BOOKING_POSTS_PER_ADDRESS_PER_MINUTE = 100
+    settings.BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE = 40
+    session = make_session(course, venue, starts_at=aware(2030, 3, 10, 9, 30))
+    client.force_login(practitioner)
+    url = reverse("bookings:book", args=[session.pk])
+
+    posts = [client.post(url, {}).status_code for _ in range(41)]
+
+    assert 429 not in posts[:40] and posts[40] == 429

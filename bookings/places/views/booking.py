@@ -424,7 +424,12 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-@rate_limit("booking", per_address=30, per_account=15, methods=("POST",))
+@rate_limit(
+    "booking",
+    per_address="BOOKING_POSTS_PER_ADDRESS_PER_MINUTE",
+    per_account="BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE",
+    methods=("POST",),
+)
 def book(request: HttpRequest, pk: int) -> HttpResponse:
     sessions = Session.objects.select_related("course").prefetch_related(
         "price_overrides", "course__prices"
