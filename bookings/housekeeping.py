@@ -21,6 +21,7 @@ from bookings.places.reservations import (
     reservations_to_remind,
 )
 from bookings.places.waitlist import lapsed_offer_sessions, waitlist_offer_next
+from training.counters import counters_delete_expired
 from training.models import Session
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,9 @@ def _emails_hand_out(batch: list[int]) -> int:
 def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
     """Release expired holds and unanswered approvals (whose places then go to the waiting
     list), remind line managers once, remind bookers of reserved places to name and give up
-    those unnamed at their deadline, pass on lapsed offers, queue refresher reminders and hand the
-    due emails to workers; returns how many of each. Every order, session and batch is its
-    own item: one failing does not stop the rest."""
+    those unnamed at their deadline, pass on lapsed offers, queue refresher reminders, delete
+    ended rate-limit windows and hand the due emails to workers; returns how many of each.
+    Every order, session and batch is its own item: one failing does not stop the rest."""
     released = _each(
         "releasing the expired holds of order",
         expired_hold_orders(now=now),
@@ -94,6 +95,11 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
         lambda reservation_id: reservation_settle(reservation_id=reservation_id, now=now),
     )
     refreshers = _each("queueing refresher reminders at", [now], _refresher_reminders)
+    counts_deleted = _each(
+        "deleting ended rate-limit windows at",
+        [now],
+        lambda moment: counters_delete_expired(now=moment),
+    )
     due = emails_due(now)
     _each(
         "handing out due emails",
@@ -109,4 +115,5 @@ def housekeeping_run(*, now: dt.datetime) -> dict[str, int]:
         "reserved_places_given_up": reserved_given_up,
         "refresher_reminders": refreshers,
         "emails_queued": len(due),
+        "rate_limit_windows_deleted": counts_deleted,
     }

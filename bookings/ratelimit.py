@@ -1,13 +1,14 @@
 """Rate limits for the pages that take tokens or guesses: a clear 429 page when exceeded.
 
-Counts live in Django's cache (shared between instances in production: ``CACHE_BACKEND``),
-in fixed windows, per client address (allauth's reading of it, so ``TRUSTED_PROXY_COUNT`` /
-``TRUSTED_CLIENT_IP_HEADER`` decide which address counts behind a proxy) and, for a signed-in
-person, per account too.
+Counts live in the database (``training.counters``: one statement each, shared by every
+worker and instance), in fixed windows, per client address (allauth's reading of it, so
+``TRUSTED_PROXY_COUNT`` / ``TRUSTED_CLIENT_IP_HEADER`` decide which address counts behind a
+proxy) and, for a signed-in person, per account too. Housekeeping deletes ended windows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -15,24 +16,20 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+
+from training.counters import counter_increment
 
 View = Callable[..., HttpResponse]
 
 
-def _over(key: str, limit: int, window: int) -> bool:
-    """Count one more request under ``key`` in this window; True when past ``limit``."""
-    # add() then incr(): atomic in the database and memcached-style caches, so two instances
-    # counting the same client never lose a request.
-    if cache.add(key, 1, timeout=window + 1):
-        return limit < 1
-    try:
-        return cache.incr(key) > limit
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=window + 1)
-        return limit < 1
+def _over(key: str, limit: int, *, until: float) -> bool:
+    """Count one more request under ``key``, a window ending at ``until`` (a Unix time);
+    True when past ``limit``."""
+    # One atomic upsert in the database, shared by every worker and instance.
+    expires_at = dt.datetime.fromtimestamp(until, tz=dt.UTC)
+    return counter_increment(key=key, expires_at=expires_at) > limit
 
 
 def rate_limited_response(request: HttpRequest, *, retry_after: int) -> HttpResponse:
@@ -70,15 +67,14 @@ def rate_limit(
                 window = now // window_seconds
                 retry_after = window_seconds - now % window_seconds
                 address = get_adapter(request).get_client_ip(request)
+                until = (window + 1) * window_seconds
                 limited = _over(
-                    f"ratelimit:{scope}:ip:{address}:{window}",
-                    _limit(per_address),
-                    window_seconds,
+                    f"ratelimit:{scope}:ip:{address}:{window}", _limit(per_address), until=until
                 )
                 user = getattr(request, "user", None)
                 if per_account is not None and getattr(user, "is_authenticated", False):
                     key = f"ratelimit:{scope}:user:{user.pk}:{window}"  # type: ignore[union-attr]
-                    limited = _over(key, _limit(per_account), window_seconds) or limited
+                    limited = _over(key, _limit(per_account), until=until) or limited
                 if limited:
                     return rate_limited_response(request, retry_after=retry_after)
             return view(request, *args, **kwargs)

@@ -8,7 +8,8 @@ the current one (``training.page_version``: every booking, cancellation, release
 of a session, course, venue or price bumps it) and until the first moment time alone would
 change the page: a hold or a waiting-list offer expiring, a session starting, or midnight
 (booking closes by the day), read with the rows the page shows. One round trip reads both
-the version and the entry.
+the version and the entry from a memory or Redis cache (two small statements from the
+database).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from bookings.models import HOLDING_STATUSES, Booking, WaitingListEntry, open_offers_q
 from training.models import PriceBand, Session, SessionStatus
-from training.page_version import VERSION_KEY
+from training.page_version import pages_version_and
 
 
 def viewer_class(*, signed_in: bool, band: PriceBand | None) -> str:
@@ -44,9 +45,7 @@ def page_get(key: str, *, now: dt.datetime) -> tuple[dict[str, Any] | None, int]
     """The entry under ``key`` if it is current and not past its time, and the version to
     store a freshly rendered one under (read before rendering, so a change committed while
     rendering leaves the new entry already out of date)."""
-    found = cache.get_many([VERSION_KEY, key])
-    version = int(found.get(VERSION_KEY) or 0)
-    entry = found.get(key)
+    version, entry = pages_version_and(key)
     if (
         isinstance(entry, dict)
         and entry.get("version") == version

@@ -38,6 +38,7 @@ from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.pricing import subsidised_places_left
 from bookings.places.sessions import session_cancel
 from tests.conftest import make_session
+from training.counters import counter_increment, counter_value
 from training.models import Agency, Course, Session, Venue
 
 # serialized_rollback: the sectors, bands and roles come from a data migration and must survive
@@ -375,3 +376,14 @@ def test_rows_are_locked_only_inside_a_transaction_and_in_the_one_global_order(
     if connections["default"].vendor == "postgresql":
         assert all("FOR UPDATE" in sql for sql in selects), selects
         assert 'FOR UPDATE OF "training_session"' in selects[1], "the course is not locked"
+
+
+def test_counting_at_once_loses_no_count() -> None:
+    # The rate limits and the pages' version count in one upsert: twenty processes counting
+    # the same key at once each get a count of their own, and the total is all of them.
+    outcomes = at_once(20, lambda _: [counter_increment(key="at-once") for _ in range(5)])
+
+    assert not errors(outcomes)
+    counts = sorted(count for counted in successes(outcomes) for count in counted)
+    assert counts == list(range(1, 101))
+    assert counter_value(key="at-once") == 100

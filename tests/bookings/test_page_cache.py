@@ -28,7 +28,7 @@ from training.models import (
     Trainer,
     Venue,
 )
-from training.page_version import pages_changed, pages_version
+from training.page_version import pages_changed, pages_version, pages_version_and
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +284,22 @@ def test_a_transaction_that_changes_many_rows_bumps_the_version_once_after_commi
             pages_changed()
     assert len(callbacks) == 1
     assert pages_version() == before + 1
+
+
+def test_with_the_database_cache_a_bump_is_one_statement_and_a_view_reads_two(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+    with CaptureQueriesContext(connection) as bump:
+        with django_capture_on_commit_callbacks(execute=True):
+            pages_changed()
+    assert len(bump) == 1, [query["sql"] for query in bump]
+    with CaptureQueriesContext(connection) as read:
+        version, entry = pages_version_and("pages:nothing-stored")
+    assert (version, entry) == (pages_version(), None)
+    assert len(read) == 2, [query["sql"] for query in read]

@@ -1,5 +1,6 @@
 """The training programme and the people it trains: re-exported from one module per subject."""
 
+from training.models.counters import Counter
 from training.models.people import (
     BookerGrant,
     MembershipVerification,
@@ -35,6 +36,7 @@ __all__ = [
     "BookerGrant",
     "Course",
     "CourseKind",
+    "Counter",
     "CoursePrice",
     "LearningOutcome",
     "MembershipVerification",
