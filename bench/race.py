@@ -255,6 +255,8 @@ def child_env(database_url: str) -> dict[str, str]:
         "TASKS_BACKEND": "database",
         "PAYMENT_GATEWAY": "development",
         "DB_CONN_MAX_AGE": "60",
+        # Production's shared cache (sessions, allauth's throttling, the pages): the database.
+        "CACHE_BACKEND": "database",
         # Eight clients from one address book as fast as they can: far past the booking
         # form's per-address and per-account limits (30 and 15 a minute), which stay on,
         # counted, so their cost is in the figure.
