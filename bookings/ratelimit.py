@@ -19,17 +19,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from training.counters import counter_increment
+from training.counters import counters_increment
 
 View = Callable[..., HttpResponse]
-
-
-def _over(key: str, limit: int, *, until: float) -> bool:
-    """Count one more request under ``key``, a window ending at ``until`` (a Unix time);
-    True when past ``limit``."""
-    # One atomic upsert in the database, shared by every worker and instance.
-    expires_at = dt.datetime.fromtimestamp(until, tz=dt.UTC)
-    return counter_increment(key=key, expires_at=expires_at) > limit
 
 
 def rate_limited_response(request: HttpRequest, *, retry_after: int) -> HttpResponse:
@@ -67,15 +59,17 @@ def rate_limit(
                 window = now // window_seconds
                 retry_after = window_seconds - now % window_seconds
                 address = get_adapter(request).get_client_ip(request)
-                until = (window + 1) * window_seconds
-                limited = _over(
-                    f"ratelimit:{scope}:ip:{address}:{window}", _limit(per_address), until=until
-                )
+                limits = {f"ratelimit:{scope}:ip:{address}:{window}": _limit(per_address)}
                 user = getattr(request, "user", None)
                 if per_account is not None and getattr(user, "is_authenticated", False):
                     key = f"ratelimit:{scope}:user:{user.pk}:{window}"  # type: ignore[union-attr]
-                    limited = _over(key, _limit(per_account), until=until) or limited
-                if limited:
+                    limits[key] = _limit(per_account)
+                # Both counted in one atomic upsert, shared by every worker and instance.
+                counts = counters_increment(
+                    keys=list(limits),
+                    expires_at=dt.datetime.fromtimestamp((window + 1) * window_seconds, tz=dt.UTC),
+                )
+                if any(counts[key] > limit for key, limit in limits.items()):
                     return rate_limited_response(request, retry_after=retry_after)
             return view(request, *args, **kwargs)
 

@@ -10,23 +10,33 @@ from django.db import connection
 # (the pages' version, which the models' querysets bump, counts here).
 TABLE = "training_counter"
 _TABLE = f'"{TABLE}"'  # quoted alike by SQLite and PostgreSQL
-# An upsert that returns the new count: SQLite (3.35 and later) and PostgreSQL both take it,
+# An upsert that returns the new counts: SQLite (3.35 and later) and PostgreSQL both take it,
 # and either database makes two processes counting the same key wait for each other, so no
 # count is lost.
-_INCREMENT = (
-    f'INSERT INTO {_TABLE} ("key", "value", "expires_at") VALUES (%s, 1, %s) '
-    f'ON CONFLICT ("key") DO UPDATE SET "value" = {_TABLE}."value" + 1 RETURNING "value"'
+_UPSERT = (
+    f'INSERT INTO {_TABLE} ("key", "value", "expires_at") VALUES {{rows}} '
+    f'ON CONFLICT ("key") DO UPDATE SET "value" = {_TABLE}."value" + 1 '
+    'RETURNING "key", "value"'
 )
 _READ = f'SELECT "value" FROM {_TABLE} WHERE "key" = %s'
 
 
-def counter_increment(*, key: str, expires_at: dt.datetime | None = None) -> int:
-    """Count one more under ``key`` (starting from none) and return the count. ``expires_at``
-    is kept from the first count: housekeeping deletes the key after it."""
+def counters_increment(*, keys: list[str], expires_at: dt.datetime | None = None) -> dict[str, int]:
+    """Count one more under each of ``keys`` (distinct; each starting from none), in one
+    statement, and return their counts. ``expires_at`` is kept from a key's first count:
+    housekeeping deletes the key after it."""
+    expires = connection.ops.adapt_datetimefield_value(expires_at)
     with connection.cursor() as cursor:
-        cursor.execute(_INCREMENT, [key, connection.ops.adapt_datetimefield_value(expires_at)])
-        row = cursor.fetchone()
-    return int(row[0])
+        cursor.execute(
+            _UPSERT.format(rows=", ".join(["(%s, 1, %s)"] * len(keys))),
+            [value for key in keys for value in (key, expires)],
+        )
+        return {key: int(value) for key, value in cursor.fetchall()}
+
+
+def counter_increment(*, key: str, expires_at: dt.datetime | None = None) -> int:
+    """Count one more under ``key`` (starting from none) and return the count."""
+    return counters_increment(keys=[key], expires_at=expires_at)[key]
 
 
 def counter_value(*, key: str) -> int:

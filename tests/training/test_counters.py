@@ -11,7 +11,12 @@ from django.urls import reverse
 
 from bookings.housekeeping import housekeeping_run
 from tests.evaluation.helpers import aware
-from training.counters import counter_increment, counter_value, counters_delete_expired
+from training.counters import (
+    counter_increment,
+    counter_value,
+    counters_delete_expired,
+    counters_increment,
+)
 from training.models import Counter
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +57,11 @@ def test_the_first_counts_expiry_is_kept_and_housekeeping_deletes_ended_windows(
 def test_a_rate_limited_page_counts_in_the_database(client: Any) -> None:
     client.get(reverse("evaluation:survey", args=["not-a-real-token"]))
     assert Counter.objects.filter(key__startswith="ratelimit:survey:ip:").get().value == 1
+
+
+def test_several_keys_count_in_one_statement() -> None:
+    counter_increment(key="address")
+    with CaptureQueriesContext(connection) as queries:
+        counts = counters_increment(keys=["address", "account"])
+    assert counts == {"address": 2, "account": 1}
+    assert len(queries) == 1
