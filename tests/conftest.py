@@ -88,7 +88,8 @@ def _fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    # Rate limits count in the cache: each test starts with none used.
+    # allauth's throttling and the page cache live in the cache: each test starts with none
+    # (the project's own rate limits count in the database, rolled back with each test).
     cache.clear()
 
 
