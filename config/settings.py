@@ -114,8 +114,16 @@ _SQLITE_OPTIONS = {
     "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
 }
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+# In production each worker keeps its connection between requests (checked before reuse, so
+# one dropped by the server is replaced, not failed): opening one per request cost the cached
+# catalogue more than the page itself, and psycopg's prepared statements last only as long as
+# the connection. The development server starts a thread per request, so there it is 0.
 try:
-    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    _database = dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0, minimum=0),
+        conn_health_checks=True,
+    )
 except Exception as error:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(
         f"DATABASE_URL is not a database URL I understand: {error}"

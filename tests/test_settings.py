@@ -199,3 +199,19 @@ def test_a_redis_url_that_is_not_one_is_refused() -> None:
     result = run_manage("check", env={"CACHE_BACKEND": "redis"})
     assert result.returncode != 0
     assert "CACHE_BACKEND=redis needs REDIS_URL" in result.stderr
+
+
+SHOW_CONNECTIONS = (
+    "from django.conf import settings; d = settings.DATABASES['default']; "
+    "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+)
+
+
+def test_production_keeps_its_database_connections_and_checks_them_before_reuse() -> None:
+    result = run_manage("shell", "-c", SHOW_CONNECTIONS, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["60", "True"]
+    # The development server's thread per request would only pile connections up.
+    development = {key: value for key, value in PRODUCTION_ENV.items() if key != "DJANGO_ENV"}
+    result = run_manage("shell", "-c", SHOW_CONNECTIONS, env=development)
+    assert result.stdout.split()[-2:] == ["0", "True"]
