@@ -45,6 +45,8 @@ def page_get(key: str, *, now: dt.datetime) -> tuple[dict[str, Any] | None, int]
     """The entry under ``key`` if it is current and not past its time, and the version to
     store a freshly rendered one under (read before rendering, so a change committed while
     rendering leaves the new entry already out of date)."""
+    if settings.PAGE_CACHE_SECONDS == 0:
+        return None, 0  # the cache is off: not even an entry stored before is served
     version, entry = pages_version_and(key)
     if (
         isinstance(entry, dict)

@@ -220,6 +220,18 @@ def test_repeat_views_of_an_unchanged_page_are_served_from_the_cache(
         assert len(queries) == 0, [query["sql"] for query in queries]
 
 
+def test_with_the_cache_turned_off_no_page_is_served_from_it_not_even_one_stored_before(
+    client: Client, course: Course, venue: Venue, settings: Any
+) -> None:
+    session = make_session(course, venue, starts_at=in_days(20))
+    url = reverse("bookings:session", args=[session.pk])
+    client.get(url)  # stored while the cache was on
+    settings.PAGE_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) > 0, "rendered afresh from the database"
+
+
 def session_page_queries(client: Client, session: Session) -> list[str]:
     cache.clear()  # rendered afresh
     with CaptureQueriesContext(connection) as queries:
