@@ -92,7 +92,7 @@ def _price_text(amount: Decimal | None) -> str | None:
     return None if amount is None else format_pounds(amount)
 
 
-def _price_html(row: Mapping[str, Any], *, band_label: str | None) -> str:
+def price_html(row: Mapping[str, Any], *, band_label: str | None) -> str:
     """The price block of ``bookings/_price.html`` for a row (``band_label``: the viewer's
     band's name in lower case, None for someone whose sector we do not know)."""
     if row["is_free"]:
@@ -151,7 +151,7 @@ def card_html(row: Mapping[str, Any], *, band_label: str | None) -> SafeString:
         f"    <dd>{_places_html(row)}</dd>\n"
         "  </dl>\n"
         "  \n"
-        f"{_price_html(row, band_label=band_label)}\n\n</article>\n"
+        f"{price_html(row, band_label=band_label)}\n\n</article>\n"
     )
 
 
