@@ -271,7 +271,7 @@ def _session_row(pk: int, now: dt.datetime) -> tuple[Any, ...] | None:
         f" INNER JOIN {_table(Venue)} v ON v.{q('id')} = s.{q('venue_id')}"
         f" WHERE s.{q('id')} = %s"
     )
-    params = [*(status.value for status in HOLDING_STATUSES), at]
+    params: list[int | str | None] = [*(status.value for status in HOLDING_STATUSES), at]
     params += [WaitlistStatus.OFFERED.value, at, pk]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
