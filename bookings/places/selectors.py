@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from bookings.capacity import places_taken, places_taken_expression
+from bookings.capacity import places_taken
 from bookings.models import (
     HOLDING_STATUSES,
     Booking,
@@ -37,18 +36,6 @@ from training.models import (
     Trainer,
     Venue,
 )
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-
-class PlacesAnnotations(TypedDict):
-    places_taken: int
-    places_left_count: int
-
-
-# A session read through sessions_with_places(), with its places counted.
-type SessionWithPlaces = WithAnnotations[Session, PlacesAnnotations]
 
 
 def is_on_waiting_list(session_id: int, user: Any) -> bool:
@@ -92,59 +79,8 @@ def bookings_for_agency(agency_id: int) -> QuerySet[Booking]:
     )
 
 
-def sessions_with_places(now: dt.datetime) -> QuerySet[SessionWithPlaces]:
-    """Sessions annotated with ``places_taken`` and ``places_left_count``."""
-    return Session.objects.annotate(places_taken=places_taken_expression(now)).annotate(
-        places_left_count=F("capacity") - F("places_taken")
-    )
-
-
-def band_price_expression(band_id: int) -> Coalesce:
-    """A session's price for one band, in SQL: its override, else its course's; NULL if unset
-    (the same rule as ``Session.price_for_band``)."""
-    override = SessionPrice.objects.filter(session=OuterRef("pk"), band_id=band_id)
-    listed = CoursePrice.objects.filter(course=OuterRef("course_id"), band_id=band_id)
-    return Coalesce(
-        Subquery(override.values("amount")[:1]),
-        Subquery(listed.values("amount")[:1]),
-        output_field=DecimalField(max_digits=10, decimal_places=2),
-    )
-
-
 def band_price_name(band_id: int) -> str:
     return f"price_band_{band_id}"
-
-
-def catalogue_sessions(
-    *,
-    now: dt.datetime,
-    band_ids: Sequence[int] = (),
-    kind: str = "",
-    theme: str = "",
-    area: str = "",
-    month: dt.date | None = None,
-    with_places_only: bool = False,
-) -> QuerySet[SessionWithPlaces]:
-    """Published sessions that have not started, with places counted and the price for each
-    of ``band_ids`` computed in the same query (``band_price_name``); the catalogue reads
-    them as ``values()`` rows (``bookings.places.listing``), its parts in one more query."""
-    sessions = (
-        sessions_with_places(now)
-        .filter(status=SessionStatus.PUBLISHED, starts_at__gt=now)
-        .annotate(**{band_price_name(pk): band_price_expression(pk) for pk in band_ids})
-        .order_by("starts_at", "pk")
-    )
-    if kind:
-        sessions = sessions.filter(course__kind=kind)
-    if theme:
-        sessions = sessions.filter(course__theme=theme)
-    if area:
-        sessions = sessions.filter(venue__area=area)
-    if month is not None:
-        sessions = sessions.filter(starts_at__year=month.year, starts_at__month=month.month)
-    if with_places_only:
-        sessions = sessions.filter(places_left_count__gt=0)
-    return sessions
 
 
 def catalogue_themes() -> list[str]:
@@ -232,7 +168,7 @@ class SessionPage:
         return self.kind == CourseKind.MAPIG
 
 
-def _aware(value: Any) -> dt.datetime | None:
+def aware_datetime(value: Any) -> dt.datetime | None:
     """A datetime column from a plain cursor (SQLite gives a subquery's as text, in UTC)."""
     if value is None:
         return None
@@ -242,11 +178,12 @@ def _aware(value: Any) -> dt.datetime | None:
     return moment
 
 
-def _amount(value: Any) -> Decimal | None:
+def amount_of(value: Any) -> Decimal | None:
+    """A money column from a plain cursor (SQLite gives a whole number or a float)."""
     return None if value is None else Decimal(str(value))
 
 
-def _table(model: Any) -> str:
+def quoted_table(model: Any) -> str:
     return str(connection.ops.quote_name(model._meta.db_table))
 
 
@@ -260,15 +197,15 @@ def _session_row(pk: int, now: dt.datetime) -> tuple[Any, ...] | None:
         f" c.{q('title')}, c.{q('kind')}, c.{q('theme')}, c.{q('level')},"
         f" c.{q('duration_half_days')}, c.{q('description')},"
         f" v.{q('name')}, v.{q('address')}, v.{q('postcode')},"
-        f" (SELECT MIN(b.{q('hold_expires_at')}) FROM {_table(Booking)} b"
+        f" (SELECT MIN(b.{q('hold_expires_at')}) FROM {quoted_table(Booking)} b"
         f" WHERE b.{q('session_id')} = s.{q('id')} AND b.{q('status')} IN ({holding})"
         f" AND b.{q('hold_expires_at')} > %s),"
-        f" (SELECT MIN(w.{q('offer_expires_at')}) FROM {_table(WaitingListEntry)} w"
+        f" (SELECT MIN(w.{q('offer_expires_at')}) FROM {quoted_table(WaitingListEntry)} w"
         f" WHERE w.{q('session_id')} = s.{q('id')} AND w.{q('status')} = %s"
         f" AND w.{q('offer_expires_at')} > %s)"
-        f" FROM {_table(Session)} s"
-        f" INNER JOIN {_table(Course)} c ON c.{q('id')} = s.{q('course_id')}"
-        f" INNER JOIN {_table(Venue)} v ON v.{q('id')} = s.{q('venue_id')}"
+        f" FROM {quoted_table(Session)} s"
+        f" INNER JOIN {quoted_table(Course)} c ON c.{q('id')} = s.{q('course_id')}"
+        f" INNER JOIN {quoted_table(Venue)} v ON v.{q('id')} = s.{q('venue_id')}"
         f" WHERE s.{q('id')} = %s"
     )
     params: list[int | str | None] = [*(status.value for status in HOLDING_STATUSES), at]
@@ -287,10 +224,10 @@ def _band_prices(
     q = connection.ops.quote_name
     only = f" WHERE p.{q('id')} = %s" if band_id is not None else ""
     sql = (
-        f"SELECT p.{q('name')}, o.{q('amount')}, l.{q('amount')} FROM {_table(PriceBand)} p"
-        f" LEFT JOIN {_table(SessionPrice)} o"
+        f"SELECT p.{q('name')}, o.{q('amount')}, l.{q('amount')} FROM {quoted_table(PriceBand)} p"
+        f" LEFT JOIN {quoted_table(SessionPrice)} o"
         f" ON o.{q('band_id')} = p.{q('id')} AND o.{q('session_id')} = %s"
-        f" LEFT JOIN {_table(CoursePrice)} l"
+        f" LEFT JOIN {quoted_table(CoursePrice)} l"
         f" ON l.{q('band_id')} = p.{q('id')} AND l.{q('course_id')} = %s"
         f"{only} ORDER BY p.{q('order')}"
     )
@@ -298,7 +235,7 @@ def _band_prices(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [
-            (name, _amount(override if override is not None else listed))
+            (name, amount_of(override if override is not None else listed))
             for name, override, listed in cursor.fetchall()
         ]
 
@@ -312,12 +249,12 @@ def _session_lists(
     through = Session.trainers.through
     sql = (
         f"SELECT 0, {q('starts_at')}, {q('ends_at')}, 0, NULL, NULL, {q('id')}"
-        f" FROM {_table(SessionPart)} WHERE {q('session_id')} = %s"
+        f" FROM {quoted_table(SessionPart)} WHERE {q('session_id')} = %s"
         f" UNION ALL SELECT 1, NULL, NULL, 0, t.{q('name')}, NULL, t.{q('id')}"
-        f" FROM {_table(Trainer)} t INNER JOIN {_table(through)} m"
+        f" FROM {quoted_table(Trainer)} t INNER JOIN {quoted_table(through)} m"
         f" ON m.{q('trainer_id')} = t.{q('id')} WHERE m.{q('session_id')} = %s"
         f" UNION ALL SELECT 2, NULL, NULL, {q('order')}, NULL, {q('text')}, {q('id')}"
-        f" FROM {_table(LearningOutcome)} WHERE {q('course_id')} = %s"
+        f" FROM {quoted_table(LearningOutcome)} WHERE {q('course_id')} = %s"
         " ORDER BY 1, 2, 4, 5, 7"
     )
     parts: list[tuple[dt.datetime, dt.datetime]] = []
@@ -327,7 +264,7 @@ def _session_lists(
         cursor.execute(sql, [session_id, session_id, course_id])
         for kind, starts_at, ends_at, _order, name, text, _pk in cursor.fetchall():
             if kind == 0:
-                parts.append((_aware(starts_at), _aware(ends_at)))  # type: ignore[arg-type]
+                parts.append((aware_datetime(starts_at), aware_datetime(ends_at)))  # type: ignore[arg-type]
             elif kind == 1:
                 trainers.append(name)
             else:
@@ -361,7 +298,7 @@ def session_page(pk: int, *, now: dt.datetime, band_id: int | None) -> SessionPa
         next_hold,
         next_offer,
     ) = row
-    starts_at = _aware(starts_at)
+    starts_at = aware_datetime(starts_at)
     free = kind == CourseKind.MAPIG
     parts, trainers, outcomes = _session_lists(pk, course_id)
     return SessionPage(
@@ -386,8 +323,8 @@ def session_page(pk: int, *, now: dt.datetime, band_id: int | None) -> SessionPa
         trainers=trainers,
         outcomes=outcomes,
         next_changes=[
-            _aware(next_hold),
-            _aware(next_offer),
+            aware_datetime(next_hold),
+            aware_datetime(next_offer),
             starts_at
             if status == SessionStatus.PUBLISHED and starts_at is not None and starts_at > now
             else None,

@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from bookings.permissions import can_see_session_of_status
-from bookings.places.listing import catalogue_rows, row_fields
+from bookings.places.listing import CatalogueSessions, catalogue_rows
 from bookings.places.pagecache import (
-    next_change_annotations,
     next_change_at,
     next_change_of,
     page_get,
@@ -25,7 +24,6 @@ from bookings.places.pagecache import (
 )
 from bookings.places.pricing import band_for
 from bookings.places.selectors import (
-    catalogue_sessions,
     catalogue_themes,
     is_on_waiting_list,
     place_held_by,
@@ -68,11 +66,7 @@ def _catalogue_context(
     # every band's for someone whose sector we do not know.
     bands = [] if band else price_bands()
     band_ids = [band.pk] if band else [each.pk for each in bands]
-    sessions = (
-        catalogue_sessions(now=now, band_ids=band_ids, **filters)
-        .annotate(**next_change_annotations(now))
-        .values(*row_fields(band_ids))
-    )
+    sessions = CatalogueSessions(now=now, band_ids=band_ids, **filters)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(query.get("page"))
     rows = catalogue_rows(list(page.object_list), band=band, bands=bands, now=now)
     others = query.copy()
