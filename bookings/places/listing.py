@@ -13,6 +13,8 @@ dates as ``|date:"l j F Y, H:i"`` and ``|time:"H:i"`` in the current time zone, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import html
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -22,8 +24,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS, WEEKDAYS
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from bookings.models import (
     HOLDING_STATUSES,
@@ -33,7 +35,13 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.places.pagecache import NEXT_CHANGE_FIELDS
-from bookings.places.selectors import amount_of, aware_datetime, band_price_name, quoted_table
+from bookings.places.selectors import (
+    amount_of,
+    aware_datetime,
+    band_price_name,
+    moment_of,
+    quoted_table,
+)
 from bookings.templatetags.money import format_pounds
 from training.models import (
     Area,
@@ -78,33 +86,66 @@ def row_fields(band_ids: Sequence[int]) -> tuple[str, ...]:
     return (*ROW_FIELDS, *NEXT_CHANGE_FIELDS, *(band_price_name(pk) for pk in band_ids))
 
 
-def part_times(value: dt.datetime) -> tuple[str, str]:
-    """``value`` in the current time zone as "Monday 5 January 2027, 09:30" and "09:30"."""
-    local = timezone.localtime(value)
-    clock = f"{local.hour:02d}:{local.minute:02d}"
-    day = f"{WEEKDAYS[local.weekday()]} {local.day} {MONTHS[local.month]} {local.year}"
-    return f"{day}, {clock}", clock
+@functools.cache
+def _calendar_names(language: str | None) -> tuple[tuple[str, ...], dict[int, str]]:
+    """The days of the week (Monday first) and the months, translated once per language."""
+    return tuple(str(WEEKDAYS[day]) for day in range(7)), {
+        month: str(name) for month, name in MONTHS.items()
+    }
 
 
-def when_html(parts: Iterable[tuple[dt.datetime, dt.datetime]]) -> SafeString:
-    """A session's parts, one line each: "Monday 5 January 2027, 09:30–12:30"."""
-    lines = [f"{part_times(starts)[0]}–{part_times(ends)[1]}" for starts, ends in parts]
-    return mark_safe("<br>".join(str(conditional_escape(line)) for line in lines))
+def escape(text: object) -> str:
+    """``django.utils.html.escape`` without its lazy-text wrapper (the same characters, the
+    same entities): it runs for every text of every card."""
+    return html.escape(str(text))
+
+
+class Calendar:
+    """Dates and times as the pages show them, in the time zone and language of the request
+    (read once, however many moments are formatted)."""
+
+    def __init__(self) -> None:
+        self.zone = timezone.get_current_timezone()
+        self.weekdays, self.months = _calendar_names(get_language())
+
+    def day(self, value: dt.date) -> str:
+        """A date as ``|date:"l j F Y"``: "Monday 5 January 2027"."""
+        return (
+            f"{self.weekdays[value.weekday()]} {value.day} {self.months[value.month]} {value.year}"
+        )
+
+    def times(self, value: dt.datetime) -> tuple[str, str]:
+        """``value`` in the current time zone as "Monday 5 January 2027, 09:30" and "09:30"."""
+        local = value.astimezone(self.zone)
+        clock = f"{local.hour:02d}:{local.minute:02d}"
+        return f"{self.day(local)}, {clock}", clock
+
+    def when_html(self, parts: Iterable[tuple[dt.datetime, dt.datetime]]) -> str:
+        """A session's parts, one line each: "Monday 5 January 2027, 09:30–12:30"."""
+        return "<br>".join(
+            escape(f"{self.times(starts)[0]}–{self.times(ends)[1]}") for starts, ends in parts
+        )
 
 
 type Parts = list[tuple[dt.datetime, dt.datetime]]
 
 
 def parts_by_session(session_ids: Sequence[int]) -> dict[int, Parts]:
-    """Each session's parts, earliest first, in one query."""
+    """Each session's parts, earliest first, in one plain statement."""
     found: dict[int, Parts] = defaultdict(list)
-    parts = (
-        SessionPart.objects.filter(session_id__in=session_ids)
-        .order_by("session_id", "starts_at", "pk")
-        .values_list("session_id", "starts_at", "ends_at")
+    if not session_ids:
+        return found
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT {q('session_id')}, {q('starts_at')}, {q('ends_at')}"
+        f" FROM {quoted_table(SessionPart)}"
+        f" WHERE {q('session_id')} IN ({', '.join(['%s'] * len(session_ids))})"
+        f" ORDER BY {q('session_id')}, {q('starts_at')}, {q('id')}"
     )
-    for session_id, starts_at, ends_at in parts:
-        found[session_id].append((starts_at, ends_at))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(session_ids))
+        for session_id, starts_at, ends_at in cursor.fetchall():
+            found[session_id].append((moment_of(starts_at), moment_of(ends_at)))
     return found
 
 
@@ -187,6 +228,7 @@ def catalogue_rows(
     its card's ``html``: the viewer's band's price, or every band's (``bands``) for someone
     whose sector we do not know."""
     url_pattern = reverse("bookings:session", args=[URL_PK_MARK])
+    calendar = Calendar()
     parts = parts_by_session([session["pk"] for session in sessions])
     rows = []
     for session in sessions:
@@ -200,7 +242,7 @@ def catalogue_rows(
                 "kind": str(KIND_LABELS.get(kind, kind)),
                 "colour": KIND_COLOURS.get(kind, "blue"),
                 "theme": session["course__theme"],
-                "when": when_html(parts.get(session["pk"], [])),
+                "when": calendar.when_html(parts.get(session["pk"], [])),
                 "where": f"{session['venue__name']}, "
                 f"{AREA_LABELS.get(session['venue__area'], session['venue__area'])}",
                 "capacity": session["capacity"],

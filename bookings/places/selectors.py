@@ -178,6 +178,14 @@ def aware_datetime(value: Any) -> dt.datetime | None:
     return moment
 
 
+def moment_of(value: Any) -> dt.datetime:
+    """``aware_datetime`` of a column that is never NULL."""
+    moment = aware_datetime(value)
+    if moment is None:
+        raise ValueError("A NOT NULL datetime column read as NULL.")
+    return moment
+
+
 def amount_of(value: Any) -> Decimal | None:
     """A money column from a plain cursor (SQLite gives a whole number or a float)."""
     return None if value is None else Decimal(str(value))
@@ -264,7 +272,7 @@ def _session_lists(
         cursor.execute(sql, [session_id, session_id, course_id])
         for kind, starts_at, ends_at, _order, name, text, _pk in cursor.fetchall():
             if kind == 0:
-                parts.append((aware_datetime(starts_at), aware_datetime(ends_at)))  # type: ignore[arg-type]
+                parts.append((moment_of(starts_at), moment_of(ends_at)))
             elif kind == 1:
                 trainers.append(name)
             else:

@@ -11,14 +11,9 @@ escaped. The booking actions, different for each person, go between the two halv
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.template.defaultfilters import linebreaksbr
-from django.utils import timezone
-from django.utils.dates import MONTHS, WEEKDAYS
-from django.utils.html import escape
 
-from bookings.places.listing import KIND_LABELS, part_times, price_html
+from bookings.places.listing import KIND_LABELS, Calendar, escape, price_html
 from bookings.places.selectors import SessionPage
 from bookings.templatetags.money import format_pounds
 from training.models import PriceBand, SafeguardingLevel, SessionStatus
@@ -33,11 +28,6 @@ CANCELLED = (
 ROW = '<div class="govuk-summary-list__row"><dt class="govuk-summary-list__key">'
 
 
-def _day(value: dt.date) -> str:
-    """A date as ``|date:"l j F Y"``: "Monday 5 January 2027"."""
-    return f"{WEEKDAYS[value.weekday()]} {value.day} {MONTHS[value.month]} {value.year}"
-
-
 def _duration_label(half_days: int) -> str:
     """``Course.duration_label``."""
     if half_days == 1:
@@ -48,8 +38,10 @@ def _duration_label(half_days: int) -> str:
 
 
 def _facts(page: SessionPage) -> str:
+    calendar = Calendar()
     when = "<br>".join(
-        f"{_day(timezone.localdate(starts))}, {part_times(starts)[1]} to {part_times(ends)[1]}"
+        f"{calendar.day(starts.astimezone(calendar.zone))}, {calendar.times(starts)[1]} to "
+        f"{calendar.times(ends)[1]}"
         for starts, ends in page.parts
     )
     postcode = f"<br>{escape(page.venue_postcode)}" if page.venue_postcode else ""
@@ -59,7 +51,7 @@ def _facts(page: SessionPage) -> str:
         if page.level
         else ""
     )
-    trainers = ", ".join(str(escape(name)) for name in page.trainers) or "To be confirmed"
+    trainers = ", ".join(escape(name) for name in page.trainers) or "To be confirmed"
     places = (
         f"{page.places_left} of {page.capacity}"
         if page.places_left > 0
@@ -67,7 +59,7 @@ def _facts(page: SessionPage) -> str:
     )
     closes_on = booking_closes_on(page.starts_at, page.booking_closes_working_days)
     closes = (
-        f'{ROW}Booking closes</dt><dd class="govuk-summary-list__value">{_day(closes_on)}'
+        f'{ROW}Booking closes</dt><dd class="govuk-summary-list__value">{calendar.day(closes_on)}'
         "</dd></div>"
         if closes_on
         else ""
