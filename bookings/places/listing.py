@@ -1,4 +1,4 @@
-"""The catalogue's rows for display: plain values, dates, prices and URLs formatted once.
+"""The catalogue's rows: read in two plain statements, dates, prices and URLs formatted once.
 
 The catalogue reads its sessions as plain rows (``CatalogueSessions``: two plain statements,
 no model objects) and renders each row's card here, in one pass of string formatting,
@@ -6,7 +6,7 @@ because the ORM's building of the query and the template engine's per-row variab
 lookups, filters, includes and URL reversals were most of the page's cost. What a
 card shows is what ``catalogue.html`` rendered before, to the byte (compare the demo's pages):
 dates as ``|date:"l j F Y, H:i"`` and ``|time:"H:i"`` in the current time zone, money as
-``|pounds``, the price block as ``bookings/_price.html``, the URL as
+``|pounds``, the price block as the ``bookings/_price.html`` template did, the URL as
 ``Session.get_absolute_url``; every text from the database is escaped.
 """
 
@@ -155,7 +155,7 @@ def _price_text(amount: Decimal | None) -> str | None:
 
 
 def price_html(row: Mapping[str, Any], *, band_label: str | None) -> str:
-    """The price block of ``bookings/_price.html`` for a row (``band_label``: the viewer's
+    """The price block (once ``bookings/_price.html``) for a row (``band_label``: the viewer's
     band's name in lower case, None for someone whose sector we do not know)."""
     if row["is_free"]:
         return '\n  <p class="govuk-body unit-price">Free</p>\n'

@@ -2,10 +2,10 @@
 
 What every viewer of one class sees of a session (``bookings.places.pagecache``), built from a
 ``selectors.SessionPage`` of plain values, because the template engine's lookups and filters
-over model objects were a large part of the page's cost. It is what
-``bookings/session_detail.html`` rendered before, to the byte (compare the demo's pages):
+over model objects were a large part of the page's cost. It is, to the byte, what the
+template it replaced (``bookings/session_detail.html``) rendered (compare the demo's pages):
 dates as ``|date:"l j F Y"`` and ``|time:"H:i"`` in the current time zone, money as
-``|pounds``, the price block as ``bookings/_price.html``; every text from the database is
+``|pounds``, the price block as ``listing.price_html``; every text from the database is
 escaped. The booking actions, different for each person, go between the two halves.
 """
 
@@ -87,7 +87,7 @@ def _facts(page: SessionPage) -> str:
 
 
 def _price_block(page: SessionPage, band: PriceBand | None) -> str:
-    """``bookings/_price.html`` for the viewer's band, or every band's."""
+    """The price block (``listing.price_html``) for the viewer's band, or every band's."""
     prices = [
         (name, None if amount is None else format_pounds(amount)) for name, amount in page.prices
     ]
