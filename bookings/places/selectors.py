@@ -283,6 +283,9 @@ def _session_lists(
 def session_page(pk: int, *, now: dt.datetime, band_id: int | None) -> SessionPage | None:
     """The session ``pk`` as its page shows it, with the price of ``band_id`` (every band's
     when None); None if there is no such session. Four statements, whatever the session."""
+    low, high = connection.ops.integer_field_range(Session._meta.pk.get_internal_type())
+    if not low <= pk <= high:  # no session has it, and the database would refuse it
+        return None
     row = _session_row(pk, now)
     if row is None:
         return None

@@ -8,6 +8,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.capacity import places_taken
@@ -95,6 +97,12 @@ def test_a_free_course_reads_no_prices_and_a_missing_session_is_none(
     page = session_page(session.pk, now=NOW, band_id=None)
     assert page is not None and page.is_free and page.prices == []
     assert session_page(session.pk + 1000, now=NOW, band_id=None) is None
+    assert session_page(2**63, now=NOW, band_id=None) is None
+
+
+def test_a_session_number_no_database_can_hold_is_not_found(client: Client) -> None:
+    for pk in (2**63, 10**30):
+        assert client.get(reverse("bookings:session", args=[pk])).status_code == 404
 
 
 def test_places_left_and_the_next_changes_are_this_sessions_own(
