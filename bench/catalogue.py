@@ -82,12 +82,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--debug", action="store_true", help="serve with DEBUG=true (default: DEBUG=false)"
     )
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="the server's DB_CONN_MAX_AGE: seconds a worker keeps its database connection "
+        "(default 0, the settings' default: one connection per request)",
+    )
     args = parser.parse_args(argv)
     for name in ("workers", "clients"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    if args.requests < 0 or args.duration <= 0 or args.warmup < 0:
-        parser.error("--requests, --duration and --warmup must not be negative")
+    if args.requests < 0 or args.duration <= 0 or args.warmup < 0 or args.conn_max_age < 0:
+        parser.error("--requests, --duration, --warmup and --conn-max-age must not be negative")
     return args
 
 
@@ -275,6 +282,7 @@ def start_server(
     # The shared cache production uses (one table in the same database), not a memory cache
     # per worker: a cached page then costs the read of its entry, as it does in production.
     server_env["CACHE_BACKEND"] = "database"
+    server_env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     if not cached:
         server_env["PAGE_CACHE_SECONDS"] = "0"  # every page rendered afresh
     with log.open("wb") as log_file:
@@ -349,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_until_ready(server, port, log)
             print(
                 f"gunicorn ({label}): {HOST}:{port}, {args.workers} {args.worker_class} "
-                f"worker(s), DEBUG={'true' if args.debug else 'false'}; client: {args.clients} "
+                f"worker(s), DEBUG={'true' if args.debug else 'false'}, "
+                f"DB_CONN_MAX_AGE={args.conn_max_age}; client: {args.clients} "
                 f"threads, {mode}, {args.warmup:g} s warm-up per URL; load average "
                 f"{os.getloadavg()[0]:.1f}"
             )

@@ -328,7 +328,12 @@ def can_manage_sessions(user: Any) -> bool:
 
 def can_see_session(user: Any, session: Session) -> bool:
     """Published sessions are public; drafts and cancelled ones are for administrators."""
-    return session.status == SessionStatus.PUBLISHED or can_manage_sessions(user)
+    return can_see_session_of_status(user, session.status)
+
+
+def can_see_session_of_status(user: Any, status: str) -> bool:
+    """``can_see_session`` for a page that reads the session's status alone."""
+    return status == SessionStatus.PUBLISHED or can_manage_sessions(user)
 
 
 def register_sessions(user: Any) -> QuerySet[Session] | None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from bookings.capacity import places_taken_expression
+from bookings.capacity import places_taken
 from bookings.models import (
+    HOLDING_STATUSES,
     Booking,
     BookingStatus,
     PlaceReservation,
@@ -18,19 +23,19 @@ from bookings.models import (
     WaitlistStatus,
     places_taken_q,
 )
-from training.models import Course, CoursePrice, PriceBand, Session, SessionPrice, SessionStatus
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-
-class PlacesAnnotations(TypedDict):
-    places_taken: int
-    places_left_count: int
-
-
-# A session read through sessions_with_places(), with its places counted.
-type SessionWithPlaces = WithAnnotations[Session, PlacesAnnotations]
+from training.models import (
+    Course,
+    CourseKind,
+    CoursePrice,
+    LearningOutcome,
+    PriceBand,
+    Session,
+    SessionPart,
+    SessionPrice,
+    SessionStatus,
+    Trainer,
+    Venue,
+)
 
 
 def is_on_waiting_list(session_id: int, user: Any) -> bool:
@@ -74,59 +79,8 @@ def bookings_for_agency(agency_id: int) -> QuerySet[Booking]:
     )
 
 
-def sessions_with_places(now: dt.datetime) -> QuerySet[SessionWithPlaces]:
-    """Sessions annotated with ``places_taken`` and ``places_left_count``."""
-    return Session.objects.annotate(places_taken=places_taken_expression(now)).annotate(
-        places_left_count=F("capacity") - F("places_taken")
-    )
-
-
-def band_price_expression(band_id: int) -> Coalesce:
-    """A session's price for one band, in SQL: its override, else its course's; NULL if unset
-    (the same rule as ``Session.price_for_band``)."""
-    override = SessionPrice.objects.filter(session=OuterRef("pk"), band_id=band_id)
-    listed = CoursePrice.objects.filter(course=OuterRef("course_id"), band_id=band_id)
-    return Coalesce(
-        Subquery(override.values("amount")[:1]),
-        Subquery(listed.values("amount")[:1]),
-        output_field=DecimalField(max_digits=10, decimal_places=2),
-    )
-
-
 def band_price_name(band_id: int) -> str:
     return f"price_band_{band_id}"
-
-
-def catalogue_sessions(
-    *,
-    now: dt.datetime,
-    band_ids: Sequence[int] = (),
-    kind: str = "",
-    theme: str = "",
-    area: str = "",
-    month: dt.date | None = None,
-    with_places_only: bool = False,
-) -> QuerySet[SessionWithPlaces]:
-    """Published sessions that have not started, with places counted and the price for each
-    of ``band_ids`` computed in the same query (``band_price_name``); the catalogue reads
-    them as ``values()`` rows (``bookings.places.listing``), its parts in one more query."""
-    sessions = (
-        sessions_with_places(now)
-        .filter(status=SessionStatus.PUBLISHED, starts_at__gt=now)
-        .annotate(**{band_price_name(pk): band_price_expression(pk) for pk in band_ids})
-        .order_by("starts_at", "pk")
-    )
-    if kind:
-        sessions = sessions.filter(course__kind=kind)
-    if theme:
-        sessions = sessions.filter(course__theme=theme)
-    if area:
-        sessions = sessions.filter(venue__area=area)
-    if month is not None:
-        sessions = sessions.filter(starts_at__year=month.year, starts_at__month=month.month)
-    if with_places_only:
-        sessions = sessions.filter(places_left_count__gt=0)
-    return sessions
 
 
 def catalogue_themes() -> list[str]:
@@ -171,4 +125,219 @@ def reservations_with_unnamed(
     places are still to be named (one query)."""
     return reservations.select_related("session__course", "agency", "order").annotate(
         unnamed=Count("order__bookings", filter=Q(order__bookings__status=BookingStatus.RESERVED))
+    )
+
+
+# --- the session page, read in plain statements ---------------------------------------------
+# Built through the ORM, the session page's one query (places counted, a price subquery per
+# band, the next-change subqueries) and its three prefetches cost several times what the
+# database took to answer them; written out they are four statements for any session.
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """What the session page shows of one session, as plain values."""
+
+    pk: int
+    status: str
+    capacity: int
+    starts_at: dt.datetime | None
+    booking_closes_working_days: int
+    notes: str
+    title: str
+    kind: str
+    theme: str
+    level: str
+    duration_half_days: int
+    description: str
+    venue_name: str
+    venue_address: str
+    venue_postcode: str
+    places_left: int
+    # The band's name and its price (None: on request), in band order; empty when free.
+    prices: list[tuple[str, Decimal | None]]
+    parts: list[tuple[dt.datetime, dt.datetime]]
+    trainers: list[str]
+    outcomes: list[str]
+    # When time alone changes the page: the session's next hold and offer to expire, and
+    # its start (``pagecache.next_change_annotations`` with ``of_session``).
+    next_changes: list[dt.datetime | None]
+
+    @property
+    def is_free(self) -> bool:
+        return self.kind == CourseKind.MAPIG
+
+
+def aware_datetime(value: Any) -> dt.datetime | None:
+    """A datetime column from a plain cursor (SQLite gives a subquery's as text, in UTC)."""
+    if value is None:
+        return None
+    moment: dt.datetime | None = parse_datetime(value) if isinstance(value, str) else value
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, connection.timezone)
+    return moment
+
+
+def moment_of(value: Any) -> dt.datetime:
+    """``aware_datetime`` of a column that is never NULL."""
+    moment = aware_datetime(value)
+    if moment is None:
+        raise ValueError("A NOT NULL datetime column read as NULL.")
+    return moment
+
+
+def amount_of(value: Any) -> Decimal | None:
+    """A money column from a plain cursor (SQLite gives a whole number or a float)."""
+    return None if value is None else Decimal(str(value))
+
+
+def quoted_table(model: Any) -> str:
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def _session_row(pk: int, now: dt.datetime) -> tuple[Any, ...] | None:
+    q = connection.ops.quote_name
+    at = connection.ops.adapt_datetimefield_value(now)
+    holding = ", ".join(["%s"] * len(HOLDING_STATUSES))
+    sql = (
+        f"SELECT s.{q('id')}, s.{q('status')}, s.{q('capacity')}, s.{q('starts_at')},"
+        f" s.{q('booking_closes_working_days')}, s.{q('notes')}, s.{q('course_id')},"
+        f" c.{q('title')}, c.{q('kind')}, c.{q('theme')}, c.{q('level')},"
+        f" c.{q('duration_half_days')}, c.{q('description')},"
+        f" v.{q('name')}, v.{q('address')}, v.{q('postcode')},"
+        f" (SELECT MIN(b.{q('hold_expires_at')}) FROM {quoted_table(Booking)} b"
+        f" WHERE b.{q('session_id')} = s.{q('id')} AND b.{q('status')} IN ({holding})"
+        f" AND b.{q('hold_expires_at')} > %s),"
+        f" (SELECT MIN(w.{q('offer_expires_at')}) FROM {quoted_table(WaitingListEntry)} w"
+        f" WHERE w.{q('session_id')} = s.{q('id')} AND w.{q('status')} = %s"
+        f" AND w.{q('offer_expires_at')} > %s)"
+        f" FROM {quoted_table(Session)} s"
+        f" INNER JOIN {quoted_table(Course)} c ON c.{q('id')} = s.{q('course_id')}"
+        f" INNER JOIN {quoted_table(Venue)} v ON v.{q('id')} = s.{q('venue_id')}"
+        f" WHERE s.{q('id')} = %s"
+    )
+    params: list[int | str | None] = [*(status.value for status in HOLDING_STATUSES), at]
+    params += [WaitlistStatus.OFFERED.value, at, pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+
+def _band_prices(
+    session_id: int, course_id: int, band_id: int | None
+) -> list[tuple[str, Decimal | None]]:
+    """Each band's name and price for the session (its override, else its course's; the
+    rule of ``Session.price_for_band``), in band order: of one band if ``band_id``."""
+    q = connection.ops.quote_name
+    only = f" WHERE p.{q('id')} = %s" if band_id is not None else ""
+    sql = (
+        f"SELECT p.{q('name')}, o.{q('amount')}, l.{q('amount')} FROM {quoted_table(PriceBand)} p"
+        f" LEFT JOIN {quoted_table(SessionPrice)} o"
+        f" ON o.{q('band_id')} = p.{q('id')} AND o.{q('session_id')} = %s"
+        f" LEFT JOIN {quoted_table(CoursePrice)} l"
+        f" ON l.{q('band_id')} = p.{q('id')} AND l.{q('course_id')} = %s"
+        f"{only} ORDER BY p.{q('order')}"
+    )
+    params = [session_id, course_id, *([band_id] if band_id is not None else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            (name, amount_of(override if override is not None else listed))
+            for name, override, listed in cursor.fetchall()
+        ]
+
+
+def _session_lists(
+    session_id: int, course_id: int
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], list[str], list[str]]:
+    """The session's parts (earliest first), its trainers (by name) and its course's
+    outcomes (in their order), in one statement."""
+    q = connection.ops.quote_name
+    through = Session.trainers.through
+    sql = (
+        f"SELECT 0, {q('starts_at')}, {q('ends_at')}, 0, NULL, NULL, {q('id')}"
+        f" FROM {quoted_table(SessionPart)} WHERE {q('session_id')} = %s"
+        f" UNION ALL SELECT 1, NULL, NULL, 0, t.{q('name')}, NULL, t.{q('id')}"
+        f" FROM {quoted_table(Trainer)} t INNER JOIN {quoted_table(through)} m"
+        f" ON m.{q('trainer_id')} = t.{q('id')} WHERE m.{q('session_id')} = %s"
+        f" UNION ALL SELECT 2, NULL, NULL, {q('order')}, NULL, {q('text')}, {q('id')}"
+        f" FROM {quoted_table(LearningOutcome)} WHERE {q('course_id')} = %s"
+        " ORDER BY 1, 2, 4, 5, 7"
+    )
+    parts: list[tuple[dt.datetime, dt.datetime]] = []
+    trainers: list[str] = []
+    outcomes: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [session_id, session_id, course_id])
+        for kind, starts_at, ends_at, _order, name, text, _pk in cursor.fetchall():
+            if kind == 0:
+                parts.append((moment_of(starts_at), moment_of(ends_at)))
+            elif kind == 1:
+                trainers.append(name)
+            else:
+                outcomes.append(text)
+    return parts, trainers, outcomes
+
+
+def session_page(pk: int, *, now: dt.datetime, band_id: int | None) -> SessionPage | None:
+    """The session ``pk`` as its page shows it, with the price of ``band_id`` (every band's
+    when None); None if there is no such session. Four statements, whatever the session."""
+    low, high = connection.ops.integer_field_range(Session._meta.pk.get_internal_type())
+    if not low <= pk <= high:  # no session has it, and the database would refuse it
+        return None
+    row = _session_row(pk, now)
+    if row is None:
+        return None
+    (
+        pk,
+        status,
+        capacity,
+        starts_at,
+        closes_working_days,
+        notes,
+        course_id,
+        title,
+        kind,
+        theme,
+        level,
+        duration_half_days,
+        description,
+        venue_name,
+        venue_address,
+        venue_postcode,
+        next_hold,
+        next_offer,
+    ) = row
+    starts_at = aware_datetime(starts_at)
+    free = kind == CourseKind.MAPIG
+    parts, trainers, outcomes = _session_lists(pk, course_id)
+    return SessionPage(
+        pk=pk,
+        status=status,
+        capacity=capacity,
+        starts_at=starts_at,
+        booking_closes_working_days=closes_working_days,
+        notes=notes,
+        title=title,
+        kind=kind,
+        theme=theme,
+        level=level,
+        duration_half_days=duration_half_days,
+        description=description,
+        venue_name=venue_name,
+        venue_address=venue_address,
+        venue_postcode=venue_postcode,
+        places_left=capacity - places_taken(pk, now),
+        prices=[] if free else _band_prices(pk, course_id, band_id),
+        parts=parts,
+        trainers=trainers,
+        outcomes=outcomes,
+        next_changes=[
+            aware_datetime(next_hold),
+            aware_datetime(next_offer),
+            starts_at
+            if status == SessionStatus.PUBLISHED and starts_at is not None and starts_at > now
+            else None,
+        ],
     )

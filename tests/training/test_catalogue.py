@@ -171,7 +171,8 @@ def test_places_left_counts_confirmed_and_unexpired_holds_only(
     place("c@x.org", BookingStatus.HELD, hold_expires_at=now - dt.timedelta(minutes=1))
     place("d@x.org", BookingStatus.CANCELLED)
     response = client.get(reverse("bookings:session", args=[session.pk]))
-    assert response.context["session"].places_left_count == 1
+    assert response.context["places_left"] == 1
+    assert 'data-testid="places-left">1 of 3<' in response.content.decode()
     full_filter = client.get(reverse("bookings:catalogue"), {"places": "on"})
     assert session.pk in {row["pk"] for row in full_filter.context["rows"]}
     place("e@x.org", BookingStatus.CONFIRMED)

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from bookings.permissions import can_see_session
-from bookings.places.listing import catalogue_rows, row_fields
+from bookings.permissions import can_see_session_of_status
+from bookings.places.listing import CatalogueSessions, catalogue_rows
 from bookings.places.pagecache import (
-    next_change_annotations,
     next_change_at,
     next_change_of,
-    next_changes,
     page_get,
     page_key,
     page_store,
@@ -27,19 +24,16 @@ from bookings.places.pagecache import (
 )
 from bookings.places.pricing import band_for
 from bookings.places.selectors import (
-    SessionWithPlaces,
-    band_price_expression,
-    band_price_name,
-    catalogue_sessions,
     catalogue_themes,
     is_on_waiting_list,
     place_held_by,
     price_bands,
-    sessions_with_places,
+    session_page,
 )
+from bookings.places.session_body import session_body_html
 from training.auth import profile_of
 from training.forms import CatalogueFilterForm
-from training.models import ZERO, PriceBand, SessionStatus
+from training.models import PriceBand, SessionStatus, is_open_for_booking
 
 SESSIONS_PER_PAGE = 25
 
@@ -51,14 +45,6 @@ def viewer_band(user: Any) -> PriceBand | None:
     if profile is None or profile.agency is None:
         return None
     return band_for(booked_by=user, agency=profile.agency)
-
-
-def _listed_price(session: Any, band_id: int) -> Decimal | None:
-    """The price ``catalogue_sessions`` computed for this band (free courses cost nothing)."""
-    if session.course.is_free:
-        return ZERO
-    price: Decimal | None = getattr(session, band_price_name(band_id))
-    return price
 
 
 def _catalogue_context(
@@ -80,11 +66,7 @@ def _catalogue_context(
     # every band's for someone whose sector we do not know.
     bands = [] if band else price_bands()
     band_ids = [band.pk] if band else [each.pk for each in bands]
-    sessions = (
-        catalogue_sessions(now=now, band_ids=band_ids, **filters)
-        .annotate(**next_change_annotations(now))
-        .values(*row_fields(band_ids))
-    )
+    sessions = CatalogueSessions(now=now, band_ids=band_ids, **filters)
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(query.get("page"))
     rows = catalogue_rows(list(page.object_list), band=band, bands=bands, now=now)
     others = query.copy()
@@ -124,51 +106,32 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Where the booking actions go in the session page's cached part.
-ACTIONS_MARK = "\x00booking-actions\x00"
-
-
 def _session_entry(
     request: HttpRequest, pk: int, band: PriceBand | None, now: dt.datetime
 ) -> dict[str, Any]:
     """The session page's shared part, rendered afresh (and whether it may be cached)."""
-    # Only what the page shows: the viewer's band's price, or every band's for someone whose
-    # sector we do not know, computed by the database with the places.
-    bands = [] if band else price_bands()
-    band_ids = [band.pk] if band else [each.pk for each in bands]
-    # Annotated: get_object_or_404 drops the annotations from the type django-stubs infers.
-    session: SessionWithPlaces = get_object_or_404(
-        sessions_with_places(now)
-        .annotate(**next_change_annotations(now, of_session=True))
-        .annotate(**{band_price_name(each): band_price_expression(each) for each in band_ids})
-        .select_related("course", "venue")
-        .prefetch_related("parts", "trainers", "course__outcomes"),
-        pk=pk,
-    )
-    if not can_see_session(request.user, session):
+    # Only what the page shows, in plain statements: the viewer's band's price, or every
+    # band's for someone whose sector we do not know.
+    page = session_page(pk, now=now, band_id=band.pk if band else None)
+    if page is None or not can_see_session_of_status(request.user, page.status):
         raise Http404("No such session.")
-    body = render_to_string(
-        "bookings/session_detail.html",
-        {
-            "session": session,
-            "band": band,
-            "price": _listed_price(session, band.pk) if band else None,
-            "price_table": [(each, _listed_price(session, each.pk)) for each in bands],
-            "booking_actions": mark_safe(ACTIONS_MARK),
-        },
-    )
-    before, after = body.split(ACTIONS_MARK)
+    before, after = session_body_html(page, band=band)
     return {
-        "title": session.course.title,
+        "title": page.title,
         "body_before": before,
         "body_after": after,
-        "session_id": session.pk,
-        "places_left": session.places_left_count,
-        "open_for_booking": session.is_open_for_booking(now),
-        "has_started": session.starts_at is not None and session.starts_at <= now,
+        "session_id": page.pk,
+        "places_left": page.places_left,
+        "open_for_booking": is_open_for_booking(
+            status=page.status,
+            starts_at=page.starts_at,
+            closes_working_days=page.booking_closes_working_days,
+            now=now,
+        ),
+        "has_started": page.starts_at is not None and page.starts_at <= now,
         # Only a published session is the same for everyone who may see it.
-        "public": session.status == SessionStatus.PUBLISHED,
-        "valid_until": next_change_of(next_changes(session), now),
+        "public": page.status == SessionStatus.PUBLISHED,
+        "valid_until": next_change_of(page.next_changes, now),
     }
 
 
