@@ -101,6 +101,30 @@ def session_lock_for_booking(session_id: int) -> Session:
     return session
 
 
+# What a booking decides by, read again under its session's lock: whether the session is open
+# and how many places it has. Its course and prices are the caller's, read before the lock.
+BOOKING_FIELDS = ("status", "starts_at", "booking_closes_working_days", "capacity")
+
+
+def session_lock_refresh(session: Session) -> Session:
+    """Lock ``session``'s row until the transaction ends and read its ``BOOKING_FIELDS`` fresh
+    onto it, in the statement that takes the lock (the session's own row only, as
+    ``session_lock_for_booking``): the booking path has the rest of the session in hand."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Rows can only be locked inside a transaction.")
+    row = (
+        Session.objects.select_for_update(of=("self",))
+        .filter(pk=session.pk)
+        .values_list(*BOOKING_FIELDS)
+        .first()
+    )
+    if row is None:
+        raise Session.DoesNotExist(f"No session {session.pk}")
+    for field, value in zip(BOOKING_FIELDS, row, strict=True):
+        setattr(session, field, value)
+    return session
+
+
 class LockedRowsChanged(Exception):
     """A row that had to be locked earlier in the order appeared after its id was read."""
 

@@ -23,7 +23,7 @@ from bookings.audit import audit_entry
 from bookings.capacity import places_and_places_of
 from bookings.errors import BookingError, SessionFull
 from bookings.events import booking_attended
-from bookings.locking import lock_rows, session_lock_for_booking
+from bookings.locking import lock_rows, session_lock_refresh
 from bookings.models import (
     ACTIVE_STATUSES,
     ZERO,
@@ -287,7 +287,7 @@ def _booking_create_locked(
     now: dt.datetime,
 ) -> Order:
     # The session lock serialises the count and the insert (see bookings.locking).
-    locked = session_lock_for_booking(session.pk)
+    locked = session_lock_refresh(session)
     closed = _session_closed_message(locked, now, desk)
     if closed:
         raise BookingError(closed)

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -43,8 +44,10 @@ from bookings.places.pricing import (
     PriceChanged,
     Quote,
     agency_vouched_for,
+    known_band,
     price_quote,
     subsidised_places_left,
+    with_band_price,
 )
 from bookings.places.selectors import is_on_waiting_list
 from bookings.ratelimit import rate_limit
@@ -431,16 +434,21 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
     methods=("POST",),
 )
 def book(request: HttpRequest, pk: int) -> HttpResponse:
-    sessions = Session.objects.select_related("course").prefetch_related(
-        "price_overrides", "course__prices"
-    )
+    agency = agency_of(request.user)
+    sessions: QuerySet[Session] = Session.objects.select_related("course")
+    # The price of the person's band comes with the session (one statement, not three); only
+    # someone unverified may pay a band that depends on the session's prices.
+    band = known_band(booked_by=request.user, agency=agency)
+    if band is not None:
+        sessions = with_band_price(sessions, band)
+    else:
+        sessions = sessions.prefetch_related("price_overrides", "course__prices")
     if request.POST.get("action") != "confirm":
         # Only the pages show where and when; a confirmed booking answers with a redirect.
         sessions = sessions.select_related("venue").prefetch_related("parts")
     session = get_object_or_404(sessions, pk=pk)
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
-    agency = agency_of(request.user)
     if agency is None:
         messages.info(
             request,
