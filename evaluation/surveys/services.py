@@ -109,11 +109,13 @@ def pre_course_invite(*, booking: Booking, now: dt.datetime) -> Invitation | Non
     person now, with the confirmation; the link closes when the course starts. None if the
     course does not ask, the session has started (or has no date), or they were invited
     already (one per booking)."""
+    # Most courses ask no questionnaire: that is settled first, in one statement, from the
+    # booking's session id alone (every booking is announced, on the booking's hot path).
+    if not PreCourseQuestionnaire.objects.filter(course__sessions=booking.session_id).exists():
+        return None
     booking = Booking.objects.select_related("session").get(pk=booking.pk)
     starts_at = booking.session.starts_at
     if booking.status != BookingStatus.CONFIRMED or starts_at is None or starts_at <= now:
-        return None
-    if not PreCourseQuestionnaire.objects.filter(course_id=booking.session.course_id).exists():
         return None
     survey = Survey.objects.filter(kind=SurveyKind.PRE_COURSE).first()
     if survey is None:
