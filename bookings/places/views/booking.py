@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError, SessionFull
+from bookings.events import booking_session_facts
 from bookings.models import (
     BookingStatus,
     Order,
@@ -443,6 +444,8 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
         sessions = with_band_price(sessions, band)
     else:
         sessions = sessions.prefetch_related("price_overrides", "course__prices")
+    # What the apps that hear of a confirmed place want to know of its session comes too.
+    sessions = sessions.annotate(**{name: fact() for name, fact in booking_session_facts.items()})
     if request.POST.get("action") != "confirm":
         # Only the pages show where and when; a confirmed booking answers with a redirect.
         sessions = sessions.select_related("venue").prefetch_related("parts")
