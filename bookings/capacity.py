@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import CombinedExpression
@@ -63,6 +65,32 @@ def places_and_places_of(
     emails: Sequence[str],
     except_offer_id: int | None = None,
 ) -> tuple[int, int]:
+    """Places taken on one session and how many of its active bookings are for ``emails``
+    (see ``places_and_people``)."""
+    counted = places_and_people(
+        session_id, now, emails=emails, except_offer_id=except_offer_id, accounts=False
+    )
+    return counted.taken, counted.of_these
+
+
+@dataclass(frozen=True)
+class PlacesCount:
+    """What a booking reads under its session's lock, in one statement."""
+
+    taken: int
+    of_these: int
+    # The accounts whose email is exactly one of the emails asked about: email -> user id.
+    accounts: dict[str, int]
+
+
+def places_and_people(
+    session_id: int,
+    now: dt.datetime,
+    *,
+    emails: Sequence[str],
+    except_offer_id: int | None = None,
+    accounts: bool = True,
+) -> PlacesCount:
     """Places taken on one session (as ``places_taken``), and how many bookings of the
     session in an active status (``ACTIVE_STATUSES``, expired holds included: the booking
     service decides what they mean) are for one of ``emails``.
@@ -71,7 +99,8 @@ def places_and_places_of(
     inside the session lock on every booking, where building it through the ORM took five
     times as long as the database took to answer, and the duplicate-attendee check rides in
     the same statement. tests/bookings/test_selectors.py holds it to the same answers as
-    ``places_taken_expression``.
+    ``places_taken_expression``. With ``accounts`` the statement also brings, as rows of its
+    own after a ``UNION ALL``, the accounts of ``emails``, which the new places are linked to.
     """
     quote = connection.ops.quote_name
     at = connection.ops.adapt_datetimefield_value(now)
@@ -106,7 +135,21 @@ def places_and_places_of(
     ]
     if emails:
         params += [session_id, *(status.value for status in ACTIVE_STATUSES), *emails]
+    if accounts and emails:
+        # The counts' row has no account id; each account's row has nothing else.
+        users = get_user_model()._meta
+        sql = (
+            f"{sql}, NULL, NULL UNION ALL SELECT NULL, NULL, {quote(str(users.pk.column))},"
+            f" {quote('email')} FROM {quote(users.db_table)} WHERE {quote('email')}"
+            f" IN ({placeholders})"
+        )
+        params += list(emails)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        taken, of_these = cursor.fetchone()
-        return int(taken), int(of_these)
+        rows = cursor.fetchall()
+    counts = next(row for row in rows if len(row) == 2 or row[2] is None)
+    return PlacesCount(
+        taken=int(counts[0]),
+        of_these=int(counts[1]),
+        accounts={row[3].lower(): row[2] for row in rows if len(row) == 4 and row[2] is not None},
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.tasks import Task
+from django_tasks_db.backend import DatabaseBackend
 
 _registry: dict[str, Task[Any, Any]] = {}
 
@@ -25,16 +26,30 @@ def register(task: Task[Any, Any]) -> Task[Any, Any]:
     return task
 
 
-def enqueue(name: str, *args: Any) -> None:
-    """Queue the task called ``name`` now (callers are already outside their transaction)."""
+def _task(name: str) -> Task[Any, Any]:
     try:
-        task = _registry[name]
+        return _registry[name]
     except KeyError:
         raise RuntimeError(f"No background task called {name!r} is registered") from None
-    task.enqueue(*args)
+
+
+def enqueue(name: str, *args: Any) -> None:
+    """Queue the task called ``name`` now (callers are already outside their transaction)."""
+    _task(name).enqueue(*args)
 
 
 def enqueue_on_commit(name: str, *args: Any) -> None:
-    """Queue the task called ``name`` once the current transaction commits (at once outside
-    one), so a worker never sees rows that were rolled back."""
-    transaction.on_commit(lambda: enqueue(name, *args))
+    """Queue the task called ``name`` so that a worker never sees rows that were rolled back.
+
+    With the database-backed task queue the task is a row like any other: written inside the
+    current transaction, a worker sees it only once the transaction commits, and it vanishes
+    with a rollback, as the rows it works on do; so it goes in with them, not in a statement
+    and a commit of its own afterwards. Any other backend (in process, in tests and
+    development) is handed the task once the transaction commits (at once outside one).
+    """
+    task = _task(name)
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(*args)
+        return
+    transaction.on_commit(lambda: task.enqueue(*args))

@@ -24,12 +24,15 @@ at ``BEGIN IMMEDIATE``, so the same code is serialised there.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from bookings.errors import BookingError
 from bookings.models import Payment, WaitingListEntry
@@ -98,6 +101,43 @@ def session_lock_for_booking(session_id: int) -> Session:
     session = lock_rows(sessions=[session_id]).sessions.get(session_id)
     if session is None:
         raise Session.DoesNotExist(f"No session {session_id}")
+    return session
+
+
+# What a booking decides by, read again under its session's lock: whether the session is open
+# and how many places it has. Its course and prices are the caller's, read before the lock.
+BOOKING_FIELDS = ("status", "starts_at", "booking_closes_working_days", "capacity")
+
+
+def session_lock_refresh(session: Session) -> Session:
+    """Lock ``session``'s row until the transaction ends and read its ``BOOKING_FIELDS`` fresh
+    onto it, in the statement that takes the lock (the session's own row only, as
+    ``session_lock_for_booking``): the booking path has the rest of the session in hand.
+
+    Written as SQL: it runs under the lock on every booking, where building it through the
+    ORM took longer than the database took to answer."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("Rows can only be locked inside a transaction.")
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(quote(field) for field in BOOKING_FIELDS)}"
+        f" FROM {quote(Session._meta.db_table)} WHERE {quote('id')} = %s"
+        # SQLite has no row locks: the transaction holds the database's write lock.
+        + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [session.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Session.DoesNotExist(f"No session {session.pk}")
+    status, starts_at, closes_working_days, capacity = row
+    if isinstance(starts_at, str):  # SQLite keeps a datetime as text, in UTC
+        starts_at = parse_datetime(starts_at)
+    if starts_at is not None and timezone.is_naive(starts_at):
+        starts_at = timezone.make_aware(starts_at, dt.UTC)
+    session.status, session.starts_at = status, starts_at
+    session.booking_closes_working_days, session.capacity = closes_working_days, capacity
     return session
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from bookings import jobs
 from bookings.audit import json_safe
 from bookings.models import Booking, Invoice, Order, OutgoingEmail, WaitingListEntry
+from bookings.rows import rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def emails_queue(emails: Iterable[OutgoingEmail | None]) -> list[OutgoingEmail]:
     rows = [email for email in emails if email is not None]
     if not rows:
         return []
-    OutgoingEmail.objects.bulk_create(rows)
+    rows_insert(rows)
     now = timezone.now()
     due = [email.pk for email in rows if email.send_after <= now]
     if due:

@@ -25,6 +25,7 @@ from bookings.models import (
     OutgoingEmail,
 )
 from bookings.outbox import email_queue, emails_queue, outgoing_email
+from bookings.rows import rows_insert
 from training.models import Agency
 
 
@@ -65,22 +66,28 @@ def invoice_write(
     """Number and write an invoice with its lines (inside the caller's transaction); return it
     with its audit entry and email, unsaved, for the caller to write with others."""
     today = timezone.localdate(now)
-    invoice = Invoice.objects.create(
-        kind=InvoiceKind.INVOICE,
-        number=_next_number(settings.INVOICE_NUMBER_PREFIX),
-        order=order,
-        agency=agency,
-        purchase_order_number=purchase_order_number,
-        billing_name=agency.invoice_contact_name or agency.name,
-        billing_address=f"{agency.name}\n{agency.address}".strip(),
-        billing_email=recipient,
-        issued_on=today,
-        due_on=today + dt.timedelta(days=settings.INVOICE_DUE_DAYS),
-        created_at=now,
+    (invoice,) = rows_insert(
+        [
+            Invoice(
+                kind=InvoiceKind.INVOICE,
+                number=_next_number(settings.INVOICE_NUMBER_PREFIX),
+                order=order,
+                agency=agency,
+                purchase_order_number=purchase_order_number,
+                billing_name=agency.invoice_contact_name or agency.name,
+                billing_address=f"{agency.name}\n{agency.address}".strip(),
+                billing_email=recipient,
+                issued_on=today,
+                due_on=today + dt.timedelta(days=settings.INVOICE_DUE_DAYS),
+                created_at=now,
+            )
+        ]
     )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, booking=booking, description=description, amount=amount)
-        for booking, description, amount in lines
+    rows_insert(
+        [
+            InvoiceLine(invoice=invoice, booking=booking, description=description, amount=amount)
+            for booking, description, amount in lines
+        ]
     )
     entry = audit_entry(
         obj=invoice,

@@ -15,15 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bookings.audit import audit_entry
-from bookings.capacity import places_and_places_of
+from bookings.capacity import places_and_people
 from bookings.errors import BookingError, SessionFull
 from bookings.events import booking_attended
-from bookings.locking import lock_rows, session_lock_for_booking
+from bookings.locking import lock_rows, session_lock_refresh
 from bookings.models import (
     ACTIVE_STATUSES,
     ZERO,
@@ -50,6 +49,7 @@ from bookings.permissions import (
 )
 from bookings.places.approvals import ManagerSpec, approval_deadline, approvals_request
 from bookings.places.pricing import PriceChanged, Quote, front_desk_quote, subsidised_places_left
+from bookings.rows import rows_insert
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
@@ -287,7 +287,7 @@ def _booking_create_locked(
     now: dt.datetime,
 ) -> Order:
     # The session lock serialises the count and the insert (see bookings.locking).
-    locked = session_lock_for_booking(session.pk)
+    locked = session_lock_refresh(session)
     closed = _session_closed_message(locked, now, desk)
     if closed:
         raise BookingError(closed)
@@ -305,9 +305,13 @@ def _booking_create_locked(
             raise BookingError("This waiting-list offer has expired or been used.")
         offer_id = offer.pk
     addresses = [person.email for person in people]
-    taken, already_booked = places_and_places_of(
-        locked.pk, now, emails=addresses, except_offer_id=offer_id
+    # Someone booking only themselves is the account already in hand; the others' accounts
+    # come with the count.
+    booking_self = booked_by is not None and addresses == [getattr(booked_by, "email", None)]
+    counted = places_and_people(
+        locked.pk, now, emails=addresses, except_offer_id=offer_id, accounts=not booking_self
     )
+    taken, already_booked = counted.taken, counted.of_these
     free = locked.capacity - taken
     override = desk.capacity_override_reason if desk is not None else ""
     if len(people) > free and not override:
@@ -359,14 +363,18 @@ def _booking_create_locked(
                 "financial year. Pay by card or invoice for the others."
             )
 
-    order = Order.objects.create(
-        booked_by=booked_by,
-        agency=agency,
-        payment_method=quote.payment_method,
-        purchase_order_number=purchase_order_number,
-        no_charge_reason=desk.no_charge_reason if desk is not None else "",
-        capacity_override_reason=override if len(people) > free else "",
-        created_at=now,
+    (order,) = rows_insert(
+        [
+            Order(
+                booked_by=booked_by,
+                agency=agency,
+                payment_method=quote.payment_method,
+                purchase_order_number=purchase_order_number,
+                no_charge_reason=desk.no_charge_reason if desk is not None else "",
+                capacity_override_reason=override if len(people) > free else "",
+                created_at=now,
+            )
+        ]
     )
     awaiting = locked.course.needs_approval and bool(manager.email) and not manager.agreed
     holding = quote.payment_method == PaymentMethod.CARD and quote.unit_price > ZERO
@@ -383,15 +391,7 @@ def _booking_create_locked(
         status, hold_until, action = BookingStatus.HELD, now + hold_for, "held for payment"
     else:
         status, hold_until, action = BookingStatus.CONFIRMED, None, "booked"
-    # Someone booking only themselves is the account already in hand.
-    users = (
-        {booked_by.email: booked_by}
-        if booked_by is not None and addresses == [getattr(booked_by, "email", None)]
-        else {
-            user.email.lower(): user
-            for user in get_user_model().objects.filter(email__in=addresses)
-        }
-    )
+    accounts = {booked_by.email: booked_by.pk} if booking_self else counted.accounts
     walk_in = desk is not None and desk.walk_in
     if walk_in and Register.objects.filter(session=locked, closed_at__isnull=False).exists():
         raise BookingError("The register is closed. Reopen it to add someone who came.")
@@ -400,7 +400,7 @@ def _booking_create_locked(
             Booking(
                 order=order,
                 session=locked,
-                attendee=users.get(person.email),
+                attendee_id=accounts.get(person.email),
                 attendee_name=person.name,
                 attendee_email=person.email,
                 attendee_job_title=person.job_title,
@@ -467,7 +467,7 @@ def _booking_create_locked(
         approval_audits, approval_emails = approvals_request(
             bookings=bookings, manager=manager, actor=booked_by, now=now
         )
-        AuditEntry.objects.bulk_create(audits + approval_audits)
+        rows_insert(audits + approval_audits)
         emails_queue(approval_emails)
         return order
     if quote.payment_method == PaymentMethod.INVOICE:
@@ -493,6 +493,6 @@ def _booking_create_locked(
             if desk is None or email is None or email.kind != "order_confirmed"
         ]
     # One insert each for the audit trail and the outbox, however many places.
-    AuditEntry.objects.bulk_create(audits)
+    rows_insert(audits)
     emails_queue(emails)
     return order

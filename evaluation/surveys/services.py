@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from bookings import jobs
@@ -104,16 +104,34 @@ def invitations_schedule(*, booking: Booking, now: dt.datetime) -> list[Invitati
     return created
 
 
+# The annotation ``asks_pre_course`` makes, read with the session by the booking form
+# (``bookings.events.booking_session_facts``).
+ASKS_PRE_COURSE = "asks_pre_course_questionnaire"
+
+
+def asks_pre_course() -> Exists:
+    """For a Session queryset: whether the session's course sends the pre-course
+    questionnaire with each confirmation."""
+    return Exists(PreCourseQuestionnaire.objects.filter(course_id=OuterRef("course_id")))
+
+
 def pre_course_invite(*, booking: Booking, now: dt.datetime) -> Invitation | None:
     """A place was confirmed: if its course asks for the pre-course questionnaire, invite the
     person now, with the confirmation; the link closes when the course starts. None if the
     course does not ask, the session has started (or has no date), or they were invited
     already (one per booking)."""
+    # Most courses ask no questionnaire: that is settled first, from the session as the
+    # booking form read it (see ``asks_pre_course``), else in one statement from the booking's
+    # session id alone; only then is the booking read again.
+    session = booking.session if Booking.session.is_cached(booking) else None
+    asks = getattr(session, ASKS_PRE_COURSE, None)
+    if asks is None:
+        asks = PreCourseQuestionnaire.objects.filter(course__sessions=booking.session_id).exists()
+    if not asks:
+        return None
     booking = Booking.objects.select_related("session").get(pk=booking.pk)
     starts_at = booking.session.starts_at
     if booking.status != BookingStatus.CONFIRMED or starts_at is None or starts_at <= now:
-        return None
-    if not PreCourseQuestionnaire.objects.filter(course_id=booking.session.course_id).exists():
         return None
     survey = Survey.objects.filter(kind=SurveyKind.PRE_COURSE).first()
     if survey is None:

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bookings.capacity import places_and_places_of, places_taken, places_taken_expression
+from bookings.capacity import (
+    places_and_people,
+    places_and_places_of,
+    places_taken,
+    places_taken_expression,
+)
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -138,3 +143,23 @@ def test_the_count_under_the_lock_also_finds_the_attendees_own_places_in_one_sta
     assert places_and_places_of(session.pk, NOW, emails=emails) == (1, 3)
     assert places_and_places_of(session.pk, NOW, emails=["person2@example.org"]) == (1, 0)
     assert places_and_places_of(session.pk, NOW, emails=[]) == (1, 0)
+
+
+def test_the_count_under_the_lock_also_brings_the_attendees_accounts(
+    course: Course, venue: Venue, school: Agency, django_assert_num_queries: Any
+) -> None:
+    session = make_session(course, venue, starts_at=NOW + dt.timedelta(days=40), capacity=50)
+    place(session, school, 0, BookingStatus.CONFIRMED, None)
+    colleague = make_person("colleague@example.org", agency=school)
+    make_person("Someone.Else@example.org", agency=school)
+    emails = ["person0@example.org", "colleague@example.org", "someone.else@example.org"]
+    with django_assert_num_queries(1):
+        counted = places_and_people(session.pk, NOW, emails=emails)
+    # An account's email is matched exactly, as the booking has always matched it.
+    assert (counted.taken, counted.of_these, counted.accounts) == (
+        1,
+        1,
+        {"colleague@example.org": colleague.pk},
+    )
+    assert places_and_people(session.pk, NOW, emails=emails, accounts=False).accounts == {}
+    assert places_and_people(session.pk, NOW, emails=[]).accounts == {}

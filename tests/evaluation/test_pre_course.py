@@ -5,11 +5,15 @@ evaluation's after, and reported apart from the retrospective (unpaired) ratings
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import BookingStatus, PaymentMethod
@@ -29,7 +33,7 @@ from evaluation.reports.impact import evaluation_and_impact
 from evaluation.reports.periods import Period
 from evaluation.surveys import selectors
 from evaluation.surveys.services import AnswerData, invitation_queue, response_write
-from tests.conftest import make_session
+from tests.conftest import PASSWORD, make_session
 from tests.evaluation.helpers import Clock, aware, place
 from training.models import Agency, Course, Session, Venue
 
@@ -266,3 +270,54 @@ def test_a_year_without_the_training_has_neither_paired_nor_unpaired_rows(
     before = {"date_from": dt.date(2024, 4, 1), "date_to": dt.date(2025, 3, 31)}
     assert selectors.confidence_paired(**before) == []
     assert list(selectors.confidence_change(by_outcome=False, unpaired_only=True, **before)) == []
+
+
+def _confirm_through_the_form(booker: Any, session: Session, capture: Any) -> list[str]:
+    """Book a colleague on invoice through the booking form; the statements of the confirm."""
+    client = Client()
+    assert client.login(username=booker.username, password=PASSWORD)
+    url = reverse("bookings:book", args=[session.pk])
+    post = {
+        "attendees-TOTAL_FORMS": "1",
+        "attendees-INITIAL_FORMS": "0",
+        "attendees-MIN_NUM_FORMS": "0",
+        "attendees-MAX_NUM_FORMS": "30",
+        "attendees-0-name": "Tess Teacher",
+        "attendees-0-email": "tess@example.org",
+        "payment_method": "invoice",
+    }
+    review = client.post(url, {**post, "action": "review"}).content.decode()
+    quoted = re.search(r'name="quoted_total" value="([0-9.]+)"', review)
+    assert quoted
+    with CaptureQueriesContext(connection) as queries, capture(execute=True):
+        response = client.post(url, {**post, "action": "confirm", "quoted_total": quoted[1]})
+    assert response.status_code == 302
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_place_booked_through_the_form_on_a_course_that_asks_is_sent_the_questionnaire(
+    clock: Clock,
+    june_session: Session,
+    agency_booker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    PreCourseQuestionnaire.objects.create(course=june_session.course)
+    _confirm_through_the_form(agency_booker, june_session, django_capture_on_commit_callbacks)
+    invitation = Invitation.objects.get(booking__attendee_email="tess@example.org")
+    assert invitation.kind == InvitationKind.PRE_COURSE
+
+
+def test_the_form_knows_from_its_session_read_that_a_course_does_not_ask(
+    clock: Clock,
+    june_session: Session,
+    agency_booker: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    statements = _confirm_through_the_form(
+        agency_booker, june_session, django_capture_on_commit_callbacks
+    )
+    assert not Invitation.objects.exists()
+    # Asked once, with the session, not again after the commit.
+    asked = [sql for sql in statements if "precoursequestionnaire" in sql]
+    assert len(asked) == 1 and "training_session" in asked[0]
+    assert "bookings_booking" not in asked[0]

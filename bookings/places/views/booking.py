@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError, SessionFull
+from bookings.events import booking_session_facts
 from bookings.models import (
     BookingStatus,
     Order,
@@ -43,8 +45,10 @@ from bookings.places.pricing import (
     PriceChanged,
     Quote,
     agency_vouched_for,
+    known_band,
     price_quote,
     subsidised_places_left,
+    with_band_price,
 )
 from bookings.places.selectors import is_on_waiting_list
 from bookings.ratelimit import rate_limit
@@ -431,16 +435,23 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
     methods=("POST",),
 )
 def book(request: HttpRequest, pk: int) -> HttpResponse:
-    sessions = Session.objects.select_related("course").prefetch_related(
-        "price_overrides", "course__prices"
-    )
+    agency = agency_of(request.user)
+    sessions: QuerySet[Session] = Session.objects.select_related("course")
+    # The price of the person's band comes with the session (one statement, not three); only
+    # someone unverified may pay a band that depends on the session's prices.
+    band = known_band(booked_by=request.user, agency=agency)
+    if band is not None:
+        sessions = with_band_price(sessions, band)
+    else:
+        sessions = sessions.prefetch_related("price_overrides", "course__prices")
+    # What the apps that hear of a confirmed place want to know of its session comes too.
+    sessions = sessions.annotate(**{name: fact() for name, fact in booking_session_facts.items()})
     if request.POST.get("action") != "confirm":
         # Only the pages show where and when; a confirmed booking answers with a redirect.
         sessions = sessions.select_related("venue").prefetch_related("parts")
     session = get_object_or_404(sessions, pk=pk)
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
-    agency = agency_of(request.user)
     if agency is None:
         messages.info(
             request,
