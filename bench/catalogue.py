@@ -85,9 +85,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--conn-max-age",
         type=int,
-        default=0,
+        default=60,
         help="the server's DB_CONN_MAX_AGE: seconds a worker keeps its database connection "
-        "(default 0, the settings' default: one connection per request)",
+        "(default 60, production's default; 0 opens one per request)",
     )
     args = parser.parse_args(argv)
     for name in ("workers", "clients"):
