@@ -15,17 +15,14 @@ from django.utils import timezone
 
 from bookings.capacity import places_taken
 from bookings.models import (
-    Booking,
     BookingStatus,
-    Order,
-    PaymentMethod,
-    WaitingListEntry,
     WaitlistStatus,
 )
 from bookings.places.listing import CatalogueSessions
 from bookings.places.pagecache import NEXT_CHANGE_FIELDS, next_change_annotations
 from bookings.places.selectors import band_price_name
-from tests.conftest import make_person, make_session
+from tests.bookings.states import entry_in_state, place_in_state
+from tests.conftest import make_session
 from training.models import (
     Agency,
     Course,
@@ -45,33 +42,13 @@ SECOND = dt.timedelta(seconds=1)
 
 
 def place(session: Session, agency: Agency, n: int, status: str, hold: dt.timedelta | None) -> None:
-    order = Order.objects.create(agency=agency, payment_method=PaymentMethod.CARD, created_at=NOW)
-    Booking.objects.create(
-        order=order,
-        session=session,
-        attendee_name=f"Person {n}",
-        attendee_email=f"person{n}@example.org",
-        agency=agency,
-        sector=agency.sector,
-        price_band=agency.sector.price_band,
-        price=Decimal("65.00"),
-        payment_method=PaymentMethod.CARD,
-        status=status,
-        hold_expires_at=NOW + hold if hold is not None else None,
-        created_at=NOW,
-    )
+    expires = NOW + hold if hold is not None else None
+    place_in_state(session.pk, agency, n, status, hold_expires_at=expires, now=NOW)
 
 
 def offer(session: Session, n: int, status: str, expires: dt.timedelta | None) -> None:
-    person = make_person(f"waiting{n}@example.org", agency=None)
-    WaitingListEntry.objects.create(
-        session=session,
-        person=person,
-        email=person.email,
-        name=f"Waiting {n}",
-        status=status,
-        offer_expires_at=NOW + expires if expires is not None else None,
-    )
+    offer_at = NOW + expires if expires is not None else None
+    entry_in_state(session.pk, n, status, offer_expires_at=offer_at)
 
 
 def listed(now: dt.datetime = NOW, **filters: Any) -> list[int]:

@@ -264,15 +264,20 @@ def test_the_session_page_reads_only_what_it_shows_in_a_fixed_number_of_queries(
     assert len(cached) <= 3, "\n".join(q["sql"] for q in cached)
 
 
-def test_the_database_cache_is_bumped_only_after_commit_so_bookings_do_not_queue_on_it(
-    settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def database_cache(settings: Any) -> None:
+    """Production's shared cache, the database's, where the version is a counter row."""
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "django_cache",
         }
     }
+
+
+def test_the_database_cache_is_bumped_only_after_commit_so_bookings_do_not_queue_on_it(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    database_cache(settings)
     before = pages_version()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         pages_changed()
@@ -284,12 +289,7 @@ def test_the_database_cache_is_bumped_only_after_commit_so_bookings_do_not_queue
 def test_a_transaction_that_changes_many_rows_bumps_the_version_once_after_commit(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
-        }
-    }
+    database_cache(settings)
     before = pages_version()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for _ in range(5):  # an order, its places, its invoice…
@@ -301,12 +301,7 @@ def test_a_transaction_that_changes_many_rows_bumps_the_version_once_after_commi
 def test_with_the_database_cache_a_bump_is_one_statement_and_a_view_reads_two(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
-        }
-    }
+    database_cache(settings)
     with CaptureQueriesContext(connection) as bump:
         with django_capture_on_commit_callbacks(execute=True):
             pages_changed()

@@ -4,7 +4,6 @@ ORM rule says (``places_taken_q`` and ``open_offers_q``), on SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,13 +16,11 @@ from bookings.capacity import (
     places_taken_expression,
 )
 from bookings.models import (
-    Booking,
     BookingStatus,
-    Order,
-    PaymentMethod,
     WaitingListEntry,
     WaitlistStatus,
 )
+from tests.bookings.states import entry_in_state, place_in_state
 from tests.conftest import make_person, make_session
 from training.models import Agency, Course, Session, Venue
 
@@ -43,33 +40,13 @@ def by_the_orm(session: Session, now: dt.datetime, except_offer_id: int | None =
 
 
 def place(session: Session, agency: Agency, n: int, status: str, hold: dt.timedelta | None) -> None:
-    order = Order.objects.create(agency=agency, payment_method=PaymentMethod.CARD, created_at=NOW)
-    Booking.objects.create(
-        order=order,
-        session=session,
-        attendee_name=f"Person {n}",
-        attendee_email=f"person{n}@example.org",
-        agency=agency,
-        sector=agency.sector,
-        price_band=agency.sector.price_band,
-        price=Decimal("65.00"),
-        payment_method=PaymentMethod.CARD,
-        status=status,
-        hold_expires_at=NOW + hold if hold is not None else None,
-        created_at=NOW,
-    )
+    expires = NOW + hold if hold is not None else None
+    place_in_state(session.pk, agency, n, status, hold_expires_at=expires, now=NOW)
 
 
 def offer(session: Session, n: int, status: str, expires: dt.timedelta | None) -> WaitingListEntry:
-    person = make_person(f"waiting{n}@example.org", agency=None)
-    return WaitingListEntry.objects.create(
-        session=session,
-        person=person,
-        email=person.email,
-        name=f"Waiting {n}",
-        status=status,
-        offer_expires_at=NOW + expires if expires is not None else None,
-    )
+    offer_at = NOW + expires if expires is not None else None
+    return entry_in_state(session.pk, n, status, offer_expires_at=offer_at)
 
 
 def test_the_sql_count_agrees_with_the_orm_rule_in_every_state(

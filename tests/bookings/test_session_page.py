@@ -14,15 +14,12 @@ from django.utils import timezone
 
 from bookings.capacity import places_taken
 from bookings.models import (
-    Booking,
     BookingStatus,
-    Order,
-    PaymentMethod,
-    WaitingListEntry,
     WaitlistStatus,
 )
 from bookings.places.selectors import session_page
-from tests.conftest import make_person, make_session
+from tests.bookings.states import entry_in_state, place_in_state
+from tests.conftest import make_session
 from training.models import (
     Agency,
     Course,
@@ -41,33 +38,11 @@ NOW = timezone.make_aware(dt.datetime(2030, 5, 1, 9, 0, 0, 500_000))
 
 
 def hold(session_id: int, agency: Agency, n: int, status: str, expires: dt.datetime) -> None:
-    order = Order.objects.create(agency=agency, payment_method=PaymentMethod.CARD, created_at=NOW)
-    Booking.objects.create(
-        order=order,
-        session_id=session_id,
-        attendee_name=f"Person {n}",
-        attendee_email=f"person{n}@example.org",
-        agency=agency,
-        sector=agency.sector,
-        price_band=agency.sector.price_band,
-        price=Decimal("65.00"),
-        payment_method=PaymentMethod.CARD,
-        status=status,
-        hold_expires_at=expires,
-        created_at=NOW,
-    )
+    place_in_state(session_id, agency, n, status, hold_expires_at=expires, now=NOW)
 
 
 def offer(session_id: int, n: int, status: str, expires: dt.datetime) -> None:
-    person = make_person(f"waiting{n}@example.org", agency=None)
-    WaitingListEntry.objects.create(
-        session_id=session_id,
-        person=person,
-        email=person.email,
-        name=f"Waiting {n}",
-        status=status,
-        offer_expires_at=expires,
-    )
+    entry_in_state(session_id, n, status, offer_expires_at=expires)
 
 
 def test_each_band_pays_the_sessions_override_else_the_courses_price_else_on_request(
