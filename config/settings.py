@@ -409,6 +409,8 @@ STORAGES = {
 }
 
 # --- Security -------------------------------------------------------------------------------
+# Django's database sessions, read in one plain statement (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
