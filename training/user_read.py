@@ -20,6 +20,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models import Model
 
@@ -141,7 +142,7 @@ def user_with_profile_read(user_id: Any) -> Any:
     user_model = get_user_model()
     try:
         key = user_model._meta.pk.to_python(user_id)
-    except Exception:  # a session holding something that is no user id
+    except ValidationError:  # a session holding something that is no user id
         return None
     db = router.db_for_read(user_model)
     connection = connections[db]
