@@ -3,6 +3,8 @@ changed and deleted by the administrator or the session's trainers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -51,24 +53,36 @@ def _message_or_404(request: HttpRequest, pk: int) -> SessionMessage:
     return message
 
 
+def _saved(
+    request: HttpRequest, form: MessageForm, save: Callable[[str], object], *, done: str
+) -> bool:
+    """A posted, valid form's text saved by ``save`` (True, and ``done`` said), or the
+    service's refusal shown on the form (False); False too when nothing was posted."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data["text"])
+    except EvaluationError as error:
+        form.add_error("text", str(error))
+        return False
+    messages.success(request, done)
+    return True
+
+
 @login_required
 def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
     """The session's messages in order, and a form to add one."""
     session = _session_or_404(request, pk)
     form = MessageForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session_message_add(
-                session=session,
-                text=form.cleaned_data["text"],
-                user=request.user,
-                now=timezone.now(),
-            )
-        except EvaluationError as error:
-            form.add_error("text", str(error))
-        else:
-            messages.success(request, "Message saved.")
-            return redirect("reports:session_messages", session.pk)
+    if _saved(
+        request,
+        form,
+        lambda text: session_message_add(
+            session=session, text=text, user=request.user, now=timezone.now()
+        ),
+        done="Message saved.",
+    ):
+        return redirect("reports:session_messages", session.pk)
     return render(
         request,
         "evaluation/reports/annual/session_messages.html",
@@ -85,19 +99,15 @@ def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
 def session_message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     message = _message_or_404(request, pk)
     form = MessageForm(request.POST or None, initial={"text": message.text})
-    if request.method == "POST" and form.is_valid():
-        try:
-            session_message_update(
-                message=message,
-                text=form.cleaned_data["text"],
-                user=request.user,
-                now=timezone.now(),
-            )
-        except EvaluationError as error:
-            form.add_error("text", str(error))
-        else:
-            messages.success(request, "Message changed.")
-            return redirect("reports:session_messages", message.session_id)
+    if _saved(
+        request,
+        form,
+        lambda text: session_message_update(
+            message=message, text=text, user=request.user, now=timezone.now()
+        ),
+        done="Message changed.",
+    ):
+        return redirect("reports:session_messages", message.session_id)
     return render(
         request,
         "evaluation/reports/annual/session_message_edit.html",
