@@ -18,8 +18,10 @@ For SQLite and then for PostgreSQL it
      (``threading.Barrier``). A redirect to the order page is a booking, a 200 page with the
      full-session message a refusal, anything else an error. The database is then asked how
      many places it holds, which must match;
-  4. on PostgreSQL only, contended throughput: K clients book distinct colleagues onto the
-     session with ample places as fast as they can for a few seconds, through the same form.
+  4. on PostgreSQL only, contended throughput: gunicorn is started again, with 2 sync workers
+     (``--throughput-workers``: one per core, as the issue measured and ``bench/catalogue.py``
+     serves), and K clients book distinct colleagues onto the session with ample places as
+     fast as they can for a few seconds, through the same form.
 
 Everything binds to and connects to 127.0.0.1 only; gunicorn and PostgreSQL are stopped and
 the temporary directories removed in ``finally`` blocks, whatever happened.
@@ -111,7 +113,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Race 30 bookers for 10 places through the real booking form on SQLite and "
         "PostgreSQL behind gunicorn, then measure contended bookings per second on PostgreSQL."
     )
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn workers (default 8)")
+    parser.add_argument(
+        "--workers", type=int, default=8, help="gunicorn workers for the race (default 8)"
+    )
+    parser.add_argument(
+        "--throughput-workers",
+        type=int,
+        default=2,
+        help="gunicorn workers for the throughput run (default 2: one per core of the machine "
+        "the issue measured on, as bench/catalogue.py serves)",
+    )
     parser.add_argument("--clients", type=int, default=30, help="racing clients (default 30)")
     parser.add_argument("--capacity", type=int, default=10, help="places to race for (default 10)")
     parser.add_argument(
@@ -133,7 +144,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report", help=argparse.SUPPRESS)  # internal: runs inside Django
     args = parser.parse_args(argv)
     if args.setup is None and args.report is None:
-        for name in ("workers", "clients", "capacity", "throughput_clients"):
+        for name in ("workers", "throughput_workers", "clients", "capacity", "throughput_clients"):
             if getattr(args, name) < 1:
                 parser.error(f"--{name.replace('_', '-')} must be at least 1")
         if args.throughput_clients > args.clients:
@@ -722,57 +733,80 @@ def run_database(
         ):
             problems.append(f"{name}: the database disagrees with the clients: {held}")
 
-        if name == "postgresql":
-            clients = data["sessionids"][: args.throughput_clients]
-            if args.warmup:
-                throughput(
-                    server.port, data["ample_session"], clients, seconds=args.warmup, tag="warmup"
-                )
-            cpu_before = (
-                tree_cpu_seconds(server.process.pid),
-                tree_cpu_seconds(database_pid),
-                time.process_time(),
-            )
-            measured = throughput(
-                server.port, data["ample_session"], clients, seconds=args.duration, tag="run"
-            )
-            web_cpu = tree_cpu_seconds(server.process.pid) - cpu_before[0]
-            database_cpu = tree_cpu_seconds(database_pid) - cpu_before[1]
-            client_cpu = time.process_time() - cpu_before[2]
-            per_second = measured.booked / measured.seconds if measured.seconds else 0.0
-            web_ms = database_ms = 0.0
-            held = in_django(env, "--report", data["ample_session"])
-            errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(measured.errors.items()))
-            print(
-                f"{name} throughput: {len(clients)} clients, {measured.booked} bookings in "
-                f"{measured.seconds:.2f} s, errors: {sum(measured.errors.values())}"
-                f"{' (' + errors + ')' if errors else ''}; database: {held['confirmed']} "
-                f"confirmed, {held['distinct_attendees']} distinct attendees, invoice numbers "
-                f"gapless: {held['invoice_numbers_gapless']}"
-            )
-            if measured.booked and web_cpu:
-                # On a small machine the rate is bounded by CPU, shared with the clients and
-                # whatever else runs: the cost per booking is the steadier number.
-                web_ms = 1000 * web_cpu / measured.booked
-                database_ms = 1000 * database_cpu / measured.booked
-                client_ms = 1000 * client_cpu / measured.booked
-                print(
-                    f"{name} throughput: CPU per booking: web {web_ms:.1f} ms, "
-                    f"database {database_ms:.1f} ms, clients {client_ms:.1f} ms "
-                    f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})"
-                )
-            rate = (per_second, web_ms, database_ms)
-            if measured.errors:
-                problems.append(f"{name} throughput: {sum(measured.errors.values())} errors")
-            if not held["invoice_numbers_gapless"]:
-                problems.append(f"{name} throughput: invoice numbers have gaps")
         if server.process.poll() is not None:
             problems.append(f"{name}: gunicorn died:\n{log_tail(server.log)}")
         elif problems:
             print(f"gunicorn log ({name}, last lines):\n{log_tail(server.log)}", file=sys.stderr)
     finally:
         server.stop()
+    if name == "postgresql" and not problems:
+        rate = run_throughput(env, data, args, tmp, problems, database_pid)
     return result, rate
+
+
+def run_throughput(
+    env: dict[str, str],
+    data: dict[str, Any],
+    args: argparse.Namespace,
+    tmp: Path,
+    problems: list[str],
+    database_pid: int,
+) -> tuple[float, float, float]:
+    """Contended throughput on PostgreSQL with its own gunicorn: (bookings per second, web CPU
+    ms per booking, database CPU ms per booking)."""
+    name = "postgresql"
+    server = Gunicorn(env, args.throughput_workers, tmp, f"{name}-throughput")
+    try:
+        server.wait_until_ready()
+        clients = data["sessionids"][: args.throughput_clients]
+        if args.warmup:
+            throughput(
+                server.port, data["ample_session"], clients, seconds=args.warmup, tag="warmup"
+            )
+        cpu_before = (
+            tree_cpu_seconds(server.process.pid),
+            tree_cpu_seconds(database_pid),
+            time.process_time(),
+        )
+        measured = throughput(
+            server.port, data["ample_session"], clients, seconds=args.duration, tag="run"
+        )
+        web_cpu = tree_cpu_seconds(server.process.pid) - cpu_before[0]
+        database_cpu = tree_cpu_seconds(database_pid) - cpu_before[1]
+        client_cpu = time.process_time() - cpu_before[2]
+        per_second = measured.booked / measured.seconds if measured.seconds else 0.0
+        web_ms = database_ms = 0.0
+        held = in_django(env, "--report", data["ample_session"])
+        errors = ", ".join(f"{kind} x{n}" for kind, n in sorted(measured.errors.items()))
+        print(
+            f"{name} throughput: {len(clients)} clients, {args.throughput_workers} gunicorn "
+            f"workers, {measured.booked} bookings in "
+            f"{measured.seconds:.2f} s, errors: {sum(measured.errors.values())}"
+            f"{' (' + errors + ')' if errors else ''}; database: {held['confirmed']} "
+            f"confirmed, {held['distinct_attendees']} distinct attendees, invoice numbers "
+            f"gapless: {held['invoice_numbers_gapless']}"
+        )
+        if measured.booked and web_cpu:
+            # On a small machine the rate is bounded by CPU, shared with the clients and
+            # whatever else runs: the cost per booking is the steadier number.
+            web_ms = 1000 * web_cpu / measured.booked
+            database_ms = 1000 * database_cpu / measured.booked
+            client_ms = 1000 * client_cpu / measured.booked
+            print(
+                f"{name} throughput: CPU per booking: web {web_ms:.1f} ms, "
+                f"database {database_ms:.1f} ms, clients {client_ms:.1f} ms "
+                f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})"
+            )
+        rate = (per_second, web_ms, database_ms)
+        if measured.errors:
+            problems.append(f"{name} throughput: {sum(measured.errors.values())} errors")
+        if not held["invoice_numbers_gapless"]:
+            problems.append(f"{name} throughput: invoice numbers have gaps")
+        if server.process.poll() is not None:
+            problems.append(f"{name} throughput: gunicorn died:\n{log_tail(server.log)}")
+    finally:
+        server.stop()
+    return rate
 
 
 def main(argv: list[str] | None = None) -> int:
