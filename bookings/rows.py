@@ -7,8 +7,9 @@ own ``pre_save`` and ``get_db_prep_save``, as Django does) in a statement writte
 and sets the new primary keys, on SQLite and PostgreSQL alike (both speak ``RETURNING``).
 
 Like ``bulk_create`` it sends no model signals and calls no ``save()``: it is for models no
-signal or queryset method needs to hear about. Bookings and waiting-list entries tell the pages
-they changed through their querysets' ``bulk_create``, so they keep it.
+signal or queryset method needs to hear about, or whose caller tells them itself. Bookings and
+waiting-list entries tell the pages they changed through their querysets' ``bulk_create``; the
+booking form writes its places here and calls ``pages_changed`` as that would.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from django.db.models import Field, Model
 
 
 @cache
-def _statement(model: type[Model], rows: int) -> tuple[str, tuple[Field, ...]]:
+def _statement(model: type[Model], rows: int, keyed: bool) -> tuple[str, tuple[Field, ...]]:
     meta = model._meta
-    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    fields = tuple(field for field in meta.concrete_fields if keyed or not field.primary_key)
     quote = connection.ops.quote_name
     # Concrete fields always have a column; the stubs allow None for the others.
     columns = ", ".join(quote(cast(str, field.column)) for field in fields)
@@ -38,14 +39,21 @@ def _statement(model: type[Model], rows: int) -> tuple[str, tuple[Field, ...]]:
 
 
 def rows_insert[M: Model](objs: Sequence[M]) -> list[M]:
-    """Insert ``objs``, new rows of one model with a database-made primary key, in one
-    statement, and give each its primary key, as ``QuerySet.bulk_create(objs)`` does."""
+    """Insert ``objs``, new rows of one model, in one statement, and give each the primary key
+    the database made, as ``QuerySet.bulk_create(objs)`` does; or, when every row has its
+    primary key already (a UUID made in Python), write those."""
     if not objs:
         return []
     model = type(objs[0])
-    if any(type(obj) is not model or obj.pk is not None for obj in objs):
-        raise ValueError("rows_insert writes new rows of one model, without primary keys.")
-    sql, fields = _statement(model, len(objs))
+    keyed = objs[0].pk is not None
+    if any(
+        type(obj) is not model or not obj._state.adding or (obj.pk is not None) is not keyed
+        for obj in objs
+    ):
+        raise ValueError(
+            "rows_insert writes new rows of one model, all with or all without primary keys."
+        )
+    sql, fields = _statement(model, len(objs), keyed)
     params = []
     for obj in objs:
         # A related row saved after it was assigned gives its key now, as in bulk_create.
@@ -58,7 +66,8 @@ def rows_insert[M: Model](objs: Sequence[M]) -> list[M]:
         cursor.execute(sql, params)
         keys = [row[0] for row in cursor.fetchall()]
     for obj, key in zip(objs, keys, strict=True):
-        obj.pk = key
+        if not keyed:
+            obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
     return list(objs)

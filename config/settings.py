@@ -260,7 +260,7 @@ _tasks_backend = env_choice("TASKS_BACKEND", ("immediate", "database"), "immedia
 TASKS = {
     "default": {
         "BACKEND": (
-            "django_tasks_db.DatabaseBackend"
+            "bookings.jobs.DatabaseQueue"
             if _tasks_backend == "database"
             else "django.tasks.backends.immediate.ImmediateBackend"
         ),

@@ -53,6 +53,7 @@ from bookings.rows import rows_insert
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session, SessionStatus
+from training.page_version import pages_changed
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,8 @@ def _booking_create_locked(
     walk_in = desk is not None and desk.walk_in
     if walk_in and Register.objects.filter(session=locked, closed_at__isnull=False).exists():
         raise BookingError("The register is closed. Reopen it to add someone who came.")
-    bookings = Booking.objects.bulk_create(
+    # The places in one plain insert; the pages hear of them as bulk_create would tell them.
+    bookings = rows_insert(
         [
             Booking(
                 order=order,
@@ -423,6 +425,7 @@ def _booking_create_locked(
             for person in people
         ]
     )
+    pages_changed()
     audits += [
         audit_entry(
             obj=booking,

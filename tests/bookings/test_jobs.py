@@ -19,7 +19,9 @@ from training.models import Agency, Course, Venue
 pytestmark = pytest.mark.django_db
 
 BOOKED_AT = timezone.make_aware(dt.datetime(2030, 5, 1, 9))
-DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The queue production runs (TASKS_BACKEND=database): django-tasks-db's, writing rows plainly.
+DATABASE_QUEUE = {"default": {"BACKEND": "bookings.jobs.DatabaseQueue", "QUEUES": ["default"]}}
+LIBRARY_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 class Abandoned(Exception):
@@ -85,3 +87,34 @@ def test_any_other_queue_is_handed_the_task_only_once_the_booking_commits(
     assert [result.task.name for result in default_task_backend.results] == [  # type: ignore[attr-defined]
         "send_emails"
     ]
+
+
+def _row_values(task: DBTaskResult[Any, Any]) -> dict[str, Any]:
+    values = {
+        field.attname: getattr(task, field.attname)
+        for field in DBTaskResult._meta.concrete_fields
+        if field.attname not in ("id", "enqueued_at")
+    }
+    return values
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_the_plain_queue_writes_the_row_the_library_would(settings: Any, deferred: bool) -> None:
+    """Field for field what django-tasks-db's own ``create`` writes, read back by the queue
+    itself as ready to run (or waiting for its time) and as the same task result."""
+    from bookings.tasks import send_emails
+
+    written = {}
+    run_after = timezone.now() - dt.timedelta(minutes=5)
+    for name, queue in (("plain", DATABASE_QUEUE), ("library", LIBRARY_QUEUE)):
+        settings.TASKS = queue
+        task = send_emails.using(run_after=run_after) if deferred else send_emails
+        result = task.enqueue([1, 2])
+        row = DBTaskResult.objects.get(pk=result.id)
+        written[name] = _row_values(row)
+        assert row.enqueued_at is not None
+        assert task.get_result(result.id).args == [[1, 2]]
+    assert written["plain"] == written["library"]
+    settings.TASKS = DATABASE_QUEUE
+    # Ready to run at once, or (deferred) once its time has come, which has.
+    assert DBTaskResult.objects.ready().count() == 2

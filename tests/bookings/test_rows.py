@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -66,3 +67,36 @@ def test_only_new_rows_of_one_model_are_written(school: Agency) -> None:
     with pytest.raises(ValueError):
         rows_insert([order])
     assert Order.objects.count() == 1
+
+
+def test_rows_with_their_own_keys_are_written_with_them() -> None:
+    """A task's row has its UUID before it is written (the queue's own ``id_function``)."""
+    from django_tasks_db.models import DBTaskResult
+
+    rows: list[DBTaskResult[Any, Any]] = [
+        DBTaskResult(
+            id=uuid.uuid4(),
+            args_kwargs={"args": [n], "kwargs": {}},
+            task_path="bookings.tasks.send_emails",
+            queue_name="default",
+            backend_name="default",
+            run_after=AT,
+        )
+        for n in (1, 2)
+    ]
+    first, second = rows
+    keys = (first.pk, second.pk)
+    rows_insert([first, second])
+    assert (first.pk, second.pk) == keys and not first._state.adding
+    assert {row.pk: row.args_kwargs for row in DBTaskResult.objects.filter(pk__in=keys)} == {
+        keys[0]: {"args": [1], "kwargs": {}},
+        keys[1]: {"args": [2], "kwargs": {}},
+    }
+    with pytest.raises(ValueError):
+        rows_insert([first])  # already written
+    mixed: list[Any] = [
+        DBTaskResult(id=uuid.uuid4(), task_path="x", queue_name="default", backend_name="default"),
+        Order(payment_method=PaymentMethod.CARD),
+    ]
+    with pytest.raises(ValueError):
+        rows_insert(mixed)
