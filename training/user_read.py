@@ -13,7 +13,6 @@ differently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,56 +24,15 @@ from django.db import connections, router
 from django.db.models import Model
 
 from training.models import Agency, BookerGrant, PriceBand, Profile, Sector, Trainer
-
-
-@dataclass
-class _Part:
-    """One model of the read: its table's alias in the statement and where its columns are."""
-
-    model: type[Model]
-    alias: str
-    start: int
-    attnames: list[str]
-    converters: list[tuple[Any, list[Callable[..., Any]]]]  # (column, its converters)
-    pk_index: int
-
-    def build(self, row: tuple[Any, ...], db: str, connection: Any) -> Model | None:
-        values = list(row[self.start : self.start + len(self.attnames)])
-        if values[self.pk_index] is None:
-            return None  # the LEFT JOIN found no such row
-        for index, (column, converters) in enumerate(self.converters):
-            for converter in converters:
-                values[index] = converter(values[index], column, connection)
-        return self.model.from_db(db, self.attnames, values)
+from training.plain_rows import Part, part
 
 
 @dataclass
 class _Read:
     sql: str
-    parts: dict[str, _Part]
+    parts: dict[str, Part]
     role_index: int
     grant_index: int
-
-
-def _part(model: type[Model], alias: str, start: int, connection: Any) -> _Part:
-    fields = list(model._meta.concrete_fields)
-    converters = []
-    for field in fields:
-        column = field.get_col(alias)
-        converters.append(
-            (
-                column,
-                connection.ops.get_db_converters(column) + column.get_db_converters(connection),
-            )
-        )
-    return _Part(
-        model=model,
-        alias=alias,
-        start=start,
-        attnames=[field.attname for field in fields],
-        converters=converters,
-        pk_index=[field.attname for field in fields].index(model._meta.pk.attname),
-    )
 
 
 @cache
@@ -99,11 +57,11 @@ def _read(db: str) -> _Read:
         "b": PriceBand,
         "t": Trainer,
     }
-    parts: dict[str, _Part] = {}
+    parts: dict[str, Part] = {}
     columns: list[str] = []
     for alias, model in models.items():
-        parts[alias] = _part(model, alias, len(columns), connection)
-        columns += [f"{q(alias)}.{q(str(field.column))}" for field in model._meta.concrete_fields]
+        parts[alias] = part(model, alias, len(columns), connection)
+        columns += parts[alias].columns
     role_index, grant_index = len(columns), len(columns) + 1
     groups: Any = user_model._meta.get_field("groups")
     memberships = groups.remote_field.through

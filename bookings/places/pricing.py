@@ -106,25 +106,31 @@ def known_band(*, booked_by: Any, agency: Agency | None) -> PriceBand | None:
     return None
 
 
-def with_band_price(sessions: QuerySet[Session], band: PriceBand) -> QuerySet[Session]:
-    """``sessions`` with ``band``'s list price read in the same statement (``list_price``
-    uses it), the rule of ``Session.price_for_band``: the session's override, else the
-    course's. Instead of prefetching both price tables where only one band is wanted.
-
-    Written as SQL: built through the ORM's subqueries it cost the booking more CPU than the
-    two prefetches it replaces. tests/bookings/test_pricing.py holds it to price_for_band.
-    """
+def band_price_sql() -> str:
+    """The SQL of a session's list price for one band, the rule of ``Session.price_for_band``:
+    the session's override, else the course's. Written over the session table by its own
+    name; its two parameters are the band's id."""
     quote = connection.ops.quote_name
     session, amount, band_id = quote(Session._meta.db_table), quote("amount"), quote("band_id")
-    price = (
+    return (
         f"COALESCE((SELECT {amount} FROM {quote(SessionPrice._meta.db_table)}"
         f" WHERE {quote('session_id')} = {session}.{quote('id')} AND {band_id} = %s),"
         f" (SELECT {amount} FROM {quote(CoursePrice._meta.db_table)}"
         f" WHERE {quote('course_id')} = {session}.{quote('course_id')} AND {band_id} = %s))"
     )
+
+
+def with_band_price(sessions: QuerySet[Session], band: PriceBand) -> QuerySet[Session]:
+    """``sessions`` with ``band``'s list price read in the same statement (``list_price``
+    uses it), instead of prefetching both price tables where only one band is wanted.
+
+    Written as SQL (``band_price_sql``): built through the ORM's subqueries it cost the booking
+    more CPU than the two prefetches it replaces. tests/bookings/test_pricing.py holds it to
+    price_for_band.
+    """
     return sessions.annotate(
         priced_band_id=Value(band.pk),
-        band_price=RawSQL(price, [band.pk, band.pk], output_field=DecimalField()),
+        band_price=RawSQL(band_price_sql(), [band.pk, band.pk], output_field=DecimalField()),
     )
 
 

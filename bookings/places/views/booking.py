@@ -51,9 +51,10 @@ from bookings.places.pricing import (
     with_band_price,
 )
 from bookings.places.selectors import is_on_waiting_list
+from bookings.places.session_read import session_to_confirm
 from bookings.ratelimit import rate_limit
 from training.auth import profile_of
-from training.models import Agency, Session
+from training.models import Agency, PriceBand, Session
 from training.services import profile_line_manager_set
 
 logger = logging.getLogger(__name__)
@@ -427,19 +428,10 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
     return _start_payment(request, order, timezone.now())
 
 
-@login_required
-@rate_limit(
-    "booking",
-    per_address="BOOKING_POSTS_PER_ADDRESS_PER_MINUTE",
-    per_account="BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE",
-    methods=("POST",),
-)
-def book(request: HttpRequest, pk: int) -> HttpResponse:
-    agency = agency_of(request.user)
+def _sessions_to_book(band: PriceBand | None, request: HttpRequest) -> QuerySet[Session]:
+    """The sessions as the booking form's pages read them (``session_to_confirm`` reads the
+    same for the confirm of someone whose band is known)."""
     sessions: QuerySet[Session] = Session.objects.select_related("course")
-    # The price of the person's band comes with the session (one statement, not three); only
-    # someone unverified may pay a band that depends on the session's prices.
-    band = known_band(booked_by=request.user, agency=agency)
     if band is not None:
         sessions = with_band_price(sessions, band)
     else:
@@ -449,7 +441,29 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("action") != "confirm":
         # Only the pages show where and when; a confirmed booking answers with a redirect.
         sessions = sessions.select_related("venue").prefetch_related("parts")
-    session = get_object_or_404(sessions, pk=pk)
+    return sessions
+
+
+@login_required
+@rate_limit(
+    "booking",
+    per_address="BOOKING_POSTS_PER_ADDRESS_PER_MINUTE",
+    per_account="BOOKING_POSTS_PER_ACCOUNT_PER_MINUTE",
+    methods=("POST",),
+)
+def book(request: HttpRequest, pk: int) -> HttpResponse:
+    agency = agency_of(request.user)
+    # The price of the person's band comes with the session (one statement, not three); only
+    # someone unverified may pay a band that depends on the session's prices.
+    band = known_band(booked_by=request.user, agency=agency)
+    if band is not None and request.POST.get("action") == "confirm":
+        # The hot path: only what a confirmed booking needs, in one plain statement.
+        confirming = session_to_confirm(pk, band)
+        if confirming is None:
+            raise Http404("No such session.")
+        session = confirming
+    else:
+        session = get_object_or_404(_sessions_to_book(band, request), pk=pk)
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
     if agency is None:
