@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from bookings.permissions import can_see_session_of_status
+from bookings.places.frame import framed
 from bookings.places.listing import CatalogueSessions, catalogue_rows
 from bookings.places.pagecache import (
     next_change_at,
@@ -94,16 +95,13 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         viewer=viewer_class(signed_in=signed_in, band=band),
     )
     entry, version = page_get(key, now=now)
-    context: dict[str, Any] = {}
     if entry is None:
         # Rendered without the request: nothing of the person (their name, a CSRF token,
         # messages) can reach what other viewers of their class are then served.
         context = {**_catalogue_context(request.GET, now, band), "signed_in": signed_in}
         entry = {"body": render_to_string("bookings/catalogue.html", context)}
         page_store(key, entry, version=version, valid_until=context["valid_until"], now=now)
-    return render(
-        request, "bookings/catalogue_page.html", {**context, "body": mark_safe(entry["body"])}
-    )
+    return framed(request, "bookings/catalogue_page.html", entry["body"])
 
 
 def _session_entry(
