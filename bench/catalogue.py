@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,9 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, the project root is not on the path
 
 from bench.cpu import tree_cpu_seconds  # noqa: E402
+from bench.server import HOST, Gunicorn, log_tail  # noqa: E402
 
-HOST = "127.0.0.1"  # the only address this script binds or connects to
-STARTUP_TIMEOUT = 60.0  # seconds for gunicorn to answer its first request
 REQUEST_TIMEOUT = 30.0
 
 
@@ -98,12 +96,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def child_env(database: Path, *, settings_module: str, debug: bool) -> dict[str, str]:
     """The developer's environment with everything the benchmark depends on pinned."""
     env = dict(os.environ)
@@ -145,32 +137,6 @@ def get(port: int, path: str) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
-
-
-def log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def wait_until_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    last_error = "no answer"
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited ({server.returncode}):\n{log_tail(log)}")
-        try:
-            status, body = get(port, "/hello/")
-            if status == 200 and body == b"hello":
-                return
-            last_error = f"HTTP {status}"
-        except OSError as error:
-            last_error = str(error)
-        time.sleep(0.1)
-    raise SystemExit(
-        f"gunicorn did not answer in {STARTUP_TIMEOUT:.0f} s ({last_error}):\n{log_tail(log)}"
-    )
 
 
 @dataclass
@@ -240,44 +206,7 @@ def load(port: int, path: str, clients: int, *, seconds: float = 0.0, count: int
     return result
 
 
-def stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    server.terminate()  # SIGTERM: gunicorn's master stops its workers gracefully
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-def start_server(
-    args: argparse.Namespace, database: Path, tmp: Path, *, cached: bool
-) -> tuple[subprocess.Popen[bytes], int, Path]:
-    port = free_port()
-    config = tmp / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
-    config.write_text("")
-    log = tmp / f"gunicorn-{'cached' if cached else 'uncached'}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--config",
-        str(config),
-        "--chdir",
-        str(ROOT),
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
-        "--error-logfile",
-        "-",
-        "--log-level",
-        "warning",
-    ]  # no --access-logfile: access log off
+def start_server(args: argparse.Namespace, database: Path, tmp: Path, *, cached: bool) -> Gunicorn:
     server_env = child_env(database, settings_module="bench.bench_settings", debug=args.debug)
     # The shared cache production uses (one table in the same database), not a memory cache
     # per worker: a cached page then costs the read of its entry, as it does in production.
@@ -285,22 +214,13 @@ def start_server(
     server_env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     if not cached:
         server_env["PAGE_CACHE_SECONDS"] = "0"  # every page rendered afresh
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=server_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl+C reaches us; the finally below stops it
-        )
-    return server, port, log
+    log = tmp / f"gunicorn-{'cached' if cached else 'uncached'}.log"
+    return Gunicorn(server_env, workers=args.workers, log=log, worker_class=args.worker_class)
 
 
 def measure(
     args: argparse.Namespace,
-    server: subprocess.Popen[bytes],
+    server: Gunicorn,
     port: int,
     targets: list[tuple[str, str]],
     label: str,
@@ -334,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-catalogue-"))
-    server: subprocess.Popen[bytes] | None = None
+    server: Gunicorn | None = None
     try:
         database = tmp / "bench.sqlite3"
         setup_env = child_env(database, settings_module="config.settings", debug=args.debug)
@@ -353,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Result] = {}
         for cached in (False, True):
             label = "cached" if cached else "uncached"
-            server, port, log = start_server(args, database, tmp, cached=cached)
-            wait_until_ready(server, port, log)
+            server = start_server(args, database, tmp, cached=cached)
+            server.wait_until_ready("/hello/", b"hello")
+            port, log = server.port, server.log
             print(
                 f"gunicorn ({label}): {HOST}:{port}, {args.workers} {args.worker_class} "
                 f"worker(s), DEBUG={'true' if args.debug else 'false'}, "
@@ -371,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 targets.insert(1, ("hello", "/hello/"))
             measured = measure(args, server, port, targets, label)
             results.update({f"{label} {name}": result for name, result in measured.items()})
-            if server.poll() is not None:
+            if not server.running():
                 raise SystemExit(f"gunicorn died during the run:\n{log_tail(log)}")
             failed = {name: r.errors for name, r in measured.items() if r.errors}
             if failed:
@@ -382,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"FAILED: non-200 responses or connection errors: {summary}")
                 return 1
-            stop(server)
+            server.stop()
             server = None
         catalogue, hello = results["uncached catalogue"], results["uncached hello"]
         ratio = catalogue.rps / hello.rps if hello.rps else 0.0
@@ -402,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         if server is not None:
-            stop(server)
+            server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

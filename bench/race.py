@@ -45,7 +45,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -83,6 +82,13 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.cpu import tree_cpu_seconds  # noqa: E402
+from bench.server import (  # noqa: E402
+    HOST,
+    STARTUP_TIMEOUT,
+    Gunicorn,
+    free_port,
+    log_tail,
+)
 from bookings.models import Booking, BookingStatus, Invoice  # noqa: E402
 from training.models import (  # noqa: E402
     Agency,
@@ -101,8 +107,6 @@ from training.models import (  # noqa: E402
 from training.roles import Role  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # the only address this script binds or connects to
-STARTUP_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 60.0  # SQLite writers may wait up to 30 s for the lock
 FULL_MESSAGE = "This session is full. You can join the waiting list instead."
 PRICE = "65.00"  # the course's price for the agency's (statutory) band
@@ -246,12 +250,6 @@ def django_report(session_id: int) -> dict[str, Any]:
 # --- processes --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def child_env(database_url: str) -> dict[str, str]:
     """The developer's environment with everything the benchmark depends on pinned."""
     env = dict(os.environ)
@@ -297,84 +295,6 @@ def run(env: dict[str, str], *arguments: str) -> str:
 def in_django(env: dict[str, str], flag: str, value: dict[str, Any] | int) -> dict[str, Any]:
     output = run(env, str(Path(__file__).resolve()), flag, json.dumps(value))
     return json.loads(output.splitlines()[-1])
-
-
-def log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int, tmp: Path, name: str) -> None:
-        self.port = free_port()
-        self.log = tmp / f"gunicorn-{name}.log"
-        config = tmp / "gunicorn.conf.py"  # empty: ignore any ./gunicorn.conf.py
-        config.write_text("")
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--config",
-            str(config),
-            "--chdir",
-            str(ROOT),
-            "--bind",
-            f"{HOST}:{self.port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--timeout",
-            "120",
-            "--error-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ]
-        with self.log.open("wb") as log_file:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        last_error = "no answer"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(
-                    f"gunicorn exited ({self.process.returncode}):\n{log_tail(self.log)}"
-                )
-            try:
-                status, _, _ = Browser(self.port).request("GET", "/accounts/login/")
-                if status == 200:
-                    return
-                last_error = f"HTTP {status}"
-            except OSError as error:
-                last_error = str(error)
-            time.sleep(0.1)
-        raise SystemExit(
-            f"gunicorn did not answer in {STARTUP_TIMEOUT:.0f} s ({last_error}):\n"
-            f"{log_tail(self.log)}"
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()  # SIGTERM: the master stops its workers gracefully
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class PostgreSQL:
@@ -705,10 +625,10 @@ def run_database(
         f"{name}: migrated and set up in {time.perf_counter() - started:.1f} s "
         f"(session {data['race_session']}: {args.capacity} places, {args.clients} bookers)"
     )
-    server = Gunicorn(env, args.workers, tmp, name)
+    server = Gunicorn(env, workers=args.workers, log=tmp / f"gunicorn-{name}.log")
     rate: tuple[float, float, float] | None = None
     try:
-        server.wait_until_ready()
+        server.wait_until_ready("/accounts/login/")
         result = race(server.port, data["race_session"], data["sessionids"])
         held = in_django(env, "--report", data["race_session"])
         details = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.outcomes.items()))
@@ -733,7 +653,7 @@ def run_database(
         ):
             problems.append(f"{name}: the database disagrees with the clients: {held}")
 
-        if server.process.poll() is not None:
+        if not server.running():
             problems.append(f"{name}: gunicorn died:\n{log_tail(server.log)}")
         elif problems:
             print(f"gunicorn log ({name}, last lines):\n{log_tail(server.log)}", file=sys.stderr)
@@ -755,23 +675,25 @@ def run_throughput(
     """Contended throughput on PostgreSQL with its own gunicorn: (bookings per second, web CPU
     ms per booking, database CPU ms per booking)."""
     name = "postgresql"
-    server = Gunicorn(env, args.throughput_workers, tmp, f"{name}-throughput")
+    server = Gunicorn(
+        env, workers=args.throughput_workers, log=tmp / f"gunicorn-{name}-throughput.log"
+    )
     try:
-        server.wait_until_ready()
+        server.wait_until_ready("/accounts/login/")
         clients = data["sessionids"][: args.throughput_clients]
         if args.warmup:
             throughput(
                 server.port, data["ample_session"], clients, seconds=args.warmup, tag="warmup"
             )
         cpu_before = (
-            tree_cpu_seconds(server.process.pid),
+            tree_cpu_seconds(server.pid),
             tree_cpu_seconds(database_pid),
             time.process_time(),
         )
         measured = throughput(
             server.port, data["ample_session"], clients, seconds=args.duration, tag="run"
         )
-        web_cpu = tree_cpu_seconds(server.process.pid) - cpu_before[0]
+        web_cpu = tree_cpu_seconds(server.pid) - cpu_before[0]
         database_cpu = tree_cpu_seconds(database_pid) - cpu_before[1]
         client_cpu = time.process_time() - cpu_before[2]
         per_second = measured.booked / measured.seconds if measured.seconds else 0.0
@@ -802,7 +724,7 @@ def run_throughput(
             problems.append(f"{name} throughput: {sum(measured.errors.values())} errors")
         if not held["invoice_numbers_gapless"]:
             problems.append(f"{name} throughput: invoice numbers have gaps")
-        if server.process.poll() is not None:
+        if not server.running():
             problems.append(f"{name} throughput: gunicorn died:\n{log_tail(server.log)}")
     finally:
         server.stop()
