@@ -48,6 +48,12 @@ def _next_number(prefix: str) -> str:
     return f"{prefix}-{row[0]:06d}"
 
 
+def invoice_number_next() -> str:
+    """The next invoice number, taken inside the caller's transaction (given back if it rolls
+    back), for an invoice written with it (``invoice_write(number=…)``) before it commits."""
+    return _next_number(settings.INVOICE_NUMBER_PREFIX)
+
+
 def _line_description(booking: Booking) -> str:
     when = timezone.localtime(booking.session.starts_at).strftime("%-d %b %Y")
     return f"{booking.session.course.title}, {when} – {booking.attendee_name}"
@@ -62,15 +68,17 @@ def invoice_write(
     actor: Any,
     order: Order | None = None,
     purchase_order_number: str = "",
+    number: str | None = None,
 ) -> tuple[Invoice, AuditEntry, OutgoingEmail | None]:
-    """Number and write an invoice with its lines (inside the caller's transaction); return it
-    with its audit entry and email, unsaved, for the caller to write with others."""
+    """Number (unless the caller took its ``number`` already) and write an invoice with its
+    lines (inside the caller's transaction); return it with its audit entry and email,
+    unsaved, for the caller to write with others."""
     today = timezone.localdate(now)
     (invoice,) = rows_insert(
         [
             Invoice(
                 kind=InvoiceKind.INVOICE,
-                number=_next_number(settings.INVOICE_NUMBER_PREFIX),
+                number=number or invoice_number_next(),
                 order=order,
                 agency=agency,
                 purchase_order_number=purchase_order_number,
@@ -100,7 +108,12 @@ def invoice_write(
 
 
 def order_invoice_write(
-    *, order: Order, bookings: Sequence[Booking], now: dt.datetime, actor: Any
+    *,
+    order: Order,
+    bookings: Sequence[Booking],
+    now: dt.datetime,
+    actor: Any,
+    number: str | None = None,
 ) -> tuple[Invoice, AuditEntry, OutgoingEmail | None]:
     """The invoice for an order's places, one line per place, to the agency's invoice contact."""
     return invoice_write(
@@ -112,6 +125,7 @@ def order_invoice_write(
         lines=[(booking, _line_description(booking), booking.price) for booking in bookings],
         now=now,
         actor=actor,
+        number=number,
     )
 
 

@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import AuditEntry, Invoice, InvoiceLine, Order, PaymentMethod
-from bookings.rows import rows_insert
+from bookings.rows import rows_batched, rows_insert
 from training.models import Agency
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +102,69 @@ def test_rows_with_their_own_keys_are_written_with_them() -> None:
     ]
     with pytest.raises(ValueError):
         rows_insert(mixed)
+
+
+def _audit(order: Order, step: str) -> AuditEntry:
+    return AuditEntry(
+        object_type="bookings.order",
+        object_id=str(order.pk),
+        action=step,
+        code="other",
+        actor_label="unit",
+        at=AT,
+        changes={},
+    )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batched_rows_are_written_together_and_before_any_read(school: Agency) -> None:
+    """On PostgreSQL: keys reserved in one statement, rows written in one more, and a read in
+    the block sees them. On SQLite every insert is its own statement, as outside a batch."""
+    postgresql = connection.vendor == "postgresql"
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            with rows_batched({Order: 1, AuditEntry: 2}):
+                (order,) = rows_insert([Order(agency=school, payment_method="card")])
+                assert order.pk is not None and not order._state.adding
+                rows_insert([_audit(order, "one"), _audit(order, "two")])
+                assert len(queries) == (1 if postgresql else 2)  # reserved; nothing written
+                # A read comes after the rows it might look for: they are written first.
+                assert AuditEntry.objects.filter(object_id=str(order.pk)).count() == 2
+                # No key reserved for a third entry: written at once.
+                (third,) = rows_insert([_audit(order, "three")])
+                assert third.pk is not None
+        statements = [query["sql"] for query in queries.captured_queries]
+        if postgresql:
+            assert len(statements) == 4, statements  # reserve, WITH (order, 2), read, third
+            assert statements[1].startswith("WITH")
+        else:
+            assert len(statements) == 4, statements  # order, entries, read, third
+    assert list(
+        AuditEntry.objects.filter(object_id=str(order.pk)).order_by("pk").values_list("action")
+    ) == [("one",), ("two",), ("three",)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batched_rows_roll_back_and_refusals_surface_in_the_block(school: Agency) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with rows_batched({Order: 2}):
+            rows_insert([Order(agency=school, payment_method="card")])
+            raise RuntimeError("abandoned")
+    assert not Order.objects.exists()
+
+    (order,) = rows_insert([Order(agency=school, payment_method="card")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with rows_batched({Order: 1}):
+            # The same reference twice: refused by its unique constraint by the end of the
+            # block at the latest, never silently.
+            rows_insert([Order(agency=school, payment_method="card", reference=order.reference)])
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_outside_a_transaction_nothing_waits(school: Agency) -> None:
+    with CaptureQueriesContext(connection) as queries, rows_batched({Order: 1}):
+        rows_insert([Order(agency=school, payment_method="card")])
+        written = [query["sql"] for query in queries.captured_queries]
+    assert len(written) == 1 and written[0].startswith("INSERT"), written  # nothing reserved
+    assert Order.objects.count() == 1
