@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -44,146 +43,25 @@ from bookings.money.confirmations import confirmation_emails
 from bookings.money.invoices import invoice_number_next, order_invoice_write
 from bookings.outbox import emails_queue
 from bookings.permissions import (
-    can_add_walk_in,
-    can_book_on_behalf,
     front_desk_payment_methods,
     payment_methods_allowed,
 )
 from bookings.places.approvals import ManagerSpec, approval_deadline, approvals_request
+from bookings.places.booking_checks import (
+    PAYMENT_METHOD_REFUSED,
+    AttendeeSpec,
+    FrontDesk,
+    attendees_normalise,
+    front_desk_check,
+    manager_check,
+    session_closed_message,
+)
 from bookings.places.pricing import PriceChanged, Quote, front_desk_quote, subsidised_places_left
 from bookings.rows import rows_batched, rows_insert
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
-from training.models import Agency, Session, SessionStatus
+from training.models import Agency, Session
 from training.page_version import pages_changed
-
-
-@dataclass(frozen=True)
-class FrontDesk:
-    """What only the training unit may ask of ``booking_create`` (``can_book_on_behalf``).
-
-    ``no_charge_reason`` goes with the "no charge" way of paying; ``capacity_override_reason``
-    books beyond a full session (audited); ``walk_in`` books someone who came on the day,
-    after the session started; ``card_hold_hours`` holds card places while the person pays by
-    the link emailed to them. The administrator may also book after booking has closed and
-    invoice an agency that is not yet approved.
-    """
-
-    no_charge_reason: str = ""
-    capacity_override_reason: str = ""
-    walk_in: bool = False
-    card_hold_hours: int | None = None
-
-
-@dataclass(frozen=True)
-class AttendeeSpec:
-    name: str
-    email: str
-    job_title: str = ""
-    access_needs: str = ""
-
-
-def _manager_check(session: Session, manager: ManagerSpec | None, booked_by: Any) -> ManagerSpec:
-    """The manager to ask, cleaned; BookingError when the course needs one and none is given."""
-    manager = manager or ManagerSpec()
-    cleaned = ManagerSpec(
-        name=" ".join(manager.name.split()),
-        email=manager.email.strip().lower(),
-        agreed=manager.agreed,
-    )
-    if not session.course.needs_approval or booked_by is None or cleaned.agreed:
-        return cleaned
-    if not cleaned.name or not cleaned.email:
-        raise BookingError(
-            "This course needs your line manager's approval: give their name and work email."
-        )
-    return cleaned
-
-
-def _normalise(attendees: Sequence[AttendeeSpec]) -> list[AttendeeSpec]:
-    cleaned = []
-    seen: set[str] = set()
-    for attendee in attendees:
-        email = attendee.email.strip().lower()
-        name = " ".join(attendee.name.split())
-        if not name or not email:
-            raise BookingError("Give a name and an email address for every attendee.")
-        if email in seen:
-            raise BookingError(f"{email} is listed twice; each person needs one place only.")
-        seen.add(email)
-        cleaned.append(
-            AttendeeSpec(
-                name=name,
-                email=email,
-                job_title=attendee.job_title.strip(),
-                access_needs=attendee.access_needs.strip()[:2000],
-            )
-        )
-    if not cleaned:
-        raise BookingError("Add at least one attendee.")
-    return cleaned
-
-
-def _session_closed_message(
-    session: Session, now: dt.datetime, desk: FrontDesk | None = None
-) -> str | None:
-    if session.status == SessionStatus.CANCELLED:
-        return "This session has been cancelled."
-    if session.status != SessionStatus.PUBLISHED:
-        return "This session is not open for booking."
-    if desk is not None and desk.walk_in:
-        if session.starts_at is None or timezone.localdate(now) < timezone.localdate(
-            session.starts_at
-        ):
-            return "Someone who came can be added from the day of the session."
-        return None
-    if session.starts_at is None or session.starts_at <= now:
-        return "This session has already started, so it can no longer be booked."
-    if desk is not None:
-        return None  # the administrator books by phone until the session starts
-    if not session.is_open_for_booking(now):
-        closes = session.booking_closes_on()
-        return (
-            f"Booking for this session closed on {closes:%A %-d %B %Y}."
-            if closes
-            else ("Booking for this session has closed.")
-        )
-    return None
-
-
-_PAYMENT_METHOD_REFUSED: dict[str, str] = {
-    PaymentMethod.INVOICE: (
-        "Only your agency's booker can have the agency invoiced. Pay by card, or ask them to "
-        "book the place for you."
-    ),
-    PaymentMethod.SUBSIDISED: (
-        "Only your agency's booker can use its subsidised places. Pay by card, or ask them to "
-        "book the place for you."
-    ),
-}
-
-
-def _front_desk_check(
-    front_desk: FrontDesk | None, booked_by: Any, payment_method: str, session: Session
-) -> FrontDesk | None:
-    """The front desk's requests, tidied, or a BookingError for anyone but the unit's staff
-    (and, for someone who came on the day, the session's own trainers)."""
-    if front_desk is None:
-        return None
-    if front_desk.walk_in:
-        if not can_add_walk_in(booked_by, session):
-            raise BookingError("Only the training team and this session's trainers can add people.")
-    elif not can_book_on_behalf(booked_by):
-        raise BookingError("Only the training team can book on someone's behalf.")
-    desk = FrontDesk(
-        no_charge_reason=" ".join(front_desk.no_charge_reason.split()),
-        capacity_override_reason=" ".join(front_desk.capacity_override_reason.split()),
-        walk_in=front_desk.walk_in,
-        card_hold_hours=front_desk.card_hold_hours,
-    )
-    if payment_method == PaymentMethod.NO_CHARGE and not desk.no_charge_reason:
-        raise BookingError("Say why there is no charge for this place.")
-    return desk
 
 
 def booking_create(
@@ -213,11 +91,11 @@ def booking_create(
     the training unit itself (``booked_by`` None) and the administrator at the front desk
     need nobody's approval.
     """
-    people = _normalise(attendees)
+    people = attendees_normalise(attendees)
     purchase_order_number = purchase_order_number.strip()
-    desk = _front_desk_check(front_desk, booked_by, payment_method, session)
+    desk = front_desk_check(front_desk, booked_by, payment_method, session)
     # At the front desk the administrator books what was agreed by phone or in person.
-    manager = _manager_check(session, manager, booked_by if desk is None else None)
+    manager = manager_check(session, manager, booked_by if desk is None else None)
     allowed = (
         front_desk_payment_methods(
             booked_by, agency, walk_in_session=session if desk and desk.walk_in else None
@@ -227,7 +105,7 @@ def booking_create(
     )
     if payment_method not in allowed:
         raise BookingError(
-            _PAYMENT_METHOD_REFUSED.get(
+            PAYMENT_METHOD_REFUSED.get(
                 payment_method, "That way of paying is not available. Pay by card."
             )
         )
@@ -295,7 +173,7 @@ def _booking_create_locked(
 ) -> Order:
     # The session lock serialises the count and the insert (see bookings.locking).
     locked = session_lock_refresh(session)
-    closed = _session_closed_message(locked, now, desk)
+    closed = session_closed_message(locked, now, desk)
     if closed:
         raise BookingError(closed)
     subsidised = quote.payment_method == PaymentMethod.SUBSIDISED
