@@ -157,6 +157,8 @@ def _reserved_keys(counts: Mapping[type[Model], int]) -> dict[type[Model], list[
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for n, key in cursor.fetchall():
+            if key is None:  # no sequence behind the key (a UUID, say): nothing to reserve
+                raise ValueError(f"{wanted[n][0].__name__} has no sequence to reserve keys from")
             keys[wanted[n][0]].append(key)
     return keys
 

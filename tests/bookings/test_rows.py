@@ -168,3 +168,17 @@ def test_outside_a_transaction_nothing_waits(school: Agency) -> None:
         written = [query["sql"] for query in queries.captured_queries]
     assert len(written) == 1 and written[0].startswith("INSERT"), written  # nothing reserved
     assert Order.objects.count() == 1
+
+
+def test_keys_are_reserved_only_from_a_sequence() -> None:
+    """A model whose key no sequence makes (a task's UUID) has no keys to reserve: asked to,
+    PostgreSQL's batch says so rather than handing out none; SQLite reserves nothing."""
+    from django_tasks_db.models import DBTaskResult
+
+    if connection.vendor == "postgresql":
+        with pytest.raises(ValueError, match="no sequence"), rows_batched({DBTaskResult: 1}):
+            pass
+    else:
+        with CaptureQueriesContext(connection) as queries, rows_batched({DBTaskResult: 1}):
+            pass
+        assert len(queries) == 0
