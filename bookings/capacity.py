@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -21,6 +22,7 @@ from bookings.models import (
     open_offers_q,
     places_taken_q,
 )
+from bookings.rows import Rider, riders_columns, riders_take, riders_with
 
 
 def active_bookings_q() -> Q:
@@ -90,6 +92,7 @@ def places_and_people(
     emails: Sequence[str],
     except_offer_id: int | None = None,
     accounts: bool = True,
+    riders: Sequence[Rider] = (),
 ) -> PlacesCount:
     """Places taken on one session (as ``places_taken``), and how many bookings of the
     session in an active status (``ACTIVE_STATUSES``, expired holds included: the booking
@@ -101,6 +104,10 @@ def places_and_people(
     the same statement. tests/bookings/test_selectors.py holds it to the same answers as
     ``places_taken_expression``. With ``accounts`` the statement also brings, as rows of its
     own after a ``UNION ALL``, the accounts of ``emails``, which the new places are linked to.
+
+    ``riders`` (``bookings.rows.Rider``) go along in the statement: a booking's invoice number
+    and new rows' keys are taken here, under the lock, instead of in two statements more.
+    Only PostgreSQL takes a ``WITH`` that writes, so only it is given riders with one.
     """
     quote = connection.ops.quote_name
     at = connection.ops.adapt_datetimefield_value(now)
@@ -113,15 +120,18 @@ def places_and_people(
         if emails
         else "0"
     )
+    with_sql, with_params = riders_with(riders)
+    rider_columns, rider_params = riders_columns(riders)
     sql = (
-        f"SELECT (SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
+        f"{with_sql}SELECT (SELECT COUNT(*) FROM {quote(bookings)} WHERE {quote('session_id')} = %s"
         f" AND ({quote('status')} IN (%s, %s)"
         f" OR ({quote('status')} IN (%s, %s) AND {quote('hold_expires_at')} > %s)))"
         f" + (SELECT COUNT(*) FROM {quote(offers)} WHERE {quote('session_id')} = %s"
         f" AND {quote('status')} = %s AND {quote('offer_expires_at')} > %s"
-        f" AND {quote('id')} <> %s), {already}"
+        f" AND {quote('id')} <> %s), {', '.join([already, *rider_columns])}"
     )
-    params: list[int | str | None] = [
+    params: list[Any] = [
+        *with_params,
         session_id,
         BookingStatus.CONFIRMED.value,
         BookingStatus.RESERVED.value,
@@ -135,11 +145,14 @@ def places_and_people(
     ]
     if emails:
         params += [session_id, *(status.value for status in ACTIVE_STATUSES), *emails]
+    params += rider_params
+    width = 2 + len(rider_columns)  # the counts' row: the counts, then the riders' columns
     if accounts and emails:
         # The counts' row has no account id; each account's row has nothing else.
         users = get_user_model()._meta
+        padding = "NULL, " * width
         sql = (
-            f"{sql}, NULL, NULL UNION ALL SELECT NULL, NULL, {quote(str(users.pk.column))},"
+            f"{sql}, NULL, NULL UNION ALL SELECT {padding}{quote(str(users.pk.column))},"
             f" {quote('email')} FROM {quote(users.db_table)} WHERE {quote('email')}"
             f" IN ({placeholders})"
         )
@@ -147,9 +160,11 @@ def places_and_people(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    counts = next(row for row in rows if len(row) == 2 or row[2] is None)
+    # The counts' row is the one whose counts are there (an account's row has NULLs there).
+    counts = next(row for row in rows if row[0] is not None)
+    riders_take(riders, counts[2:width])
     return PlacesCount(
         taken=int(counts[0]),
         of_these=int(counts[1]),
-        accounts={row[3].lower(): row[2] for row in rows if len(row) == 4 and row[2] is not None},
+        accounts={row[width + 1].lower(): row[width] for row in rows if row[0] is None},
     )

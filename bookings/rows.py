@@ -22,6 +22,7 @@ from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Field, Model
+from django.db.models.fields import AutoFieldMixin
 
 
 @cache
@@ -55,7 +56,7 @@ def rows_insert[M: Model](objs: Sequence[M]) -> list[M]:
         raise ValueError(
             "rows_insert writes new rows of one model, all with or all without primary keys."
         )
-    batch: _Batch | None = getattr(connection, "_rows_batch", None)
+    batch = _current_batch()
     if batch is not None:
         keys = None if keyed else batch.take(model, len(objs))
         if keyed or keys is not None:
@@ -95,18 +96,92 @@ def _written[M: Model](objs: Sequence[M]) -> list[M]:
     return list(objs)
 
 
+# --- riders: small work that goes along in another statement (PostgreSQL) --------------------
+
+
+@dataclass
+class Rider:
+    """Work that rides in another statement's round trip: columns of that statement's first
+    row, and a part of its ``WITH`` (a write, which PostgreSQL only takes there).
+
+    The statement's owner writes riders in (``riders_with``, ``riders_columns``) and hands
+    back their columns' values (``riders_take``); the rider's owner reads ``values`` after it,
+    and does the work in a statement of its own if they are missing (the statement never ran).
+    """
+
+    columns: tuple[str, ...]
+    params: tuple[Any, ...] = ()
+    with_part: str = ""  # "name AS (…)"
+    with_params: tuple[Any, ...] = ()
+    values: tuple[Any, ...] | None = None
+
+
+def riders_with(riders: Sequence[Rider]) -> tuple[str, list[Any]]:
+    """The ``WITH`` to open the statement with (or nothing), and its parameters, which come
+    before all of the statement's others."""
+    parts = [rider for rider in riders if rider.with_part]
+    if not parts:
+        return "", []
+    return (
+        f"WITH {', '.join(rider.with_part for rider in parts)} ",
+        [param for rider in parts for param in rider.with_params],
+    )
+
+
+def riders_columns(riders: Sequence[Rider]) -> tuple[list[str], list[Any]]:
+    """The columns to add after the statement's own (and their parameters, which come after
+    those of the statement's own columns)."""
+    return (
+        [column for rider in riders for column in rider.columns],
+        [param for rider in riders for param in rider.params],
+    )
+
+
+def riders_take(riders: Sequence[Rider], values: Sequence[Any]) -> None:
+    """Give each rider its columns' values, from ``values``: the row's values after the
+    statement's own columns."""
+    start = 0
+    for rider in riders:
+        rider.values = tuple(values[start : start + len(rider.columns)])
+        start += len(rider.columns)
+    if start != len(values):
+        raise ValueError(f"{len(values)} values for riders with {start} columns")
+
+
 # --- several models' rows in one statement (PostgreSQL) --------------------------------------
+
+# One array of new keys from a model's sequence: a rider's column, or a reservation's own.
+_KEYS_SQL = "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
 
 
 @dataclass
 class _Batch:
     """Rows waiting to be written, with primary keys the sequences gave them beforehand."""
 
-    keys: dict[type[Model], list[int]]
+    wanted: dict[type[Model], int]
+    keys: dict[type[Model], list[int]] | None = None  # None until reserved
+    rider: Rider | None = None
     pending: list[tuple[str, list[Any]]] = field(default_factory=list)
     flushing: bool = False
 
+    def keys_rider(self) -> Rider | None:
+        if self.keys is not None or self.rider is not None or not self.wanted:
+            return None
+        params: list[Any] = []
+        for model in self.wanted:
+            params += _key_params(model, self.wanted[model])
+        self.rider = Rider(columns=(_KEYS_SQL,) * len(self.wanted), params=tuple(params))
+        return self.rider
+
     def take(self, model: type[Model], count: int) -> list[int] | None:
+        if self.keys is None:
+            # Reserved along with another statement (``keys_rider``) or, if none took the
+            # rider, now, in a statement of their own.
+            if self.rider is not None and self.rider.values is not None:
+                arrays = list(self.rider.values)
+            else:
+                arrays = _reserved_arrays(self.wanted)
+            self.keys = _keys_checked(self.wanted, arrays)
         keys = self.keys.get(model, [])
         if len(keys) < count:
             return None
@@ -140,27 +215,51 @@ class _Batch:
         return execute(sql, params, many, context)
 
 
-def _reserved_keys(counts: Mapping[type[Model], int]) -> dict[type[Model], list[int]]:
-    """``count`` new primary keys from each model's sequence, in one statement."""
-    wanted = [(model, count) for model, count in counts.items() if count > 0]
-    if not wanted:
-        return {}
-    quote = connection.ops.quote_name
-    sql = " UNION ALL ".join(
-        f"SELECT {n}, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
-        for n in range(len(wanted))
-    )
+def _key_params(model: type[Model], count: int) -> list[Any]:
+    return [
+        connection.ops.quote_name(model._meta.db_table),
+        cast(str, model._meta.pk.column),
+        count,
+    ]
+
+
+def _reserved_arrays(wanted: Mapping[type[Model], int]) -> list[Any]:
+    """``wanted`` new primary keys from each model's sequence, in one statement of their own."""
     params: list[Any] = []
-    for model, count in wanted:
-        params += [quote(model._meta.db_table), cast(str, model._meta.pk.column), count]
-    keys: dict[type[Model], list[int]] = {model: [] for model, _ in wanted}
+    for model, count in wanted.items():
+        params += _key_params(model, count)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for n, key in cursor.fetchall():
-            if key is None:  # no sequence behind the key (a UUID, say): nothing to reserve
-                raise ValueError(f"{wanted[n][0].__name__} has no sequence to reserve keys from")
-            keys[wanted[n][0]].append(key)
+        cursor.execute(f"SELECT {', '.join([_KEYS_SQL] * len(wanted))}", params)
+        return list(cursor.fetchone() or ())
+
+
+def _keys_checked(
+    wanted: Mapping[type[Model], int], arrays: Sequence[Any]
+) -> dict[type[Model], list[int]]:
+    keys: dict[type[Model], list[int]] = {}
+    for (model, count), array in zip(wanted.items(), arrays, strict=True):
+        if len(array) != count or any(key is None for key in array):
+            # No sequence behind the key (made some other way): nothing could be reserved.
+            raise ValueError(f"{model.__name__} has no sequence to reserve keys from")
+        keys[model] = list(array)
     return keys
+
+
+def _current_batch() -> _Batch | None:
+    batch: _Batch | None = getattr(connection, "_rows_batch", None)
+    return batch
+
+
+def rows_keys_rider() -> Rider | None:
+    """Inside ``rows_batched`` on PostgreSQL, before any row is written: the rider that
+    reserves the batch's keys, for the caller to put in a statement it runs anyway. ``None``
+    when there is nothing to reserve that way (no batch, keys reserved, the rider taken)."""
+    batch = _current_batch()
+    return batch.keys_rider() if batch is not None else None
+
+
+def _has_sequence(model: type[Model]) -> bool:
+    return isinstance(model._meta.pk, AutoFieldMixin)
 
 
 @contextmanager
@@ -171,20 +270,25 @@ def rows_batched(reserve: Mapping[type[Model], int]) -> Iterator[None]:
     nothing ever reads the database without them. A model with no reserved key left, or
     none reserved, is written at once, after the rest. Elsewhere (SQLite has no ``WITH`` that
     writes, and outside a transaction nothing may wait) every insert is its own statement.
-    The keys the sequences gave and no row took are left unused.
+
+    The keys are reserved when the first row needs them, or before, along with a statement
+    the caller runs anyway (``rows_keys_rider``). The keys no row took are left unused.
     """
     if (
         connection.vendor != "postgresql"
         or not connection.in_atomic_block
-        or getattr(connection, "_rows_batch", None) is not None
+        or _current_batch() is not None
     ):
         yield
         return
-    batch = _Batch(keys=_reserved_keys(reserve))
-    setattr(connection, "_rows_batch", batch)  # noqa: B010 (no such attribute in the stubs)
+    without = [model.__name__ for model in reserve if not _has_sequence(model)]
+    if without:
+        raise ValueError(f"{', '.join(without)} has no sequence to reserve keys from")
+    batch = _Batch(wanted={model: count for model, count in reserve.items() if count > 0})
+    connection._rows_batch = batch  # type: ignore[attr-defined]
     try:
         with connection.execute_wrapper(batch.before_statement):
             yield
             batch.flush()
     finally:
-        delattr(connection, "_rows_batch")  # noqa: B043
+        del connection._rows_batch  # type: ignore[attr-defined]

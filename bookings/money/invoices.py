@@ -25,7 +25,7 @@ from bookings.models import (
     OutgoingEmail,
 )
 from bookings.outbox import email_queue, emails_queue, outgoing_email
-from bookings.rows import rows_insert
+from bookings.rows import Rider, rows_insert
 from training.models import Agency
 
 
@@ -48,10 +48,32 @@ def _next_number(prefix: str) -> str:
     return f"{prefix}-{row[0]:06d}"
 
 
-def invoice_number_next() -> str:
+def invoice_number_next(rider: Rider | None = None) -> str:
     """The next invoice number, taken inside the caller's transaction (given back if it rolls
-    back), for an invoice written with it (``invoice_write(number=…)``) before it commits."""
+    back), for an invoice written with it (``invoice_write(number=…)``) before it commits:
+    the one ``rider`` (``invoice_number_rider``) took, if it took one."""
+    if rider is not None and rider.values is not None and rider.values[0] is not None:
+        return f"{settings.INVOICE_NUMBER_PREFIX}-{rider.values[0]:06d}"
     return _next_number(settings.INVOICE_NUMBER_PREFIX)
+
+
+def invoice_number_rider() -> Rider | None:
+    """On PostgreSQL, the increment of ``invoice_number_next`` as a rider: a part of the
+    ``WITH`` of a statement the caller runs anyway, under the locks it takes before the
+    number (the number's row is locked after them, as on every other path). ``None`` on
+    SQLite, whose ``WITH`` cannot write. The prefix's first number is taken on its own."""
+    if connection.vendor != "postgresql":
+        return None
+    quote = connection.ops.quote_name
+    table, number = quote(InvoiceNumberSequence._meta.db_table), quote("last_number")
+    return Rider(
+        with_part=(
+            f"invoice_number AS (UPDATE {table} SET {number} = {number} + 1"
+            f" WHERE {quote('prefix')} = %s RETURNING {number})"
+        ),
+        with_params=(settings.INVOICE_NUMBER_PREFIX,),
+        columns=(f"(SELECT {number} FROM invoice_number)",),
+    )
 
 
 def _line_description(booking: Booking) -> str:

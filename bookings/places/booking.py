@@ -40,7 +40,11 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.money.confirmations import confirmation_emails
-from bookings.money.invoices import invoice_number_next, order_invoice_write
+from bookings.money.invoices import (
+    invoice_number_next,
+    invoice_number_rider,
+    order_invoice_write,
+)
 from bookings.outbox import emails_queue
 from bookings.permissions import (
     front_desk_payment_methods,
@@ -57,7 +61,7 @@ from bookings.places.booking_checks import (
     session_closed_message,
 )
 from bookings.places.pricing import PriceChanged, Quote, front_desk_quote, subsidised_places_left
-from bookings.rows import rows_batched, rows_insert
+from bookings.rows import rows_batched, rows_insert, rows_keys_rider
 from bookings.states import booking_status_set
 from bookings.templatetags.money import format_pounds
 from training.models import Agency, Session
@@ -193,8 +197,19 @@ def _booking_create_locked(
     # Someone booking only themselves is the account already in hand; the others' accounts
     # come with the count.
     booking_self = booked_by is not None and addresses == [getattr(booked_by, "email", None)]
+    awaiting = locked.course.needs_approval and bool(manager.email) and not manager.agreed
+    invoiced = quote.payment_method == PaymentMethod.INVOICE and not awaiting
+    # On PostgreSQL the invoice's number and the new rows' keys are taken in the count's
+    # statement, under the locks (given back with the rest if the booking is refused).
+    number_rider = invoice_number_rider() if invoiced else None
+    riders = [rider for rider in (number_rider, rows_keys_rider()) if rider is not None]
     counted = places_and_people(
-        locked.pk, now, emails=addresses, except_offer_id=offer_id, accounts=not booking_self
+        locked.pk,
+        now,
+        emails=addresses,
+        except_offer_id=offer_id,
+        accounts=not booking_self,
+        riders=riders,
     )
     taken, already_booked = counted.taken, counted.of_these
     free = locked.capacity - taken
@@ -248,11 +263,9 @@ def _booking_create_locked(
                 "financial year. Pay by card or invoice for the others."
             )
 
-    awaiting = locked.course.needs_approval and bool(manager.email) and not manager.agreed
-    # The invoice's number before the rows: the one statement to come that is no insert, so
-    # that on PostgreSQL every row of the booking goes in after it, together (rows_batched).
-    invoiced = quote.payment_method == PaymentMethod.INVOICE and not awaiting
-    number = invoice_number_next() if invoiced else None
+    # The invoice's number before the rows (taken with the count on PostgreSQL), so that every
+    # row of the booking goes in after it, together (rows_batched).
+    number = invoice_number_next(number_rider) if invoiced else None
     (order,) = rows_insert(
         [
             Order(

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import AuditEntry, Invoice, InvoiceLine, Order, PaymentMethod
-from bookings.rows import rows_batched, rows_insert
+from bookings.rows import riders_columns, riders_take, rows_batched, rows_insert, rows_keys_rider
 from training.models import Agency
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +142,39 @@ def test_batched_rows_are_written_together_and_before_any_read(school: Agency) -
     assert list(
         AuditEntry.objects.filter(object_id=str(order.pk)).order_by("pk").values_list("action")
     ) == [("one",), ("two",), ("three",)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_keys_are_reserved_along_with_a_statement_the_caller_runs(school: Agency) -> None:
+    """The batch's keys ride in a statement the caller runs anyway (as the booking's count);
+    a rider handed out but never run leaves them to be reserved on their own."""
+    postgresql = connection.vendor == "postgresql"
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with rows_batched({Order: 1, AuditEntry: 2}):
+            rider = rows_keys_rider()
+            assert (rider is not None) is postgresql  # SQLite batches nothing
+            assert rows_keys_rider() is None  # one rider per batch
+            if rider is not None:
+                columns, params = riders_columns([rider])
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT 1, {', '.join(columns)}", params)
+                    riders_take([rider], cursor.fetchone()[1:])
+            (order,) = rows_insert([Order(agency=school, payment_method="card")])
+            rows_insert([_audit(order, "one"), _audit(order, "two")])
+        statements = [query["sql"] for query in queries.captured_queries]
+        if rider is not None:
+            assert rider.values is not None and order.pk == rider.values[0][0]
+            assert len(statements) == 2 and statements[1].startswith("WITH"), statements
+        else:
+            assert len(statements) == 2, statements  # the order, then the entries
+    assert AuditEntry.objects.filter(object_id=str(order.pk)).count() == 2
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        with rows_batched({Order: 1}):
+            rows_keys_rider()  # never put in a statement
+            (again,) = rows_insert([Order(agency=school, payment_method="card")])
+        assert len(queries) == (2 if postgresql else 1)  # reserved on their own, then written
+    assert Order.objects.filter(pk=again.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

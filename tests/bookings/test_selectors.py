@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from bookings.capacity import (
@@ -20,6 +21,7 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from bookings.rows import Rider, riders_take
 from tests.bookings.states import entry_in_state, place_in_state
 from tests.conftest import make_person, make_session
 from training.models import Agency, Course, Session, Venue
@@ -140,3 +142,42 @@ def test_the_count_under_the_lock_also_brings_the_attendees_accounts(
     )
     assert places_and_people(session.pk, NOW, emails=emails, accounts=False).accounts == {}
     assert places_and_people(session.pk, NOW, emails=[]).accounts == {}
+
+
+def test_riders_go_along_in_the_count_and_the_accounts_still_come(
+    course: Course, venue: Venue, school: Agency, django_assert_num_queries: Any
+) -> None:
+    """The count carries other work's columns (and, on PostgreSQL, a write in its WITH): each
+    rider gets its own values, and the accounts' rows are read past them."""
+    session = make_session(course, venue, starts_at=NOW + dt.timedelta(days=40), capacity=50)
+    place(session, school, 0, BookingStatus.CONFIRMED, None)
+    colleague = make_person("colleague@example.org", agency=school)
+    one, two = Rider(columns=("%s + 1",), params=(41,)), Rider(columns=("%s", "%s"), params=(7, 8))
+    riders = [one, two]
+    if connection.vendor == "postgresql":
+        riders.append(
+            Rider(
+                with_part="written AS (SELECT %s AS n)",  # a part of the WITH, with a parameter
+                with_params=(5,),
+                columns=("(SELECT n FROM written)",),
+            )
+        )
+    emails = ["person0@example.org", "colleague@example.org"]
+    with django_assert_num_queries(1):
+        counted = places_and_people(session.pk, NOW, emails=emails, riders=riders)
+    assert (counted.taken, counted.of_these, counted.accounts) == (
+        1,
+        1,
+        {"colleague@example.org": colleague.pk},
+    )
+    assert (one.values, two.values) == ((42,), (7, 8))
+    if connection.vendor == "postgresql":
+        assert riders[2].values == (5,)
+    alone = Rider(columns=("%s",), params=(3,))
+    assert places_and_people(session.pk, NOW, emails=[], riders=[alone]).taken == 1
+    assert alone.values == (3,)
+
+
+def test_riders_are_given_exactly_their_columns() -> None:
+    with pytest.raises(ValueError):
+        riders_take([Rider(columns=("1",))], [1, 2])

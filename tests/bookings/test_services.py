@@ -645,6 +645,24 @@ def test_invoice_numbers_are_gapless_and_sequential_even_when_a_booking_fails(
     assert third.number == "INV-000003"
 
 
+def test_a_booking_refused_under_the_lock_gives_its_invoice_number_back(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """On PostgreSQL the number is taken with the count, before the booking knows it will be
+    refused: a full session or a person already booked leaves the sequence where it was."""
+    small = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    first = book(small, guest(1), agency=school, now=EARLY).invoices.get()
+    with pytest.raises(SessionFull):
+        book(small, guest(2), agency=school, now=EARLY)
+    roomy = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=5)
+    book(roomy, guest(3), agency=school, now=EARLY)
+    with pytest.raises(BookingError, match="Already booked"):
+        book(roomy, guest(3), agency=school, now=EARLY)
+    assert InvoiceNumberSequence.objects.get(prefix="INV").last_number == 2
+    third = book(roomy, guest(4), agency=school, now=EARLY).invoices.get()
+    assert (first.number, third.number) == ("INV-000001", "INV-000003")
+
+
 def test_the_administrator_marks_an_invoice_paid_once(
     june_session: Session, school: Agency, training_admin: Any
 ) -> None:
