@@ -38,19 +38,18 @@ class Part:
         return self.model.from_db(db, self.attnames, values)
 
 
+def converters_of(expression: Any, connection: Any) -> list[Callable[..., Any]]:
+    """What the ORM runs a selected ``expression``'s value through, in its own order
+    (``SQLCompiler.get_converters``): the backend's converters, then the field's."""
+    return connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+
+
 def part(model: type[Model], alias: str, start: int, connection: Any) -> Part:
     """``model``'s columns as ``alias`` in a statement, the first of them at ``start``."""
     fields = list(model._meta.concrete_fields)
     quote = connection.ops.quote_name
-    converters = []
-    for field in fields:
-        column = field.get_col(alias)
-        converters.append(
-            (
-                column,
-                connection.ops.get_db_converters(column) + column.get_db_converters(connection),
-            )
-        )
+    columns = [field.get_col(alias) for field in fields]
+    converters = [(column, converters_of(column, connection)) for column in columns]
     attnames = [field.attname for field in fields]
     return Part(
         model=model,

@@ -23,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from bookings.events import booking_session_facts
 from bookings.places.pricing import band_price_sql
 from training.models import Course, PriceBand, Session
-from training.plain_rows import Part, part
+from training.plain_rows import Part, converters_of, part
 
 
 @dataclass
@@ -46,11 +46,6 @@ class _Read:
     facts: list[_Fact]
 
 
-def _converters(expression: Any, connection: Any) -> list[Any]:
-    # The ORM's own order (SQLCompiler.get_converters): the backend's, then the field's.
-    return connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-
-
 @cache
 def _read(db: str, facts: tuple[str, ...]) -> _Read:
     connection = connections[db]
@@ -71,7 +66,7 @@ def _read(db: str, facts: tuple[str, ...]) -> _Read:
         expression = booking_session_facts[name]().resolve_expression(query)
         sql, fact_params = compiler.compile(expression)
         read_facts.append(
-            _Fact(name, len(columns), _converters(expression, connection), expression)
+            _Fact(name, len(columns), converters_of(expression, connection), expression)
         )
         columns.append(sql)
         params += list(fact_params)
@@ -88,7 +83,7 @@ def _read(db: str, facts: tuple[str, ...]) -> _Read:
         session=session,
         course=course,
         price_index=price_index,
-        price_converters=_converters(price_expression, connection),
+        price_converters=converters_of(price_expression, connection),
         price_expression=price_expression,
         facts=read_facts,
     )
