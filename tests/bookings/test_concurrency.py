@@ -218,6 +218,36 @@ def test_many_requests_for_the_same_attendee_make_one_booking(
     assert Invoice.objects.count() == 1
 
 
+def test_invoice_bookings_racing_on_several_sessions_number_their_invoices_without_a_gap(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """Every invoiced booking, whatever its session, takes the one number sequence's row after
+    its session's lock (with the count, on PostgreSQL): bookers of four sessions at once all
+    finish, no deadlock, and the refused give their numbers back."""
+    now = timezone.now()
+    sessions = [
+        make_session(course, venue, starts_at=now + dt.timedelta(days=30 + n), capacity=3)
+        for n in range(4)
+    ]
+    outcomes = at_once(
+        20,
+        lambda i: book_one(
+            session_id=sessions[i % 4].pk,
+            agency_id=school.pk,
+            email=f"booker{i}@example.org",
+            method=PaymentMethod.INVOICE,
+            now=now,
+        ),
+    )
+    unexpected = [e for e in errors(outcomes) if not isinstance(e, SessionFull)]
+    assert unexpected == [], f"unexpected errors: {unexpected!r}"
+    assert len(successes(outcomes)) == 12
+    for session in sessions:
+        assert Booking.objects.filter(session=session).count() == 3
+    numbers = sorted(Invoice.objects.values_list("number", flat=True))
+    assert numbers == [f"INV-{n:06d}" for n in range(1, 13)]
+
+
 def test_another_session_of_the_same_course_can_be_booked_while_one_booking_is_in_progress(
     course: Course, venue: Venue, school: Agency
 ) -> None:
