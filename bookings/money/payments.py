@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from time import monotonic
 from typing import Any
 
 from django.db import transaction
@@ -30,7 +31,11 @@ from training.models import SessionStatus
 
 
 def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.datetime) -> Payment:
-    """Open a checkout for an order's held places (outside any lock: this calls the gateway)."""
+    """Open a checkout for an order's held places (outside any lock: this calls the gateway).
+
+    Refused (``BookingError``) when a hold has run out: its place no longer counts against
+    the session, so someone else may have booked it.
+    """
 
     held = list(
         order.bookings.filter(status=BookingStatus.HELD)
@@ -39,6 +44,11 @@ def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.da
     )
     if not held:
         raise BookingError("There is nothing waiting for payment on this booking.")
+    if any(b.hold_expires_at is not None and b.hold_expires_at <= now for b in held):
+        raise BookingError(
+            "The time to pay for these places has run out, so they may have gone to someone "
+            "else. Book again if places are left."
+        )
     gateway = get_gateway()
     payment = Payment.objects.create(
         order=order,
@@ -54,6 +64,7 @@ def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.da
         changes={"amount": payment.amount, "gateway": gateway.name},
     )
     hold_until = max(b.hold_expires_at for b in held if b.hold_expires_at)
+    started = monotonic()
     checkout = gateway.create_checkout(
         payment=payment,
         bookings=held,
@@ -66,9 +77,28 @@ def payment_start(*, order: Order, success_url: str, cancel_url: str, now: dt.da
     payment.checkout_url = checkout.url
     payment.save(update_fields=["checkout_session_id", "checkout_url"])
     if checkout.expires_at > hold_until:
-        # Stripe wants a checkout open for at least 30 minutes; the hold follows it.
-        order.bookings.filter(status=BookingStatus.HELD).update(hold_expires_at=checkout.expires_at)
+        # Stripe wants a checkout open for at least 30 minutes; the hold follows it. ``now``
+        # moves on by the time the gateway took to answer.
+        holds_lengthen(
+            order,
+            until=checkout.expires_at,
+            now=now + dt.timedelta(seconds=monotonic() - started),
+        )
     return payment
+
+
+def holds_lengthen(order: Order, *, until: dt.datetime, now: dt.datetime) -> int:
+    """Hold ``order``'s places that are still held at ``now`` until ``until``; returns how many.
+
+    Under the sessions' locks, as every change to what counts against a session: a booking
+    counting places sees each hold either as it was or as it is now. A hold that ran out
+    stays run out: its place no longer counted, and may be someone else's by now.
+    """
+    with transaction.atomic():
+        lock_rows(sessions=_order_session_ids(order.pk))
+        return order.bookings.filter(status=BookingStatus.HELD, hold_expires_at__gt=now).update(
+            hold_expires_at=until
+        )
 
 
 def _order_session_ids(order_id: int) -> set[int]:
@@ -175,9 +205,11 @@ def payment_pending(*, payment: Payment, now: dt.datetime) -> None:
         )
         if updated:
             audit_record(obj=payment, action="status created → pending", actor="stripe", now=now)
-            payment.order.bookings.filter(status=BookingStatus.HELD).update(
-                hold_expires_at=now + dt.timedelta(days=5)
-            )
+            # Only the holds still running: one that ran out no longer counted, and its place
+            # may be someone else's (``payment_succeeded`` decides it when the money comes).
+            payment.order.bookings.filter(
+                status=BookingStatus.HELD, hold_expires_at__gt=now
+            ).update(hold_expires_at=now + dt.timedelta(days=5))
 
 
 def payment_failed_or_expired(

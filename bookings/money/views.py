@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bookings.errors import BookingError
 from bookings.models import (
     ZERO,
     BookingStatus,
@@ -132,6 +133,9 @@ def order_pay(request: HttpRequest, token: str) -> HttpResponse:
         here = request.build_absolute_uri(reverse("bookings:pay_link", args=[token]))
         try:
             payment = payment_start(order=order, success_url=here, cancel_url=here, now=now)
+        except BookingError as error:  # the hold ran out meanwhile: the page says so
+            messages.error(request, str(error))
+            return redirect("bookings:pay_link", token)
         except GatewayError as error:
             logger.error("Checkout for %s failed: %s", order.reference, error)
             messages.error(

@@ -8,13 +8,15 @@ run background tasks (which read the real clock) are anchored on the real time i
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.capacity import places_taken
@@ -38,8 +40,10 @@ from bookings.models import (
     WaitlistStatus,
 )
 from bookings.money import payments as payments_module
+from bookings.money.gateways import CheckoutResult, DevelopmentGateway
 from bookings.money.invoices import invoice_mark_paid
 from bookings.money.payments import (
+    holds_lengthen,
     holds_release_expired,
     payment_pending,
     payment_start,
@@ -415,6 +419,96 @@ def test_a_hold_whose_payment_is_processing_is_not_released(
     assert holds_release_expired(now=EARLY + dt.timedelta(hours=2)) == 0
     assert only_booking(order).status == BookingStatus.HELD
     assert places_taken(session.pk, EARLY + dt.timedelta(hours=2)) == 1
+
+
+def test_no_checkout_opens_for_a_hold_that_ran_out(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """Its place stopped counting when it ran out and may be someone else's now."""
+    session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
+    expired = EARLY + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES)
+    with pytest.raises(BookingError, match="run out"):
+        payment_start(order=order, success_url="/", cancel_url="/", now=expired)
+    assert not Payment.objects.exists()
+
+
+CHECKOUT_OPEN = dt.timedelta(minutes=45)
+
+
+class SlowGateway(DevelopmentGateway):
+    """A gateway that keeps its checkout open 45 minutes, longer than the hold, and answers
+    after ``seconds``."""
+
+    def __init__(self, seconds: float, clock: list[float]) -> None:
+        self.seconds, self.clock = seconds, clock
+
+    def create_checkout(self, **kwargs: Any) -> CheckoutResult:
+        result = super().create_checkout(**kwargs)
+        self.clock[0] += self.seconds
+        return replace(result, expires_at=kwargs["now"] + CHECKOUT_OPEN)
+
+
+@pytest.mark.parametrize(("gateway_seconds", "lengthened"), [(2.0, True), (31 * 60.0, False)])
+def test_a_hold_follows_the_checkout_only_while_it_is_still_running(
+    course: Course,
+    venue: Venue,
+    school: Agency,
+    monkeypatch: pytest.MonkeyPatch,
+    gateway_seconds: float,
+    lengthened: bool,
+) -> None:
+    """Stripe keeps a checkout open for at least 30 minutes, which may outlast a hold: the
+    hold follows it, unless it ran out while the gateway was answering (its place may have
+    gone by then)."""
+    session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
+    held_until = only_booking(order).hold_expires_at
+    assert held_until is not None and held_until < EARLY + CHECKOUT_OPEN
+    clock = [1000.0]
+    monkeypatch.setattr(payments_module, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(payments_module, "get_gateway", lambda: SlowGateway(gateway_seconds, clock))
+    payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    expected = EARLY + CHECKOUT_OPEN if lengthened else held_until
+    assert only_booking(order).hold_expires_at == expected
+
+
+def test_lengthening_holds_leaves_those_that_ran_out_and_takes_the_sessions_locks(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
+    expired = EARLY + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
+    # The hold ran out before the tick came: the place is free, and someone takes it.
+    book(session, guest(2), agency=school, now=expired)
+    later = expired + dt.timedelta(minutes=30)
+    with CaptureQueriesContext(connection) as queries:
+        assert holds_lengthen(order, until=later, now=expired) == 0
+    assert places_taken(session.pk, expired) == 1  # never two on a session of one
+    if connection.features.has_select_for_update:
+        assert any("FOR UPDATE" in query["sql"] for query in queries.captured_queries)
+
+    other = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    running = book(other, guest(3), agency=school, method=PaymentMethod.CARD, now=EARLY)
+    assert holds_lengthen(running, until=later, now=EARLY) == 1
+    assert only_booking(running).hold_expires_at == later
+
+
+def test_a_payment_processing_for_a_hold_that_ran_out_does_not_bring_it_back(
+    course: Course, venue: Venue, school: Agency
+) -> None:
+    """The bank's "processing" comes after the hold ran out and its place went to someone
+    else: the hold is not lengthened, and when the money comes it is refunded."""
+    session = make_session(course, venue, starts_at=JUNE_SESSION_STARTS, capacity=1)
+    order = book(session, guest(1), agency=school, method=PaymentMethod.CARD, now=EARLY)
+    payment = payment_start(order=order, success_url="/", cancel_url="/", now=EARLY)
+    expired = EARLY + dt.timedelta(minutes=settings.BOOKING_HOLD_MINUTES, seconds=1)
+    book(session, guest(2), agency=school, now=expired)
+    payment_pending(payment=payment, now=expired + dt.timedelta(minutes=1))
+    assert places_taken(session.pk, expired + dt.timedelta(minutes=1)) == 1
+    assert payment_succeeded(payment=payment, payment_intent_id="pi_1", now=expired) == []
+    assert only_booking(order).status == BookingStatus.EXPIRED
+    assert Refund.objects.get().booking == only_booking(order)
 
 
 # --- subsidised places ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.capacity import places_taken
+from bookings.errors import BookingError
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -32,6 +33,8 @@ from bookings.models import (
     WaitingListEntry,
     WaitlistStatus,
 )
+from bookings.money import views as money_views
+from bookings.money.paylinks import pay_link_token
 from bookings.money.payments import payment_start, payment_succeeded
 from bookings.places.booking import AttendeeSpec, booking_create
 from bookings.places.changes import booking_cancel
@@ -833,3 +836,38 @@ def test_confirming_costs_the_same_statements_for_one_place_or_five(
         assert sorted(inserts) == sorted(set(inserts)), f"one insert per table: {inserts}"
         assert set(tables) <= set(inserts)
         assert len(one) <= 15, "\n".join(one)
+
+
+def test_paying_for_a_hold_that_ran_out_says_so_instead_of_opening_a_checkout(
+    session: Session, agency_booker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The booker's pay button and the emailed pay link, pressed after the hold ran out (and
+    before the tick released it): a message, no checkout and no error page."""
+    agency = agency_booker.profile.agency
+    order = booking_create(
+        session=session,
+        attendees=[AttendeeSpec(name="Late Payer", email="late@example.org")],
+        agency=agency,
+        booked_by=agency_booker,
+        payment_method=PaymentMethod.CARD,
+        now=timezone.now() - dt.timedelta(hours=2),
+    )
+    client = logged_in(agency_booker)
+    response = client.post(reverse("bookings:order_pay", args=[order.reference]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("bookings:order", args=[order.reference])
+    assert "The time to pay for these places has run out" in response.content.decode()
+    assert not order.payments.exists()
+
+    # The pay link checks the hold itself; if it runs out while the button is pressed, the
+    # service refuses and the page says why.
+    def ran_out(**_: Any) -> Any:
+        raise BookingError("The time to pay for these places has run out.")
+
+    Booking.objects.filter(order=order).update(
+        hold_expires_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    monkeypatch.setattr(money_views, "payment_start", ran_out)
+    token = pay_link_token(order)
+    response = Client().post(reverse("bookings:pay_link", args=[token]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("bookings:pay_link", args=[token])
+    assert "The time to pay for these places has run out" in response.content.decode()

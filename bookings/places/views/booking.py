@@ -406,6 +406,9 @@ def _start_payment(request: HttpRequest, order: Order, now: dt.datetime) -> Http
     return_url = request.build_absolute_uri(reverse("bookings:order", args=[order.reference]))
     try:
         payment = payment_start(order=order, success_url=return_url, cancel_url=return_url, now=now)
+    except BookingError as error:  # the hold ran out: nothing to pay for any more
+        messages.error(request, str(error))
+        return redirect("bookings:order", order.reference)
     except GatewayError as error:
         logger.error("Checkout for %s failed: %s", order.reference, error)
         checkout_failed(order=order, now=timezone.now())
