@@ -1,4 +1,5 @@
-"""The session a booking is confirmed on, read by the booking form in one plain statement.
+"""The session a booking is confirmed on, read by the booking form in one plain statement
+(``session_to_confirm``), and the queryset of its other steps (``sessions_to_book``).
 
 Confirming a place reads the session with its course, the person's band price
 (``pricing.band_price_sql``) and what the apps that hear of a confirmed place want to know of
@@ -17,11 +18,11 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import DecimalField
+from django.db.models import DecimalField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from bookings.events import booking_session_facts
-from bookings.places.pricing import band_price_sql
+from bookings.places.pricing import band_price_sql, with_band_price
 from training.models import Course, PriceBand, Session
 from training.plain_rows import Part, converters_of, part
 
@@ -118,3 +119,19 @@ def session_to_confirm(pk: int, band: PriceBand) -> Session | None:
             value = converter(value, fact.expression, connection)
         setattr(session, fact.name, value)
     return session
+
+
+def sessions_to_book(band: PriceBand | None, *, pages: bool) -> QuerySet[Session]:
+    """The sessions as the booking form's steps read them (``session_to_confirm`` reads the
+    same for the confirm of someone whose band is known); with what its ``pages`` show of
+    where and when, which a confirmed booking (answered with a redirect) does not need."""
+    sessions: QuerySet[Session] = Session.objects.select_related("course")
+    if band is not None:
+        sessions = with_band_price(sessions, band)
+    else:
+        sessions = sessions.prefetch_related("price_overrides", "course__prices")
+    # What the apps that hear of a confirmed place want to know of its session comes too.
+    sessions = sessions.annotate(**{name: fact() for name, fact in booking_session_facts.items()})
+    if pages:
+        sessions = sessions.select_related("venue").prefetch_related("parts")
+    return sessions

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from bookings.events import booking_session_facts
 from bookings.places.pricing import list_price, with_band_price
-from bookings.places.session_read import session_to_confirm
+from bookings.places.session_read import session_to_confirm, sessions_to_book
 from evaluation.models import PreCourseQuestionnaire
 from evaluation.surveys.services import ASKS_PRE_COURSE
 from tests.conftest import PASSWORD, make_session
@@ -29,9 +29,13 @@ STARTS = timezone.make_aware(dt.datetime(2031, 3, 4, 9, 30))
 
 
 def orm_read(pk: int, band: PriceBand) -> Session:
-    sessions = with_band_price(Session.objects.select_related("course"), band)
-    facts = {name: fact() for name, fact in booking_session_facts.items()}
-    return sessions.annotate(**facts).get(pk=pk)
+    """The session as the booking form's other steps read it, and as the ORM builds it."""
+    sessions = sessions_to_book(band, pages=False)
+    assert with_band_price(Session.objects.all(), band).query.annotations.keys() <= (
+        sessions.query.annotations.keys()
+    ), "the band's price is read with it"
+    assert set(booking_session_facts) <= sessions.query.annotations.keys()
+    return sessions.get(pk=pk)
 
 
 def assert_reads_as_the_orm(pk: int, band: PriceBand) -> Session:

@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +17,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError, SessionFull
-from bookings.events import booking_session_facts
 from bookings.models import (
     BookingStatus,
     Order,
@@ -48,13 +46,12 @@ from bookings.places.pricing import (
     known_band,
     price_quote,
     subsidised_places_left,
-    with_band_price,
 )
 from bookings.places.selectors import is_on_waiting_list
-from bookings.places.session_read import session_to_confirm
+from bookings.places.session_read import session_to_confirm, sessions_to_book
 from bookings.ratelimit import rate_limit
 from training.auth import profile_of
-from training.models import Agency, PriceBand, Session
+from training.models import Agency, Session
 from training.services import profile_line_manager_set
 
 logger = logging.getLogger(__name__)
@@ -431,22 +428,6 @@ def order_pay(request: HttpRequest, reference: str) -> HttpResponse:
     return _start_payment(request, order, timezone.now())
 
 
-def _sessions_to_book(band: PriceBand | None, request: HttpRequest) -> QuerySet[Session]:
-    """The sessions as the booking form's pages read them (``session_to_confirm`` reads the
-    same for the confirm of someone whose band is known)."""
-    sessions: QuerySet[Session] = Session.objects.select_related("course")
-    if band is not None:
-        sessions = with_band_price(sessions, band)
-    else:
-        sessions = sessions.prefetch_related("price_overrides", "course__prices")
-    # What the apps that hear of a confirmed place want to know of its session comes too.
-    sessions = sessions.annotate(**{name: fact() for name, fact in booking_session_facts.items()})
-    if request.POST.get("action") != "confirm":
-        # Only the pages show where and when; a confirmed booking answers with a redirect.
-        sessions = sessions.select_related("venue").prefetch_related("parts")
-    return sessions
-
-
 @login_required
 @rate_limit(
     "booking",
@@ -466,7 +447,9 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("No such session.")
         session = confirming
     else:
-        session = get_object_or_404(_sessions_to_book(band, request), pk=pk)
+        session = get_object_or_404(
+            sessions_to_book(band, pages=request.POST.get("action") != "confirm"), pk=pk
+        )
     if not can_see_session(request.user, session):
         raise Http404("No such session.")
     if agency is None:
