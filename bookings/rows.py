@@ -168,10 +168,7 @@ class _Batch:
     def keys_rider(self) -> Rider | None:
         if self.keys is not None or self.rider is not None or not self.wanted:
             return None
-        params: list[Any] = []
-        for model in self.wanted:
-            params += _key_params(model, self.wanted[model])
-        self.rider = Rider(columns=(_KEYS_SQL,) * len(self.wanted), params=tuple(params))
+        self.rider = _keys_rider(self.wanted)
         return self.rider
 
     def take(self, model: type[Model], count: int) -> list[int] | None:
@@ -216,21 +213,24 @@ class _Batch:
         return execute(sql, params, many, context)
 
 
-def _key_params(model: type[Model], count: int) -> list[Any]:
-    return [
-        connection.ops.quote_name(model._meta.db_table),
-        cast(str, model._meta.pk.column),
-        count,
-    ]
+def _keys_rider(wanted: Mapping[type[Model], int]) -> Rider:
+    """One column per model: an array of ``wanted`` new keys from its sequence."""
+    params: list[Any] = []
+    for model, count in wanted.items():
+        params += [
+            connection.ops.quote_name(model._meta.db_table),
+            cast(str, model._meta.pk.column),
+            count,
+        ]
+    return Rider(columns=(_KEYS_SQL,) * len(wanted), params=tuple(params))
 
 
 def _reserved_arrays(wanted: Mapping[type[Model], int]) -> list[Any]:
-    """``wanted`` new primary keys from each model's sequence, in one statement of their own."""
-    params: list[Any] = []
-    for model, count in wanted.items():
-        params += _key_params(model, count)
+    """``wanted`` new primary keys from each model's sequence, in one statement of their own:
+    the rider's columns, selected alone."""
+    rider = _keys_rider(wanted)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join([_KEYS_SQL] * len(wanted))}", params)
+        cursor.execute(f"SELECT {', '.join(rider.columns)}", rider.params)
         return list(cursor.fetchone() or ())
 
 

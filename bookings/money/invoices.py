@@ -29,23 +29,30 @@ from bookings.rows import Rider, rows_insert
 from training.models import Agency
 
 
-def _next_number(prefix: str) -> str:
+def _increment_sql() -> str:
     # Incrementing the sequence row locks it until commit: numbers are gapless because the
     # increment and the invoice insert commit together, or neither does. One statement
     # (UPDATE … RETURNING, which SQLite and PostgreSQL both speak): it runs on every booking.
-    table = InvoiceNumberSequence._meta.db_table
     quote = connection.ops.quote_name
+    table, number = quote(InvoiceNumberSequence._meta.db_table), quote("last_number")
+    return (
+        f"UPDATE {table} SET {number} = {number} + 1"
+        f" WHERE {quote('prefix')} = %s RETURNING {number}"
+    )
+
+
+def _formatted(prefix: str, number: int) -> str:
+    return f"{prefix}-{number:06d}"
+
+
+def _next_number(prefix: str) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(table)} SET {quote('last_number')} = {quote('last_number')} + 1 "
-            f"WHERE {quote('prefix')} = %s RETURNING {quote('last_number')}",
-            [prefix],
-        )
+        cursor.execute(_increment_sql(), [prefix])
         row = cursor.fetchone()
     if row is None:
         InvoiceNumberSequence.objects.get_or_create(prefix=prefix)  # the prefix's first number
         return _next_number(prefix)
-    return f"{prefix}-{row[0]:06d}"
+    return _formatted(prefix, row[0])
 
 
 def invoice_number_next(rider: Rider | None = None) -> str:
@@ -53,7 +60,7 @@ def invoice_number_next(rider: Rider | None = None) -> str:
     back), for an invoice written with it (``invoice_write(number=…)``) before it commits:
     the one ``rider`` (``invoice_number_rider``) took, if it took one."""
     if rider is not None and rider.values is not None and rider.values[0] is not None:
-        return f"{settings.INVOICE_NUMBER_PREFIX}-{rider.values[0]:06d}"
+        return _formatted(settings.INVOICE_NUMBER_PREFIX, rider.values[0])
     return _next_number(settings.INVOICE_NUMBER_PREFIX)
 
 
@@ -64,15 +71,10 @@ def invoice_number_rider() -> Rider | None:
     SQLite, whose ``WITH`` cannot write. The prefix's first number is taken on its own."""
     if connection.vendor != "postgresql":
         return None
-    quote = connection.ops.quote_name
-    table, number = quote(InvoiceNumberSequence._meta.db_table), quote("last_number")
     return Rider(
-        with_part=(
-            f"invoice_number AS (UPDATE {table} SET {number} = {number} + 1"
-            f" WHERE {quote('prefix')} = %s RETURNING {number})"
-        ),
+        with_part=f"invoice_number AS ({_increment_sql()})",
         with_params=(settings.INVOICE_NUMBER_PREFIX,),
-        columns=(f"(SELECT {number} FROM invoice_number)",),
+        columns=(f"(SELECT {connection.ops.quote_name('last_number')} FROM invoice_number)",),
     )
 
 
